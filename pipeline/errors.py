@@ -1,0 +1,47 @@
+"""draftcast's errors. Third-party errors are translated once, where they are caught.
+
+    DraftcastError                 expected failure: one line for the user, no traceback
+    ├── ConfigError                config file or environment value is wrong
+    ├── SourceError                the URL gave no media (bad URL, 404, no media on page)
+    │   └── SourceUnavailable      network trouble worth retrying (refused, timeout, 5xx)
+    ├── AudioError                 ffmpeg could not decode the downloaded media
+    ├── NoSpeechError              the recording decoded but holds no speech
+    ├── ModelError                 unknown model, bad weights, language the model lacks
+    └── OutputError                the draft cannot be written (permissions, disk)
+
+Every message names the input it is about and, where there is one, what to do.
+"""
+
+from __future__ import annotations
+
+
+class DraftcastError(Exception):
+    """An expected failure with a message a user can act on."""
+
+
+class ConfigError(DraftcastError):
+    """The configuration (file or environment) is invalid."""
+
+
+class SourceError(DraftcastError):
+    """The URL could not be turned into media: retrying will not help."""
+
+
+class SourceUnavailable(SourceError):
+    """A network failure that may pass: retried with backoff."""
+
+
+class AudioError(DraftcastError):
+    """ffmpeg could not decode the media."""
+
+
+class NoSpeechError(DraftcastError):
+    """The media holds no speech to transcribe."""
+
+
+class ModelError(DraftcastError):
+    """The requested model cannot be found, prepared or used."""
+
+
+class OutputError(DraftcastError):
+    """The draft cannot be written."""

