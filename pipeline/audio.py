@@ -1,0 +1,65 @@
+"""Decode media to what whisper eats: 16 kHz mono float32, decoded once, never re-encoded."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import AudioError
+
+SAMPLE_RATE = 16_000
+# Below this RMS (about -50 dBFS) a 20 ms frame is taken as silence; a recording needs at
+# least MIN_SOUND_SECONDS of louder frames before whisper is asked for speech in it.
+SILENCE_RMS = 0.003
+MIN_SOUND_SECONDS = 0.5
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_executable() -> str:
+    """ffmpeg from PATH if present, else the static binary shipped by imageio-ffmpeg."""
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:
+        raise AudioError(
+            "ffmpeg was not found: install it (apt-get install ffmpeg) or pip install imageio-ffmpeg"
+        ) from exc
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def decode(path: Path) -> np.ndarray:
+    """The audio of ``path`` as 16 kHz mono float32 samples in [-1, 1]."""
+    command = [
+        ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "0",
+        "-i", str(path), "-vn", "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-ar", str(SAMPLE_RATE), "-",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1] if detail else f"ffmpeg exited with {result.returncode}"
+        raise AudioError(f"cannot decode the audio of {path.name}: {reason}")
+    if not result.stdout:
+        raise AudioError(f"{path.name} has no audio track")
+    return np.frombuffer(result.stdout, np.int16).astype(np.float32) / 32768.0
+
+
+def sound_seconds(samples: np.ndarray) -> float:
+    """How many seconds of ``samples`` are louder than silence."""
+    frame = SAMPLE_RATE // 50
+    usable = len(samples) - len(samples) % frame
+    if usable == 0:
+        return 0.0
+    frames = samples[:usable].reshape(-1, frame)
+    loud = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) > SILENCE_RMS
+    return float(loud.sum()) / 50
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """True for digital silence or near it: nothing whisper could hear as speech."""
+    return sound_seconds(samples) < MIN_SOUND_SECONDS

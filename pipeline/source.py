@@ -1,0 +1,256 @@
+"""A video URL → its metadata and its audio, through yt-dlp's Python API.
+
+yt-dlp's errors are translated here, once, into ``SourceError`` (retrying will not help)
+or ``SourceUnavailable`` (a network failure that may pass).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yt_dlp
+from tqdm import tqdm
+from yt_dlp.networking.exceptions import HTTPError, TransportError
+from yt_dlp.utils import DownloadError, ExtractorError, UnsupportedError
+
+from pipeline.audio import ffmpeg_executable
+from pipeline.errors import SourceError, SourceUnavailable
+
+log = logging.getLogger(__name__)
+
+AUDIO_FORMAT = "bestaudio/best"  # audio only where the site offers it
+SOCKET_TIMEOUT_SECONDS = 30
+MEDIA_STEM = "media"
+# Extractors whose "id" is only a file name: the page URL must tell videos apart.
+GENERIC_EXTRACTORS = ("generic", "html5mediaembed")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float
+    end: float | None
+    title: str
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What draftcast keeps of a video's metadata."""
+
+    id: str
+    extractor: str  # yt-dlp's extractor key, lower case ("youtube", "generic")
+    title: str
+    uploader: str  # uploader or channel name; '' when the site gives neither
+    channel_url: str
+    upload_date: str | None  # 'YYYY-MM-DD'
+    duration: float | None  # seconds
+    webpage_url: str  # canonical page URL: the draft's `source`
+    description: str
+    tags: tuple[str, ...]
+    chapters: tuple[Chapter, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
+        """The inverse of ``dataclasses.asdict``."""
+        chapters = tuple(Chapter(**chapter) for chapter in data.get("chapters", ()))
+        return cls(**{**data, "tags": tuple(data.get("tags", ())), "chapters": chapters})
+
+    @property
+    def key(self) -> str:
+        """Stable identity of a video across runs and URLs: extractor + id."""
+        if self.extractor in GENERIC_EXTRACTORS:
+            return f"{self.extractor}:{self.id}:{hashlib.sha256(self.webpage_url.encode()).hexdigest()[:12]}"
+        return f"{self.extractor}:{self.id}"
+
+    @property
+    def work_name(self) -> str:
+        """A directory name for this video's work files, safe on every OS."""
+        readable = re.sub(r"[^A-Za-z0-9_-]+", "_", self.id)[:32]
+        return f"{readable}-{hashlib.sha256(self.key.encode()).hexdigest()[:12]}"
+
+    def link_at(self, seconds: float) -> str:
+        """The source URL that starts playing at ``seconds``."""
+        whole = int(seconds)
+        if self.extractor == "youtube":
+            return f"{self.webpage_url}{'&' if '?' in self.webpage_url else '?'}t={whole}s"
+        return f"{self.webpage_url.split('#')[0]}#t={whole}"
+
+
+class _YtDlpLogger:
+    """Routes yt-dlp's messages into logging; its errors come back as exceptions."""
+
+    def debug(self, message: str) -> None:
+        if not message.startswith("[debug] "):
+            log.debug(message)
+
+    def info(self, message: str) -> None:
+        log.debug(message)
+
+    def warning(self, message: str) -> None:
+        if "Falling back on generic information extractor" in message:
+            log.debug(message)  # expected for pages that are not on a known site
+        else:
+            log.warning("yt-dlp: %s", message)
+
+    def error(self, message: str) -> None:
+        log.debug(message)
+
+
+def check_url(url: str, *, allow_local_files: bool = False) -> str:
+    """``url`` if draftcast may fetch it; plain paths become file URLs when allowed."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return url
+    if allow_local_files:
+        if parsed.scheme == "file":
+            return url
+        if not parsed.scheme and Path(url).exists():
+            return Path(url).resolve().as_uri()
+    if parsed.scheme in ("file", "") and not allow_local_files:
+        raise SourceError(
+            f"{url!r} is not an http(s) URL: give a video's web address (local files need --allow-local-files)"
+        )
+    raise SourceError(f"{url!r} is not an http(s) URL: give a video's web address")
+
+
+def _options(**extra: Any) -> dict[str, Any]:
+    """The one place yt-dlp's options are built."""
+    options: dict[str, Any] = {
+        "format": AUDIO_FORMAT,
+        "quiet": True,
+        "noprogress": True,
+        "no_warnings": False,
+        "logger": _YtDlpLogger(),
+        "noplaylist": True,
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+        "retries": 3,
+        "ffmpeg_location": ffmpeg_executable(),
+        "color": {"stderr": "no_color", "stdout": "no_color"},
+    }
+    options.update(extra)
+    return options
+
+
+def _translate(url: str, exc: Exception) -> SourceError:
+    """A yt-dlp failure as draftcast's error, naming the URL and what to do."""
+    cause = exc.exc_info[1] if isinstance(exc, DownloadError) and exc.exc_info else exc
+    if isinstance(cause, ExtractorError) and cause.orig_msg is None and cause.exc_info:
+        cause = cause.exc_info[1] or cause
+    if isinstance(cause, ExtractorError) and isinstance(cause.cause, Exception):
+        cause = cause.cause
+    if isinstance(cause, HTTPError):
+        if cause.status >= 500 or cause.status == 429:
+            return SourceUnavailable(f"{url}: the server answered HTTP {cause.status}; try again later")
+        return SourceError(f"{url}: the server answered HTTP {cause.status} ({cause.reason}); check the URL")
+    if isinstance(cause, TransportError):
+        return SourceUnavailable(f"{url}: cannot reach the host ({_reason(cause)}); check the URL and your connection")
+    if isinstance(cause, UnsupportedError):
+        return SourceError(f"{url}: no video or audio was found at this address")
+    message = _reason(exc).removeprefix("ERROR: ")
+    if "Unsupported URL" in message or "No video formats found" in message:
+        return SourceError(f"{url}: no video or audio was found at this address")
+    return SourceError(f"{url}: {message}")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _date(info: dict[str, Any]) -> str | None:
+    raw = info.get("upload_date") or info.get("release_date")
+    if raw and re.fullmatch(r"\d{8}", raw):
+        return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
+    if isinstance(info.get("timestamp"), int | float):
+        return dt.datetime.fromtimestamp(info["timestamp"], dt.UTC).strftime("%Y-%m-%d")
+    return None
+
+
+def _video_info(info: dict[str, Any]) -> VideoInfo:
+    chapters = tuple(
+        Chapter(start=float(c.get("start_time") or 0), end=c.get("end_time"), title=str(c.get("title") or ""))
+        for c in info.get("chapters") or ()
+    )
+    tags = tuple(dict.fromkeys(str(t).strip() for t in info.get("tags") or () if str(t).strip()))
+    return VideoInfo(
+        id=str(info["id"]),
+        extractor=str(info.get("extractor_key") or info.get("extractor") or "generic").lower(),
+        title=str(info.get("title") or info["id"]),
+        uploader=str(info.get("uploader") or info.get("channel") or info.get("creator") or ""),
+        channel_url=str(info.get("channel_url") or info.get("uploader_url") or ""),
+        upload_date=_date(info),
+        duration=info.get("duration"),
+        webpage_url=str(info.get("webpage_url") or info.get("original_url")),
+        description=str(info.get("description") or ""),
+        tags=tags,
+        chapters=chapters,
+    )
+
+
+def fetch_metadata(url: str, *, allow_local_files: bool = False) -> VideoInfo:
+    """The metadata of the video at ``url``, without downloading the media."""
+    url = check_url(url, allow_local_files=allow_local_files)
+    try:
+        with yt_dlp.YoutubeDL(_options(enable_file_urls=allow_local_files)) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except (DownloadError, ExtractorError) as exc:
+        raise _translate(url, exc) from exc
+    if info is None or info.get("_type") == "playlist":
+        raise SourceError(f"{url}: this is a playlist or channel, not one video; give the URL of one video")
+    if info.get("is_live"):
+        raise SourceError(f"{url}: this is a live stream; ingest it after it has ended")
+    return _video_info(info)
+
+
+def downloaded_media(work_dir: Path) -> Path | None:
+    """The completely downloaded media in ``work_dir`` (yt-dlp renames it from .part when done)."""
+    for path in sorted(work_dir.glob(f"{MEDIA_STEM}.*")):
+        if path.suffix not in (".part", ".ytdl", ".temp") and not path.name.endswith(".part"):
+            return path
+    return None
+
+
+def download_audio(video: VideoInfo, work_dir: Path, *, allow_local_files: bool = False) -> Path:
+    """Download the audio of ``video`` into ``work_dir``, with a progress bar on stderr.
+
+    An earlier complete download is reused; an interrupted one is resumed where the
+    server allows it (yt-dlp keeps it as ``.part``)."""
+    if (done := downloaded_media(work_dir)) is not None:
+        log.info("audio of %s already downloaded: %s", video.key, done.name)
+        return done
+    work_dir.mkdir(parents=True, exist_ok=True)
+
+    bar = tqdm(desc="download", unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr)
+
+    def hook(status: dict[str, Any]) -> None:
+        if status.get("status") in ("downloading", "finished"):
+            total = status.get("total_bytes") or status.get("total_bytes_estimate")
+            bar.total = int(total) if total else None
+            bar.update(int(status.get("downloaded_bytes") or 0) - bar.n)
+
+    options = _options(
+        outtmpl={"default": str(work_dir / f"{MEDIA_STEM}.%(ext)s")},
+        progress_hooks=[hook],
+        enable_file_urls=allow_local_files,
+        continuedl=True,
+    )
+    log.info("downloading the audio of %s", video.webpage_url)
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            ydl.extract_info(check_url(video.webpage_url, allow_local_files=allow_local_files), download=True)
+    except (DownloadError, ExtractorError) as exc:
+        raise _translate(video.webpage_url, exc) from exc
+    finally:
+        bar.close()
+    done = downloaded_media(work_dir)
+    log.info("downloaded %s (%.1f MB)", done.name if done else "nothing", done.stat().st_size / 1e6 if done else 0)
+    if done is None:
+        raise SourceError(f"{video.webpage_url}: yt-dlp finished but no media file was written")
+    return done

@@ -1,0 +1,110 @@
+"""The record of written drafts (SQLite in the data dir) and per-video locks.
+
+The record holds the sha256 of each draft as draftcast wrote it, outside the draft's
+front matter, so that a draft an editor has changed is recognised and never overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS drafts (
+    out_dir    TEXT NOT NULL,
+    video_key  TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (out_dir, video_key)
+)
+"""
+
+
+@dataclass(frozen=True)
+class DraftRecord:
+    out_dir: str
+    video_key: str
+    path: Path
+    sha256: str
+    source: str
+    written_at: str
+
+
+class DraftStore:
+    """Which draft draftcast wrote for which video, in which output dir."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db, db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=60)
+
+    def get(self, out_dir: Path, video_key: str) -> DraftRecord | None:
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT out_dir, video_key, path, sha256, source, written_at FROM drafts"
+                " WHERE out_dir = ? AND video_key = ?",
+                (str(out_dir), video_key),
+            ).fetchone()
+        return None if row is None else DraftRecord(row[0], row[1], Path(row[2]), row[3], row[4], row[5])
+
+    def put(self, out_dir: Path, video_key: str, path: Path, sha256: str, source: str) -> None:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT OR REPLACE INTO drafts (out_dir, video_key, path, sha256, source, written_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (str(out_dir), video_key, str(path), sha256, source, now),
+            )
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold the lock of a video's work dir: one process at a time works on one video."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with FileLock(directory / ".lock"):
+        yield
+
+
+def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> bool:
+    """Write ``data`` to ``path`` through a synced temp file in the same directory, so a
+    reader sees the old file or the new one, never half of one. Without ``replace`` an
+    existing file wins (returns False), even one that appeared a moment ago."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, 0o644)
+        if replace:
+            os.replace(temp, path)
+        else:
+            try:
+                os.link(temp, path)  # fails if the name exists: no race with another writer
+            except FileExistsError:
+                return False
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return True
+    finally:
+        temp.unlink(missing_ok=True)
