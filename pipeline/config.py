@@ -1,0 +1,174 @@
+"""Settings: ``config/draftcast.toml``, then environment variables on top.
+
+The file is found at ``$DRAFTCAST_CONFIG``, else ``./config/draftcast.toml`` in the current
+directory, else the copy that ships beside this package. Relative paths in it resolve
+against the current directory (the template also against the project, where the bundled
+one lives). TOML is read with the standard library's parser, which evaluates nothing.
+
+Environment overrides (for deployments): DRAFTCAST_HOME, DRAFTCAST_OUT, DRAFTCAST_MODEL,
+DRAFTCAST_LANGUAGE, DRAFTCAST_TEMPLATE, DRAFTCAST_BEAM_SIZE, DRAFTCAST_RETRY_DELAYS
+(seconds, comma-separated; empty: no retries).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = Path("config") / "draftcast.toml"
+DEFAULT_TEMPLATE = Path("templates") / "post.md.j2"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel whose videos get their own speaker and front-matter defaults."""
+
+    url: str
+    speaker: str = ""
+    uploader: str = ""  # matches videos by uploader name where the site gives no channel URL
+    language: str | None = None
+    model: str | None = None
+    front_matter: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, *urls: str, uploader: str = "") -> bool:
+        if self.uploader and uploader == self.uploader:
+            return True
+        prefix = _normalize_url(self.url)
+        return bool(prefix) and any(_normalize_url(u).startswith(prefix) for u in urls if u)
+
+
+@dataclass(frozen=True)
+class Settings:
+    out_dir: Path
+    data_dir: Path
+    model: str
+    language: str | None
+    beam_size: int
+    template: Path
+    front_matter: dict[str, Any]
+    channels: tuple[Channel, ...] = ()
+    network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
+    config_path: Path | None = None
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "draftcast.sqlite"
+
+    def channel_for(self, *urls: str, uploader: str = "") -> Channel | None:
+        return next((c for c in self.channels if c.matches(*urls, uploader=uploader)), None)
+
+
+def _normalize_url(url: str) -> str:
+    url = url.strip().lower().split("://", 1)[-1].removeprefix("www.").removeprefix("m.")
+    for suffix in ("/videos", "/featured", "/streams", "/"):
+        url = url.removesuffix(suffix)
+    return url
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("draftcast", appauthor=False))
+
+
+def find_config_file() -> Path | None:
+    if env := os.environ.get("DRAFTCAST_CONFIG"):
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"DRAFTCAST_CONFIG names {path}, which does not exist")
+        return path
+    for candidate in (Path.cwd() / DEFAULT_CONFIG, PROJECT_DIR / DEFAULT_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _resolve_template(value: str) -> Path:
+    path = Path(value).expanduser()
+    if path.is_absolute() or path.exists():
+        return path.resolve()
+    return PROJECT_DIR / path
+
+
+def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = table.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ConfigError(f"{where}: '{key}' must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def load_settings(config_path: Path | None = None) -> Settings:
+    """Settings from the config file (found as the module says) and the environment."""
+    path = config_path or find_config_file()
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    where = str(path or "config")
+    main = raw.get("draftcast", {})
+    env = os.environ
+    data_dir = env.get("DRAFTCAST_HOME") or _expect(main, "data_dir", str, where) or str(default_data_dir())
+    language = env.get("DRAFTCAST_LANGUAGE", _expect(main, "language", str, where) or "") or None
+    beam_size = env.get("DRAFTCAST_BEAM_SIZE") or _expect(main, "beam_size", int, where) or 5
+    try:
+        beam_size = int(beam_size)
+    except ValueError as exc:
+        raise ConfigError(f"DRAFTCAST_BEAM_SIZE must be a whole number, not {beam_size!r}") from exc
+    delays = env.get("DRAFTCAST_RETRY_DELAYS")
+    try:
+        retry_delays = (
+            tuple(float(d) for d in delays.split(",") if d.strip())
+            if delays is not None
+            else tuple(_expect(main, "network_retry_delays", list, where) or (2, 5, 15))
+        )
+    except ValueError as exc:
+        raise ConfigError(f"DRAFTCAST_RETRY_DELAYS must be seconds separated by commas, not {delays!r}") from exc
+    channels = []
+    for index, table in enumerate(raw.get("channels", [])):
+        if not isinstance(table, dict) or not isinstance(table.get("url"), str):
+            raise ConfigError(f"{where}: channels[{index}] needs a url")
+        front_matter = _expect(table, "front_matter", dict, f"{where} channels[{index}]") or {}
+        channels.append(
+            Channel(
+                url=table["url"],
+                speaker=_expect(table, "speaker", str, where) or "",
+                uploader=_expect(table, "uploader", str, where) or "",
+                language=_expect(table, "language", str, where) or None,
+                model=_expect(table, "model", str, where) or None,
+                front_matter=front_matter,
+            )
+        )
+    return Settings(
+        out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
+        data_dir=Path(data_dir).expanduser(),
+        model=env.get("DRAFTCAST_MODEL") or _expect(main, "model", str, where) or "base",
+        language=language,
+        beam_size=beam_size,
+        template=_resolve_template(
+            env.get("DRAFTCAST_TEMPLATE") or _expect(main, "template", str, where) or str(DEFAULT_TEMPLATE)
+        ),
+        front_matter=_expect(raw, "front_matter", dict, where) or {},
+        channels=tuple(channels),
+        network_retry_delays=retry_delays,
+        config_path=path,
+    )

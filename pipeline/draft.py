@@ -1,0 +1,343 @@
+"""Front matter as data, a Jinja2 body, one atomic write that never overwrites an editor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+from slugify import slugify
+
+from pipeline.config import Settings
+from pipeline.errors import ConfigError, OutputError
+from pipeline.source import GENERIC_EXTRACTORS, Chapter, VideoInfo
+from pipeline.store import DraftStore, write_atomic
+from pipeline.transcribe import Segment, Transcript
+
+# The blog's front matter, field for field, in its order, with each field's type.
+SCHEMA: dict[str, type] = {
+    "area": str, "category": str, "companies": list, "companies_orgs": list, "date": str,
+    "draft": bool, "guest": str, "insight": str, "layout": str, "media_books": list,
+    "people": list, "products_models": list, "project": list, "series": str, "source": str,
+    "speaker": str, "status": str, "summary": str, "tags": list, "title": str,
+}  # fmt: skip
+FROM_VIDEO = ("date", "draft", "source", "title")  # never taken from config defaults
+
+MAX_SLUG_CHARS = 45  # keeps the whole file name near 80 characters
+# Paragraphs: a pause this long ends a paragraph once it holds MIN characters;
+# past TARGET it ends at the next sentence end, and never grows beyond MAX.
+PAUSE_SECONDS = 1.5
+PARAGRAPH_CHARS = {"spaced": (250, 600, 1200), "unspaced": (80, 200, 400)}  # MIN, TARGET, MAX
+UNSPACED_LANGUAGES = {"zh", "ja", "yue", "th", "lo", "my", "bo"}
+SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’」』)）]*$")
+
+
+class Outcome(Enum):
+    WRITTEN = "written"  # a new draft
+    UPDATED = "updated"  # draftcast's own unedited draft, rewritten with new content
+    UNCHANGED = "unchanged"  # the draft on disk is already what draftcast would write
+    KEPT_EDITED = "kept-edited"  # an editor changed the draft: left alone
+    KEPT_REMOVED = "kept-removed"  # the draft was moved or deleted since: not written again
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    path: Path
+    outcome: Outcome
+
+    @property
+    def message(self) -> str:
+        return {
+            Outcome.WRITTEN: f"wrote {self.path}",
+            Outcome.UPDATED: f"updated {self.path} (it had not been edited)",
+            Outcome.UNCHANGED: f"{self.path} is up to date",
+            Outcome.KEPT_EDITED: f"{self.path} was changed by an editor: left as it is",
+            Outcome.KEPT_REMOVED: (
+                f"{self.path} was written before and has since been moved or deleted: not written again"
+                " (use --rewrite to write it anew)"
+            ),
+        }[self.outcome]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    start: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str  # '' before the first chapter or when the video has none
+    start: float
+    paragraphs: tuple[Paragraph, ...]
+
+
+# ---------------------------------------------------------------- front matter
+
+
+def _empty(kind: type) -> Any:
+    return [] if kind is list else False if kind is bool else ""
+
+
+def _coerce(name: str, value: Any, where: str) -> Any:
+    kind = SCHEMA[name]
+    if kind is list:
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ConfigError(f"{where}: front-matter field '{name}' must be a list of strings, not {value!r}")
+        return list(values)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: front-matter field '{name}' must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def build_front_matter(
+    video: VideoInfo, *, speaker: str, defaults: list[tuple[str, dict[str, Any]]], today: dt.date
+) -> dict[str, Any]:
+    """The blog's front matter for ``video``, in the schema's order.
+
+    ``defaults`` are (where, fields) pairs applied in order: global config, then channel.
+    """
+    fields = {name: _empty(kind) for name, kind in SCHEMA.items()}
+    for where, table in defaults:
+        for name, value in table.items():
+            if name not in SCHEMA:
+                raise ConfigError(f"{where}: '{name}' is not a field of the blog's front matter ({', '.join(SCHEMA)})")
+            if name not in FROM_VIDEO:
+                fields[name] = _coerce(name, value, where)
+    fields.update(
+        draft=True,
+        source=video.webpage_url,
+        date=video.upload_date or today.isoformat(),
+        title=video.title,
+        speaker=speaker,
+        tags=list(dict.fromkeys([*fields["tags"], *video.tags])),
+    )
+    if not fields["summary"]:
+        fields["summary"] = video.description
+    return fields
+
+
+class _DraftDumper(yaml.SafeDumper):
+    """Safe YAML; multi-line strings as literal blocks so editors can read them."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_DraftDumper.add_representer(str, _represent_str)
+
+
+# ---------------------------------------------------------------- body
+
+
+def _is_unspaced(language: str) -> bool:
+    return language.split("-")[0].lower() in UNSPACED_LANGUAGES
+
+
+def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
+    """Readable paragraphs from transcript segments: breaks at pauses and sentence ends."""
+    unspaced = _is_unspaced(language)
+    minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if unspaced else "spaced"]
+    joiner = "" if unspaced else " "
+    result: list[Paragraph] = []
+    current: list[Segment] = []
+
+    def flush() -> None:
+        if current:
+            result.append(Paragraph(current[0].start, joiner.join(s.text for s in current)))
+            current.clear()
+
+    for segment in segments:
+        if current:
+            length = sum(len(s.text) for s in current)
+            paused = segment.start - current[-1].end >= PAUSE_SECONDS
+            sentence_done = bool(SENTENCE_END.search(current[-1].text))
+            if (
+                (paused and length >= minimum and sentence_done)
+                or (length >= target and sentence_done)
+                or length + len(segment.text) > maximum
+            ):
+                flush()
+        current.append(segment)
+    flush()
+    return result
+
+
+def sections(transcript: Transcript, chapters: tuple[Chapter, ...]) -> list[Section]:
+    """Paragraphs grouped under the video's chapters (one untitled section without)."""
+    bounds = sorted(chapters, key=lambda c: c.start) or [Chapter(0.0, None, "")]
+    result = []
+    for index, chapter in enumerate(bounds):
+        start = 0.0 if index == 0 else chapter.start
+        end = bounds[index + 1].start if index + 1 < len(bounds) else float("inf")
+        inside = tuple(s for s in transcript.segments if start <= s.start < end)
+        if inside:
+            result.append(Section(chapter.title, inside[0].start, tuple(paragraphs(inside, transcript.language))))
+    return result
+
+
+_TEMPLATE_SYNTAX = re.compile(r"\{(?=[{%#])")  # Liquid / Nunjucks openers: {{ {% {#
+_HTML_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
+
+
+def inert(value: Any) -> Any:
+    """Text that Eleventy's Liquid/Nunjucks pass and Markdown's HTML pass leave as text.
+
+    Applied to every value a body template prints: a transcript or a chapter title that
+    holds ``{{ }}``, ``{% %}`` or ``<script>`` shows as written and runs nothing.
+    """
+    if not isinstance(value, str):
+        return value
+    value = _LINE_BREAKS.sub(" ", value)
+    value = _TEMPLATE_SYNTAX.sub("&#123;", value)
+    return _HTML_TAG_START.sub("&lt;", value)
+
+
+def timestamp(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _environment(template: Path) -> SandboxedEnvironment:
+    environment = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(template.parent)),
+        undefined=jinja2.StrictUndefined,
+        finalize=inert,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # Markdown, not HTML: `inert` does the escaping that matters
+    )
+    environment.filters["timestamp"] = timestamp
+    return environment
+
+
+def render(video: VideoInfo, transcript: Transcript, front_matter: dict[str, Any], template: Path) -> str:
+    """The whole draft file: YAML front matter and the body rendered from ``template``."""
+    if not template.is_file():
+        raise ConfigError(f"draft template {template} does not exist: fix 'template' in the config")
+    try:
+        body = (
+            _environment(template)
+            .get_template(template.name)
+            .render(
+                video=video,
+                transcript=transcript,
+                sections=sections(transcript, video.chapters),
+                front_matter=front_matter,
+                link_at=video.link_at,
+            )
+        )
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"draft template {template}: {exc}") from exc
+    post = frontmatter.Post(body.strip() + "\n", **front_matter)
+    text = frontmatter.dumps(post, Dumper=_DraftDumper, sort_keys=False, allow_unicode=True, width=1 << 30)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def compose(
+    video: VideoInfo, transcript: Transcript, *, settings: Settings, speaker: str | None, today: dt.date
+) -> str:
+    """The draft for ``video``: speaker is the one given, else the channel's, else the uploader."""
+    channel = settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
+    defaults = [(str(settings.config_path or "config"), settings.front_matter)]
+    if channel:
+        defaults.append((f"channel {channel.url}", channel.front_matter))
+    fields = build_front_matter(
+        video,
+        speaker=speaker or (channel.speaker if channel else "") or video.uploader,
+        defaults=defaults,
+        today=today,
+    )
+    return render(video, transcript, fields, settings.template)
+
+
+def preview(text: str, result: DraftResult, paragraphs_shown: int = 3) -> str:
+    """Markdown for the Prefect UI: what happened, the front matter, the first paragraphs."""
+    head, _, body = text.partition("\n---\n")
+    kept = [p for p in body.strip().split("\n\n") if not p.startswith("<!--")]
+    opening = "\n\n".join(kept[:paragraphs_shown])
+    return f"**{result.message}**\n\n```yaml\n{head.removeprefix('---').strip()}\n```\n\n{opening}\n"
+
+
+# ---------------------------------------------------------------- file name and write
+
+
+def _mostly_latin(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    return bool(letters) and latin / len(letters) >= 0.8
+
+
+def file_name(video: VideoInfo, date: str) -> str:
+    """``YYYY-MM-DD-<slug>-<id>.md``: ASCII, no separators, stable and unique per video."""
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,20}", video.id) and video.extractor not in GENERIC_EXTRACTORS:
+        id_part = video.id
+    else:  # ids from generic pages are file names: not unique across sites, maybe not safe
+        id_part = hashlib.sha256(video.key.encode()).hexdigest()[:10]
+    slug = slugify(video.title, max_length=MAX_SLUG_CHARS, word_boundary=True) if _mostly_latin(video.title) else ""
+    safe_date = date if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) else "0000-00-00"
+    return "-".join(part for part in (safe_date, slug, id_part) if part) + ".md"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Fail early, with a clear message, when drafts cannot be written to ``out_dir``."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write drafts to {out_dir}: {exc.strerror or exc}; choose another --out") from exc
+
+
+def write_draft(text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore, rewrite: bool = False) -> DraftResult:
+    """Write the draft unless an editor owns it now. Call with the video's lock held."""
+    out_dir = out_dir.resolve()
+    data = text.encode("utf-8")
+    record = store.get(out_dir, video.key)
+    path = record.path if record else out_dir / file_name(video, frontmatter.loads(text)["date"])
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            current = _sha256(path.read_bytes())
+            if record is None or current != record.sha256:
+                return DraftResult(path, Outcome.KEPT_EDITED)
+            if current == _sha256(data):
+                return DraftResult(path, Outcome.UNCHANGED)
+            outcome = Outcome.UPDATED
+            # Re-check just before replacing: an editor may have saved in the meantime.
+            if _sha256(path.read_bytes()) != record.sha256:
+                return DraftResult(path, Outcome.KEPT_EDITED)
+            write_atomic(path, data, replace=True)
+        else:
+            if record is not None and not rewrite:
+                return DraftResult(path, Outcome.KEPT_REMOVED)
+            if write_atomic(path, data, replace=False):
+                outcome = Outcome.WRITTEN
+            elif _sha256(path.read_bytes()) == _sha256(data):
+                outcome = Outcome.UNCHANGED  # another run wrote the same draft a moment ago
+            else:
+                return DraftResult(path, Outcome.KEPT_EDITED)
+    except OSError as exc:
+        raise OutputError(f"cannot write the draft to {out_dir}: {exc.strerror or exc}") from exc
+    store.put(out_dir, video.key, path, _sha256(data), video.webpage_url)
+    return DraftResult(path, outcome)
