@@ -1,0 +1,135 @@
+"""The ``draftcast`` command. It starts flows, so it lives beside them.
+
+Prefect runs embedded by default: an ephemeral API on SQLite under draftcast's data dir,
+started in-process, with telemetry off. Set PREFECT_API_URL to use a Prefect server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.config import Settings, load_settings
+from pipeline.errors import DraftcastError
+
+log = logging.getLogger("draftcast")
+
+
+def _prepare_prefect(settings: Settings) -> None:
+    """Prefect's environment; must be set before Prefect is imported."""
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "pipeline")
+    # The work files are draftcast's cache; Prefect's own results need not be kept.
+    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+
+
+class _NoExpectedTracebacks(logging.Filter):
+    """Expected failures are one line for the user; their tracebacks stay in Prefect's API."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, DraftcastError) or "DraftcastError" in type(error).__mro__.__repr__():
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_expected_tracebacks() -> None:
+    console_handlers = [
+        handler
+        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs")
+        for handler in logging.getLogger(name).handlers
+        if isinstance(handler, logging.StreamHandler)
+    ]
+    for handler in console_handlers:
+        handler.addFilter(_NoExpectedTracebacks())
+
+
+def ingest(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _prepare_prefect(settings)
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    _quiet_expected_tracebacks()
+    from flows.ingest import ingest_video
+
+    path = ingest_video(
+        url=args.url,
+        speaker=args.speaker,
+        model=args.model,
+        language=args.language,
+        out_dir=str(args.out) if args.out else None,
+        allow_local_files=args.allow_local_files,
+        rewrite=args.rewrite,
+    )
+    if not Path(path).exists():  # moved or deleted by an editor since: the log says so
+        print(f"draftcast: no draft written: {path} was removed since it was written (--rewrite)", file=sys.stderr)
+        return 3
+    print(path)
+    return 0
+
+
+def list_models(args: argparse.Namespace) -> int:
+    from pipeline import models
+
+    settings = load_settings()
+    if args.name:
+        resolved = models.resolve_model(args.name, models_dir=settings.models_dir)
+        print(f"{resolved.name}: {resolved.path} ({resolved.origin})")
+        return 0
+    rows = models.list_models(models_dir=settings.models_dir)
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        print(f"{row.name:<{width}}  {row.state:<26}  {row.where}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="draftcast", description="Turn video interviews into draft blog posts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest_parser = commands.add_parser("ingest", help="transcribe one video URL into a Markdown draft")
+    ingest_parser.add_argument("url", help="the video's web address (http or https)")
+    ingest_parser.add_argument("--speaker", help="the draft's speaker (default: the channel's, else the uploader)")
+    ingest_parser.add_argument("--out", help="directory for the draft (default: out_dir in the config)")
+    ingest_parser.add_argument("--model", help="whisper model name (tiny.en, base, …) or checkpoint path")
+    ingest_parser.add_argument("--language", help="spoken language code (en, zh, …); default: detected")
+    ingest_parser.add_argument("--allow-local-files", action="store_true", help="accept file:// URLs and paths")
+    ingest_parser.add_argument("--rewrite", action="store_true", help="write again a draft that was moved or deleted")
+    ingest_parser.set_defaults(handler=ingest)
+
+    models_parser = commands.add_parser("models", help="list the whisper models draftcast can use")
+    models_commands = models_parser.add_subparsers(dest="models_command")
+    prepare_parser = models_commands.add_parser("prepare", help="prepare a model ahead of time (offline)")
+    prepare_parser.add_argument("name", help="model name or checkpoint path")
+    models_parser.set_defaults(handler=list_models, name=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.handler is not ingest:  # ingest logs through Prefect's handlers
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return args.handler(args)
+    except DraftcastError as error:
+        url = getattr(args, "url", None)
+        message = str(error)
+        if url and url not in message:
+            message = f"{url}: {message}"
+        print(f"draftcast: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("draftcast: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

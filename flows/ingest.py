@@ -1,0 +1,118 @@
+"""The Prefect flow ``ingest-video``: one flow run turns one video URL into one draft.
+
+Tasks wrap the pipeline's steps; the work files in the data dir are the cache (audio,
+then transcript per model and language), so a run after a failure resumes at the step
+that failed. Prefect's result cache is not used for them: a cached path could name a
+file that has since been removed, while the files cannot lie about themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from pipeline import draft, models, source, transcribe
+from pipeline.config import Settings, load_settings
+from pipeline.errors import SourceUnavailable
+from pipeline.source import VideoInfo
+from pipeline.store import DraftStore, locked
+
+logging.getLogger("pipeline").setLevel(logging.INFO)  # shown through PREFECT_LOGGING_EXTRA_LOGGERS
+
+
+def _retry_if_transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Retry network steps only for failures that may pass (refused, timeout, 5xx)."""
+    try:
+        state.result()
+    except SourceUnavailable:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
+def fetch_metadata(url: str, allow_local_files: bool) -> VideoInfo:
+    video = source.fetch_metadata(url, allow_local_files=allow_local_files)
+    get_run_logger().info("%s: %r by %s (%s)", video.key, video.title, video.uploader or "unknown", video.upload_date)
+    return video
+
+
+@task
+def prepare_model(model: str, models_dir: Path) -> models.ResolvedModel:
+    resolved = models.resolve_model(model, models_dir=models_dir)
+    get_run_logger().info("model %s: %s", resolved.name, resolved.origin)
+    return resolved
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
+def download_audio(video: VideoInfo, work_dir: Path, allow_local_files: bool) -> Path:
+    with locked(work_dir):
+        return source.download_audio(video, work_dir, allow_local_files=allow_local_files)
+
+
+@task
+def transcribe_audio(
+    media: Path | None, work_dir: Path, model: models.ResolvedModel, options: transcribe.DecodingOptions
+) -> Path:
+    with locked(work_dir):
+        return transcribe.transcribe_media(media, work_dir, model, options)
+
+
+@task
+def write_draft(
+    video: VideoInfo, transcript_file: Path, work_dir: Path, settings: Settings, speaker: str | None, rewrite: bool
+) -> draft.DraftResult:
+    transcript = transcribe.Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
+    text = draft.compose(video, transcript, settings=settings, speaker=speaker, today=dt.date.today())
+    with locked(work_dir):
+        result = draft.write_draft(
+            text, video=video, out_dir=settings.out_dir, store=DraftStore(settings.store_path), rewrite=rewrite
+        )
+    get_run_logger().info(result.message)
+    create_markdown_artifact(
+        key=f"draft-{video.work_name.rsplit('-', 1)[-1]}",
+        markdown=draft.preview(text, result),
+        description=f"Draft for {video.webpage_url}",
+    )
+    return result
+
+
+@flow(name="ingest-video", log_prints=True)
+def ingest_video(
+    url: str,
+    speaker: str | None = None,
+    model: str | None = None,
+    language: str | None = None,
+    out_dir: str | None = None,
+    allow_local_files: bool = False,
+    rewrite: bool = False,
+) -> str:
+    """Fetch the audio of ``url``, transcribe it and write a draft post; returns its path."""
+    settings = load_settings()
+    if out_dir:
+        settings = dataclasses.replace(settings, out_dir=Path(out_dir))
+    draft.check_out_dir(settings.out_dir)  # fail before any download
+    delays = list(settings.network_retry_delays)
+    retrying = {"retries": len(delays), "retry_delay_seconds": delays or 0}
+    video = fetch_metadata.with_options(**retrying)(url, allow_local_files)
+    channel = settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
+    model_name = model or (channel.model if channel else None) or settings.model
+    models.check_model(model_name)  # fail before any download
+    options = transcribe.DecodingOptions(
+        language=language or (channel.language if channel else None) or settings.language,
+        beam_size=settings.beam_size,
+        best_of=settings.beam_size,
+    )
+    resolved = prepare_model.submit(model_name, settings.models_dir)  # overlaps with the download
+    work_dir = settings.work_dir / video.work_name
+    done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
+    media = None if done_before else download_audio.with_options(**retrying)(video, work_dir, allow_local_files)
+    transcript_file = transcribe_audio(media, work_dir, resolved, options)
+    result = write_draft(video, transcript_file, work_dir, settings, speaker, rewrite)
+    return str(result.path)
