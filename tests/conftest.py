@@ -1,0 +1,142 @@
+"""Shared fixtures: an isolated data dir per test, real media served on 127.0.0.1.
+
+Nothing here is a mock: videos are made with ffmpeg from real speech (tests/media),
+served by a real HTTP server, fetched by real yt-dlp and transcribed by real whisper
+weights (the offline packages). YouTube itself cannot be reached from here; pages with
+schema.org JSON-LD metadata stand in for a video site's page.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipeline.audio import ffmpeg_executable
+
+MEDIA = Path(__file__).parent / "media"
+REFERENCES = {
+    "jfk.flac": "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country.",
+    "librispeech-1995-1837-0001.wav": "IT WAS THE FIRST GREAT SORROW OF HIS LIFE IT WAS NOT SO MUCH THE LOSS OF "
+    "THE COTTON ITSELF BUT THE FANTASY THE HOPES THE DREAMS BUILT AROUND IT",
+    "aishell-BAC009S0724W0121.wav": "广州市房地产中介协会分析",
+}
+HOSTILE = "Ask not: # 'what' \"your\" --- {{ country }} {% raw %} 🇺🇸 <script>alert(1)</script>\nsecond line ---"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+        pass
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up early (yt-dlp probing) is not a test failure
+
+
+@dataclass
+class Site:
+    """A local web site: files under ``root`` served at ``base``."""
+
+    root: Path
+    base: str
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    def add_page(
+        self,
+        name: str,
+        *,
+        media: str,
+        title: str,
+        description: str = "",
+        uploader: str = "",
+        date: str = "2025-10-28",
+        tags: tuple[str, ...] = (),
+        chapters: tuple[tuple[float, float, str], ...] = (),
+    ) -> str:
+        """A video page with schema.org VideoObject metadata, as video sites publish."""
+        metadata = {
+            "@context": "https://schema.org",
+            "@type": "VideoObject",
+            "name": title,
+            "description": description,
+            "uploadDate": f"{date}T08:00:00+00:00",
+            "contentUrl": self.url(media),
+            "author": {"@type": "Person", "name": uploader},
+            "keywords": ", ".join(tags),
+            "hasPart": [
+                {"@type": "Clip", "name": t, "startOffset": start, "endOffset": end} for start, end, t in chapters
+            ],
+        }
+        # JSON in a <script> must not close the element early.
+        encoded = json.dumps(metadata, ensure_ascii=False).replace("</", "<\\/")
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<script type='application/ld+json'>{encoded}</script></head>"
+            f"<body><h1>{html.escape(title)}</h1></body></html>"
+        )
+        (self.root / name).write_text(page, encoding="utf-8")
+        return self.url(name)
+
+
+def make_video(audio: Path | str, out: Path, *, lavfi_audio: bool = False) -> Path:
+    """An mp4 as a video site serves it: a still picture and the audio (AAC)."""
+    audio_input = ["-f", "lavfi", "-i", str(audio)] if lavfi_audio else ["-i", str(audio)]
+    command = [
+        ffmpeg_executable(), "-nostdin", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", "color=c=darkblue:s=160x120:r=1", *audio_input,
+        "-shortest", "-c:v", "libx264", "-tune", "stillimage", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "64k", str(out),
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("site")
+    for clip in REFERENCES:
+        make_video(MEDIA / clip, root / f"{Path(clip).stem}.mp4")
+    make_video("anullsrc=r=16000:cl=mono:d=6", root / "silence.mp4", lavfi_audio=True)
+    (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    (root / "no-media.html").write_text("<html><head><title>Words only</title></head><body>hi</body></html>")
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Site(root, f"http://127.0.0.1:{server.server_address[1]}")
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def shared_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Converted checkpoints, shared by all tests (converting is the slow part)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_models: Path) -> Path:
+    """Every test gets its own data dir, output dir and home: none touches the user's."""
+    home = tmp_path / "draftcast-home"
+    home.mkdir()
+    (home / "models").symlink_to(shared_models, target_is_directory=True)
+    monkeypatch.setenv("DRAFTCAST_HOME", str(home))
+    monkeypatch.setenv("DRAFTCAST_OUT", str(tmp_path / "drafts"))
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("DRAFTCAST_RETRY_DELAYS", "0.1")
+    for name in ("DRAFTCAST_CONFIG", "DRAFTCAST_MODEL", "DRAFTCAST_LANGUAGE", "DRAFTCAST_TEMPLATE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return home

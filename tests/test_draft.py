@@ -1,0 +1,257 @@
+"""Drafts: golden files, front matter that survives hostile text, writes that lose nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import frontmatter
+import pytest
+import yaml
+
+from pipeline import draft
+from pipeline.config import load_settings
+from pipeline.draft import Outcome
+from pipeline.errors import ConfigError, OutputError
+from pipeline.source import VideoInfo
+from pipeline.store import DraftStore, locked
+from pipeline.transcribe import Segment, Transcript
+from tests.conftest import HOSTILE
+
+GOLDEN = Path(__file__).parent / "golden"
+TODAY = dt.date(2026, 1, 15)
+
+
+def _load_case(case: Path) -> tuple[VideoInfo, Transcript]:
+    video = VideoInfo.from_dict(json.loads((case / "video.json").read_text(encoding="utf-8")))
+    transcript = Transcript.from_json((case / "transcript.json").read_text(encoding="utf-8"))
+    return video, transcript
+
+
+def _video(**changes: object) -> VideoInfo:
+    base = {
+        "id": "abc123", "extractor": "youtube", "title": "A talk", "uploader": "Uploader", "channel_url": "",
+        "upload_date": "2025-10-28", "duration": 12.0, "webpage_url": "https://www.youtube.com/watch?v=abc123",
+        "description": "", "tags": [], "chapters": [],
+    }  # fmt: skip
+    return VideoInfo.from_dict({**base, **changes})
+
+
+def _transcript(*texts: str, language: str = "en") -> Transcript:
+    segments = tuple(Segment(float(i * 5), float(i * 5 + 4), text) for i, text in enumerate(texts))
+    return Transcript(language, "tiny.en", "openai-whisper", 5.0 * len(texts), segments)
+
+
+@pytest.mark.parametrize("case", sorted(p for p in GOLDEN.iterdir() if p.is_dir()), ids=lambda p: p.name)
+def test_golden(case: Path) -> None:
+    """Transcript JSON in, draft out: the expected file's name and content, byte for byte."""
+    video, transcript = _load_case(case)
+    settings = load_settings(GOLDEN / "draftcast.toml")
+    text = draft.compose(video, transcript, settings=settings, speaker=None, today=TODAY)
+    expected = [p for p in case.glob("*.md")]
+    if os.environ.get("UPDATE_GOLDEN"):
+        for old in expected:
+            old.unlink()
+        (case / draft.file_name(video, frontmatter.loads(text)["date"])).write_text(text, encoding="utf-8")
+        pytest.skip("golden file rewritten")
+    assert len(expected) == 1, f"{case} needs exactly one expected .md (UPDATE_GOLDEN=1 writes it)"
+    assert expected[0].name == draft.file_name(video, frontmatter.loads(text)["date"])
+    assert text == expected[0].read_text(encoding="utf-8")
+
+
+def test_front_matter_has_the_blogs_fields_in_order_and_types() -> None:
+    video, transcript = _load_case(GOLDEN / "english-chapters")
+    settings = load_settings(GOLDEN / "draftcast.toml")
+    post = frontmatter.loads(draft.compose(video, transcript, settings=settings, speaker=None, today=TODAY))
+    published = frontmatter.loads((Path(__file__).parent / "golden" / "published-front-matter.md").read_text())
+    assert list(post.metadata) == list(published.metadata) == list(draft.SCHEMA)
+    for name in draft.SCHEMA:
+        assert type(post[name]) is type(published[name]), name
+    assert post["draft"] is True and post["date"] == "2025-10-22" and post["layout"] == "post.njk"
+    assert post["source"] == "https://www.youtube.com/watch?v=Lpp-D6UqNW8"
+    assert post["tags"] == ["AI", "semiconductors"]
+
+
+def test_speaker_is_the_option_else_the_channels_else_the_uploader() -> None:
+    settings = load_settings(GOLDEN / "draftcast.toml")
+    transcript = _transcript("Hello there.")
+    ours = _video(channel_url="https://www.youtube.com/@BestPartners/videos")
+    other = _video(uploader="Someone Else")
+
+    def speaker(video: VideoInfo, given: str | None) -> str:
+        text = draft.compose(video, transcript, settings=settings, speaker=given, today=TODAY)
+        return frontmatter.loads(text)["speaker"]
+
+    assert speaker(ours, "Gavin Baker") == "Gavin Baker"
+    assert speaker(ours, None) == "Best Partners TV"
+    assert speaker(other, None) == "Someone Else"
+
+
+@pytest.mark.parametrize("field", ["title", "summary", "speaker"])
+def test_hostile_metadata_reads_back_exactly(field: str) -> None:
+    hostile_strings = [
+        HOSTILE,
+        "---\ntitle: injected\n---",
+        "  leading and trailing spaces  ",
+        "line with trailing space \nnext",
+        "tab\there, NUL-free control \x1b[31m red",
+        "'single' \"double\" `back` \\ backslash",
+        "{{ site.title }} {% include 'x' %} {# c #}",
+        "😀 emoji 🇨🇳 中文标题：测试 — dash",
+        "yes",
+        "2025-10-28",
+        "null",
+        "@at &anchor *alias !tag %percent | > ?",
+    ]
+    for value in hostile_strings:
+        video = _video(title=value if field == "title" else "t", description=value if field == "summary" else "")
+        text = draft.compose(
+            video, _transcript("Hi."), settings=load_settings(GOLDEN / "draftcast.toml"),
+            speaker=value if field == "speaker" else None, today=TODAY,
+        )  # fmt: skip
+        assert yaml.safe_load(text.split("\n---\n")[0].removeprefix("---\n"))[field] == value
+        assert frontmatter.loads(text)[field] == value, repr(value)
+
+
+def test_the_body_keeps_template_and_html_syntax_inert() -> None:
+    video, transcript = _load_case(GOLDEN / "hostile")
+    text = draft.compose(video, transcript, settings=load_settings(GOLDEN / "draftcast.toml"), speaker=None, today=TODAY)
+    body = frontmatter.loads(text).content
+    assert "{{" not in body and "{%" not in body and "<script" not in body and "<img" not in body
+    assert "&#123;{ site.title }}" in body  # shown as written once Markdown decodes the entity
+    assert "\n# two" not in body  # a newline in a chapter title cannot start a heading
+
+
+def test_user_templates_render_in_a_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    template = tmp_path / "evil.md.j2"
+    template.write_text("{{ video.__class__.__init__.__globals__ }}")
+    monkeypatch.setenv("DRAFTCAST_TEMPLATE", str(template))
+    with pytest.raises(ConfigError, match="evil.md.j2"):
+        draft.compose(_video(), _transcript("Hi."), settings=load_settings(), speaker=None, today=TODAY)
+
+
+def test_unknown_or_mistyped_front_matter_defaults_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[front_matter]\ncatgory = "typo"\n')
+    with pytest.raises(ConfigError, match="'catgory' is not a field"):
+        draft.compose(_video(), _transcript("Hi."), settings=load_settings(config), speaker=None, today=TODAY)
+    config.write_text("[front_matter]\ndraft = false\nlayout = 3\n")
+    with pytest.raises(ConfigError, match="'layout' must be a str"):
+        draft.compose(_video(), _transcript("Hi."), settings=load_settings(config), speaker=None, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"title": "Café Society: Résumé & Naïveté"}, "2025-10-28-cafe-society-resume-naivete-abc123.md"),
+        ({"title": "贝克深度访谈：AI十年内实现ASI"}, "2025-10-28-abc123.md"),
+        ({"title": "x" * 500}, "2025-10-28-" + "x" * 45 + "-abc123.md"),
+        ({"upload_date": None}, "2026-01-15-a-talk-abc123.md"),
+    ],
+)
+def test_file_names(changes: dict[str, object], expected: str) -> None:
+    video = _video(**changes)
+    text = draft.compose(video, _transcript("Hi."), settings=load_settings(), speaker=None, today=TODAY)
+    assert draft.file_name(video, frontmatter.loads(text)["date"]) == expected
+
+
+@pytest.mark.parametrize(
+    "video_id", ["../../etc/passwd", "/abs/path", "a\x00b", "con", "\u202eevil", "x" * 100_000, "ＡＢＣ"]
+)
+def test_file_names_stay_safe_for_hostile_ids(video_id: str) -> None:
+    name = draft.file_name(_video(id=video_id, extractor="generic", title="\u202e/../" + "t" * 1000), "2025-10-28")
+    assert name.isascii() and "/" not in name and "\\" not in name and "\x00" not in name and ".." not in name
+    assert len(name) <= 90 and name.startswith("2025-10-28-") and name.endswith(".md")
+
+
+def test_distinct_videos_with_one_title_get_distinct_names() -> None:
+    first = draft.file_name(_video(id="aaa"), "2025-10-28")
+    second = draft.file_name(_video(id="bbb"), "2025-10-28")
+    assert first != second
+
+
+def test_paragraphs_follow_pauses_and_sentences() -> None:
+    sentence = "This sentence has a reasonable number of words in it for a paragraph test."
+    segments = tuple(Segment(i * 5.0, i * 5.0 + 4.9, sentence) for i in range(12))
+    gap = (Segment(70.0, 74.0, "After a long pause, a new thought begins."),)
+    paragraphs = draft.paragraphs(segments + gap, "en")
+    assert all(len(p.text) <= 1200 for p in paragraphs)
+    assert 2 <= len(paragraphs) <= 4
+    assert paragraphs[0].start == 0.0 and " This sentence" in paragraphs[0].text
+
+
+def test_mandarin_paragraphs_join_without_spaces() -> None:
+    segments = (Segment(0, 2, "大家好。"), Segment(2, 4, "今天聊芯片。"))
+    assert draft.paragraphs(segments, "zh")[0].text == "大家好。今天聊芯片。"
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _write(tmp_path: Path, text: str, video: VideoInfo | None = None, rewrite: bool = False) -> draft.DraftResult:
+    store = DraftStore(tmp_path / "store.sqlite")
+    return draft.write_draft(text, video=video or _video(), out_dir=tmp_path / "out", store=store, rewrite=rewrite)
+
+
+def _text(body: str = "Hi.") -> str:
+    return draft.compose(_video(), _transcript(body), settings=load_settings(), speaker=None, today=TODAY)
+
+
+def test_write_then_rerun_is_unchanged_and_updates_only_unedited_drafts(tmp_path: Path) -> None:
+    first = _write(tmp_path, _text())
+    assert first.outcome is Outcome.WRITTEN and first.path.read_text() == _text()
+    assert _write(tmp_path, _text()).outcome is Outcome.UNCHANGED
+    updated = _write(tmp_path, _text("Hello again."))
+    assert updated.outcome is Outcome.UPDATED and "Hello again." in updated.path.read_text()
+    assert list((tmp_path / "out").iterdir()) == [first.path]  # no temp files, no second draft
+
+
+def test_an_editors_change_is_never_overwritten(tmp_path: Path) -> None:
+    path = _write(tmp_path, _text()).path
+    edited = path.read_text().replace("title: A talk", "title: Edited by a person")
+    path.write_text(edited)
+    result = _write(tmp_path, _text("New transcript."))
+    assert result.outcome is Outcome.KEPT_EDITED and "changed by an editor" in result.message
+    assert path.read_text() == edited
+
+
+def test_a_file_draftcast_did_not_write_is_left_alone(tmp_path: Path) -> None:
+    video = _video()
+    target = tmp_path / "out" / draft.file_name(video, "2025-10-28")
+    target.parent.mkdir()
+    target.write_text("someone's own post")
+    assert _write(tmp_path, _text()).outcome is Outcome.KEPT_EDITED
+    assert target.read_text() == "someone's own post"
+
+
+def test_a_removed_draft_is_not_written_again_unless_asked(tmp_path: Path) -> None:
+    path = _write(tmp_path, _text()).path
+    path.unlink()  # an editor moved it into the site
+    assert _write(tmp_path, _text()).outcome is Outcome.KEPT_REMOVED
+    assert not path.exists()
+    assert _write(tmp_path, _text(), rewrite=True).outcome is Outcome.WRITTEN
+    assert path.exists()
+
+
+def test_an_unwritable_output_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match="not-a-dir"):
+        draft.check_out_dir(blocker / "drafts")
+
+
+def _write_in_process(args: tuple[str, str]) -> str:
+    tmp, text = args
+    with locked(Path(tmp) / "work"):
+        return _write(Path(tmp), text).outcome.value
+
+
+def test_concurrent_writers_end_in_one_draft(tmp_path: Path) -> None:
+    with ProcessPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(_write_in_process, [(str(tmp_path), _text())] * 8))
+    assert sorted(outcomes) == ["unchanged"] * 7 + ["written"]
+    drafts = list((tmp_path / "out").iterdir())
+    assert len(drafts) == 1 and drafts[0].read_text() == _text()
