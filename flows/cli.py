@@ -16,8 +16,6 @@ from pathlib import Path
 from pipeline.config import Settings, load_settings
 from pipeline.errors import DraftcastError
 
-log = logging.getLogger("draftcast")
-
 
 def _prepare_prefect(settings: Settings) -> None:
     """Prefect's environment; must be set before Prefect is imported."""
@@ -30,25 +28,25 @@ def _prepare_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
 
 
-class _NoExpectedTracebacks(logging.Filter):
-    """Expected failures are one line for the user; their tracebacks stay in Prefect's API."""
+class _ConsoleFilter(logging.Filter):
+    """What the person at the terminal needs: expected failures without their tracebacks
+    (those stay in Prefect's API), and no notes on the temporary server's start and stop."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, DraftcastError) or "DraftcastError" in type(error).__mro__.__repr__():
+        if record.name == "prefect" and record.levelno < logging.WARNING:
+            return False
+        if record.exc_info and isinstance(record.exc_info[1], DraftcastError):
             record.exc_info, record.exc_text = None, None
         return True
 
 
-def _quiet_expected_tracebacks() -> None:
-    console_handlers = [
-        handler
-        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs")
-        for handler in logging.getLogger(name).handlers
-        if isinstance(handler, logging.StreamHandler)
-    ]
-    for handler in console_handlers:
-        handler.addFilter(_NoExpectedTracebacks())
+def _filter_console() -> None:
+    """Prefect's console handler sits on the root logger; filter it there."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not any(
+            isinstance(f, _ConsoleFilter) for f in handler.filters
+        ):
+            handler.addFilter(_ConsoleFilter())
 
 
 def ingest(args: argparse.Namespace) -> int:
@@ -57,7 +55,9 @@ def ingest(args: argparse.Namespace) -> int:
     from prefect.logging.configuration import setup_logging
 
     setup_logging()
-    _quiet_expected_tracebacks()
+    _filter_console()
+    api = os.environ.get("PREFECT_API_URL") or f"embedded Prefect in {os.environ['PREFECT_HOME']}"
+    print(f"draftcast: ingesting {args.url} ({api})", file=sys.stderr, flush=True)
     from flows.ingest import ingest_video
 
     path = ingest_video(

@@ -83,7 +83,7 @@ def write_draft(
     return result
 
 
-@flow(name="ingest-video", log_prints=True)
+@flow(name="ingest-video")
 def ingest_video(
     url: str,
     speaker: str | None = None,

@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -120,9 +121,20 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
     raise SourceError(f"{url!r} is not an http(s) URL: give a video's web address")
 
 
+@lru_cache(maxsize=1)
+def _js_runtimes() -> dict[str, dict[str, str]]:
+    """YouTube pages need a JavaScript runtime (yt-dlp's EJS): deno, shipped on PyPI."""
+    try:
+        import deno
+    except ImportError:
+        return {"deno": {}}  # yt-dlp's default: a deno on PATH
+    return {"deno": {"path": str(deno.find_deno_bin())}}
+
+
 def _options(**extra: Any) -> dict[str, Any]:
     """The one place yt-dlp's options are built."""
     options: dict[str, Any] = {
+        "js_runtimes": _js_runtimes(),
         "format": AUDIO_FORMAT,
         "quiet": True,
         "noprogress": True,
@@ -150,13 +162,30 @@ def _translate(url: str, exc: Exception) -> SourceError:
             return SourceUnavailable(f"{url}: the server answered HTTP {cause.status}; try again later")
         return SourceError(f"{url}: the server answered HTTP {cause.status} ({cause.reason}); check the URL")
     if isinstance(cause, TransportError):
-        return SourceUnavailable(f"{url}: cannot reach the host ({_reason(cause)}); check the URL and your connection")
+        return SourceUnavailable(
+            f"{url}: cannot reach the host ({_os_reason(cause)}); check the URL and your connection"
+        )
     if isinstance(cause, UnsupportedError):
         return SourceError(f"{url}: no video or audio was found at this address")
     message = _reason(exc).removeprefix("ERROR: ")
     if "Unsupported URL" in message or "No video formats found" in message:
         return SourceError(f"{url}: no video or audio was found at this address")
     return SourceError(f"{url}: {message}")
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The operating system's words deep in a network error's chain ("Connection refused")."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        match = re.search(r"\[Errno -?\d+\] ([^)'\]]+)", str(current))
+        if match:
+            return match.group(1).strip()
+        current = current.__cause__ or current.__context__
+    return _reason(exc)
 
 
 def _reason(exc: BaseException) -> str:

@@ -34,7 +34,7 @@ HOSTILE = "Ask not: # 'what' \"your\" --- {{ country }} {% raw %} 🇺🇸 <scri
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

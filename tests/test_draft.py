@@ -118,7 +118,9 @@ def test_hostile_metadata_reads_back_exactly(field: str) -> None:
 
 def test_the_body_keeps_template_and_html_syntax_inert() -> None:
     video, transcript = _load_case(GOLDEN / "hostile")
-    text = draft.compose(video, transcript, settings=load_settings(GOLDEN / "draftcast.toml"), speaker=None, today=TODAY)
+    text = draft.compose(
+        video, transcript, settings=load_settings(GOLDEN / "draftcast.toml"), speaker=None, today=TODAY
+    )
     body = frontmatter.loads(text).content
     assert "{{" not in body and "{%" not in body and "<script" not in body and "<img" not in body
     assert "&#123;{ site.title }}" in body  # shown as written once Markdown decodes the entity
@@ -129,7 +131,7 @@ def test_user_templates_render_in_a_sandbox(tmp_path: Path, monkeypatch: pytest.
     template = tmp_path / "evil.md.j2"
     template.write_text("{{ video.__class__.__init__.__globals__ }}")
     monkeypatch.setenv("DRAFTCAST_TEMPLATE", str(template))
-    with pytest.raises(ConfigError, match="evil.md.j2"):
+    with pytest.raises(ConfigError, match=r"evil\.md\.j2"):
         draft.compose(_video(), _transcript("Hi."), settings=load_settings(), speaker=None, today=TODAY)
 
 

@@ -51,7 +51,9 @@ def test_download_fetches_the_media_once(site: Site, tmp_path: Path) -> None:
 
 
 def test_an_html5_video_page_works(site: Site) -> None:
-    (site.root / "embed.html").write_text("<html><head><title>T</title></head><body><video src='jfk.mp4'></video></body>")
+    (site.root / "embed.html").write_text(
+        "<html><head><title>T</title></head><body><video src='jfk.mp4'></video></body>"
+    )
     video = source.fetch_metadata(site.url("embed.html"))
     assert video.extractor == "html5mediaembed"
 

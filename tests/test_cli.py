@@ -1,0 +1,90 @@
+"""draftcast as a person runs it: a real process, the embedded Prefect API, real media."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from tests.conftest import HOSTILE, Site
+
+pytestmark = pytest.mark.slow
+
+
+def _draftcast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_ingest_edit_and_rerun(site: Site, tmp_path: Path) -> None:
+    url = site.add_page(
+        "cli.html", media="jfk.mp4", title=HOSTILE, description="Desc {% if %}", uploader="JFK Library", tags=("a",)
+    )
+    first = _draftcast("ingest", url, "--model", "tiny.en", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    path = Path(first.stdout.strip())
+    assert path.parent == tmp_path / "drafts" and path.exists()
+    assert "download" in first.stderr and "frames/s" in first.stderr  # progress is shown
+    assert "wrote " in first.stderr
+    post = frontmatter.load(path)
+    assert (post["title"], post["summary"], post["speaker"], post["source"]) == (
+        HOSTILE,
+        "Desc {% if %}",
+        "JFK Library",
+        url,
+    )
+    assert "ask what you can do for your country" in post.content.lower()
+
+    edited = path.read_text().replace("draft: true", "draft: true\n# checked by an editor")
+    path.write_text(edited)
+    second = _draftcast("ingest", url, "--model", "tiny.en", cwd=tmp_path)
+    assert second.returncode == 0 and second.stdout.strip() == str(path)
+    assert "changed by an editor: left as it is" in second.stderr
+    assert path.read_text() == edited
+    assert list(path.parent.iterdir()) == [path]
+
+
+def test_an_error_is_one_line_without_traceback(site: Site, tmp_path: Path) -> None:
+    result = _draftcast("ingest", site.url("missing.mp4"), cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"draftcast: error: {site.url('missing.mp4')}: the server answered HTTP 404 (File not found); check the URL"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_two_ingests_of_one_url_at_once_end_in_one_draft(site: Site, tmp_path: Path) -> None:
+    url = site.add_page("twice.html", media="jfk.mp4", title="Said twice")
+    command = [sys.executable, "-m", "flows.cli", "ingest", url, "--model", "tiny.en"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    runs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    runs.append(
+        subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    )
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert outputs[0][0] == outputs[1][0]
+    drafts = list((tmp_path / "drafts").iterdir())
+    assert len(drafts) == 1 and "country" in drafts[0].read_text()
+
+
+def test_models_lists_and_prepares(tmp_path: Path) -> None:
+    listing = _draftcast("models", cwd=tmp_path)
+    assert listing.returncode == 0
+    assert any(
+        line.startswith("tiny.en") and ("ready" in line or "offline" in line) for line in listing.stdout.splitlines()
+    )
+    prepared = _draftcast("models", "prepare", "tiny.en", cwd=tmp_path)
+    assert prepared.returncode == 0 and "tiny.en.pt" in prepared.stdout
+    unknown = _draftcast("models", "prepare", "gigantic", cwd=tmp_path)
+    assert unknown.returncode == 1 and "unknown model 'gigantic'" in unknown.stderr

@@ -1,0 +1,160 @@
+"""The ingest-video flow through the CLI, in-process on Prefect's test harness."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import frontmatter
+import jiwer
+import pytest
+from whisper.normalizers import EnglishTextNormalizer
+
+from flows.cli import main
+from tests.conftest import HOSTILE, REFERENCES, Site
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    saved = dict(os.environ)
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _run(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    # Each call configures logging as a fresh process would, so Prefect's console
+    # handler writes to this test's captured stderr, not to an earlier test's.
+    from prefect.logging import configuration
+
+    configuration.PROCESS_LOGGING_CONFIG.clear()
+    code = main(["ingest", *args])
+    captured = capfd.readouterr()
+    return code, captured.out, captured.err
+
+
+def _drafts(isolated: Path) -> list[Path]:
+    out = isolated.parent / "drafts"
+    return sorted(out.iterdir()) if out.exists() else []
+
+
+def _body_text(post: frontmatter.Post) -> str:
+    """The transcript in a draft's body, without timestamps and comments."""
+    lines = [line.split(") ", 1)[1] for line in post.content.splitlines() if line.startswith("[")]
+    return " ".join(lines)
+
+
+@pytest.mark.slow
+def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    url = site.add_page(
+        "interview.html",
+        media="librispeech-1995-1837-0001.mp4",
+        title=HOSTILE,
+        description="First line: {{ x }}\n---\nlast line",
+        uploader="Invested Podcast",
+        date="2025-10-22",
+        tags=("ai", "geopolitics"),
+    )
+    code, out, err = _run(capfd, url, "--model", "tiny.en")
+    assert code == 0, err
+    path = Path(out.strip())
+    assert _drafts(isolated) == [path]
+    post = frontmatter.load(path)
+    assert (post["title"], post["summary"], post["speaker"]) == (
+        HOSTILE,
+        "First line: {{ x }}\n---\nlast line",
+        "Invested Podcast",
+    )
+    assert (post["source"], post["date"], post["tags"], post["draft"]) == (
+        url,
+        "2025-10-22",
+        ["ai", "geopolitics"],
+        True,
+    )
+    normalize = EnglishTextNormalizer()
+    reference = REFERENCES["librispeech-1995-1837-0001.wav"]
+    assert jiwer.wer(normalize(reference), normalize(_body_text(post))) <= 0.10
+    assert f"({url}#t=0)" in post.content
+
+    code, again, err = _run(capfd, url, "--model", "tiny.en")  # a re-run: no second draft
+    assert code == 0 and again == out and "is up to date" in err
+    assert _drafts(isolated) == [path]
+
+
+@pytest.mark.slow
+def test_mandarin_video_gets_an_id_based_name_and_han_text(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    url = site.add_page(
+        "zh.html", media="aishell-BAC009S0724W0121.mp4", title="广州房地产：中介协会分析", uploader="最佳拍档"
+    )
+    code, out, err = _run(capfd, url, "--model", "base", "--speaker", "Best Partners TV")
+    assert code == 0, err
+    path = Path(out.strip())
+    assert path.name.startswith("2025-10-28-") and path.name.isascii()
+    post = frontmatter.load(path)
+    assert post["title"] == "广州房地产：中介协会分析" and post["speaker"] == "Best Partners TV"
+    assert "州市" in _body_text(post) and " " not in _body_text(post)
+
+
+@pytest.mark.slow
+def test_a_rerun_after_a_failure_resumes_at_the_failed_step(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = site.add_page("resume.html", media="jfk.mp4", title="Resume me")
+    broken = isolated.parent / "broken.md.j2"
+    broken.write_text("{{ no_such_variable }}")
+    monkeypatch.setenv("DRAFTCAST_TEMPLATE", str(broken))
+    code, _, err = _run(capfd, url, "--model", "tiny.en")
+    assert code == 1 and "broken.md.j2" in err and not _drafts(isolated)
+    work = next((isolated / "work").iterdir())
+    media, transcript = work / "media.mp4", next(work.glob("transcript.tiny.en.*.json"))
+    stamps = (media.stat().st_mtime_ns, transcript.stat().st_mtime_ns)
+
+    monkeypatch.delenv("DRAFTCAST_TEMPLATE")
+    code, out, err = _run(capfd, url, "--model", "tiny.en")
+    assert code == 0, err
+    assert (media.stat().st_mtime_ns, transcript.stat().st_mtime_ns) == stamps  # neither fetched nor transcribed again
+    assert "country" in Path(out.strip()).read_text()
+
+
+BAD_INPUTS = [
+    ("http://127.0.0.1:9/talk.mp4", [], "cannot reach the host"),
+    ("{site}/missing.mp4", [], "HTTP 404"),
+    ("{site}/no-media.html", [], "no video or audio was found"),
+    ("{site}/corrupt.mp4", [], "cannot decode the audio"),
+    ("{site}/silence.mp4", [], "no speech was found"),
+    ("{site}/jfk.mp4", ["--model", "tiny.klingon"], "unknown model 'tiny.klingon'"),
+    ("{site}/jfk.mp4", ["--out", "{tmp}/a-file/drafts"], "cannot write drafts to"),
+    ("www.example.com/watch?v=1", [], "not an http(s) URL"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("url", "options", "words"), BAD_INPUTS, ids=[w for _, _, w in BAD_INPUTS])
+def test_bad_input_gives_one_clear_line_and_leaves_nothing(
+    prefect_api: None,
+    site: Site,
+    isolated: Path,
+    capfd: pytest.CaptureFixture[str],
+    url: str,
+    options: list[str],
+    words: str,
+) -> None:
+    (isolated.parent / "a-file").write_text("")
+    url = url.format(site=site.base)
+    options = [o.format(tmp=isolated.parent) for o in options]
+    code, out, err = _run(capfd, url, "--model", "tiny.en", *options)
+    assert code == 1 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("draftcast: error: ") and words in last and url in last
+    assert "Traceback" not in err
+    assert not _drafts(isolated)
+    leftovers = [p for p in isolated.rglob("*") if p.suffix in (".part", ".tmp", ".ytdl") or p.name.startswith(".")]
+    assert [p for p in leftovers if p.name != ".lock"] == []
