@@ -82,6 +82,12 @@ def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
     assert jiwer.wer(normalize(reference), normalize(_body_text(post))) <= 0.10
     assert f"({url}#t=0)" in post.content
 
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        previews = [a.data for a in client.read_artifacts() if a.type == "markdown"]
+    assert any(f"wrote {path}" in text and "speaker: Invested Podcast" in text for text in previews)
+
     code, again, err = _run(capfd, url, "--model", "tiny.en")  # a re-run: no second draft
     assert code == 0 and again == out and "is up to date" in err
     assert _drafts(isolated) == [path]
