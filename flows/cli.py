@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.config import Settings, load_settings
-from pipeline.errors import DraftcastError
+from pipeline.errors import ConfigError, DraftcastError
 
 
 def _prepare_prefect(settings: Settings) -> None:
@@ -49,13 +49,18 @@ def _filter_console() -> None:
             handler.addFilter(_ConsoleFilter())
 
 
-def ingest(args: argparse.Namespace) -> int:
-    settings = load_settings()
+def _start_prefect(settings: Settings) -> None:
+    """Prefect's environment and console logging, before any flow runs."""
     _prepare_prefect(settings)
     from prefect.logging.configuration import setup_logging
 
     setup_logging()
     _filter_console()
+
+
+def ingest(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _start_prefect(settings)
     api = os.environ.get("PREFECT_API_URL") or f"embedded Prefect in {os.environ['PREFECT_HOME']}"
     print(f"draftcast: ingesting {args.url} ({api})", file=sys.stderr, flush=True)
     from flows.ingest import ingest_video
@@ -73,6 +78,76 @@ def ingest(args: argparse.Namespace) -> int:
         print(f"draftcast: no draft written: {path} was removed since it was written (--rewrite)", file=sys.stderr)
         return 3
     print(path)
+    return 0
+
+
+def _require_server(command: str) -> None:
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ConfigError(
+            f"draftcast {command} needs a Prefect server: set PREFECT_API_URL "
+            "(or use draftcast serve, which starts one on this machine)"
+        )
+
+
+def setup(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _require_server("setup")
+    _start_prefect(settings)
+    from flows.service import ensure_setup
+
+    for line in ensure_setup(max_transcriptions=settings.poll.max_transcriptions, pool=args.pool):
+        print(f"draftcast: {line}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _prepare_prefect(settings)
+    from flows import service
+
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        print(f"draftcast: starting a Prefect server on 127.0.0.1:{args.port} …", file=sys.stderr, flush=True)
+        server, api_url = service.start_server(settings.prefect_home, args.port)
+        os.environ["PREFECT_API_URL"] = api_url
+        print(
+            f"draftcast: Prefect UI at {api_url.removesuffix('/api')}; in another shell:\n"
+            f"  export PREFECT_API_URL={api_url}\n"
+            "  prefect deployment run 'ingest-video/ingest' --param url=URL",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        _start_prefect(settings)
+        service.serve(settings, interval_minutes=args.interval_minutes)
+    finally:
+        if server is not None:
+            service.stop_server(server)
+    return 0
+
+
+def poll(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _require_server("poll")
+    _start_prefect(settings)
+    from flows.poll import poll_channels
+
+    print(poll_channels())
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    from pipeline.ledger import Ledger, State
+
+    settings = load_settings()
+    videos = Ledger(settings.ledger_path).all()
+    counts = {state: sum(v.state == state for v in videos) for state in State}
+    print(", ".join(f"{count} {state}" for state, count in counts.items() if count) or "the ledger is empty")
+    shown = videos if args.all else [v for v in videos if v.state in (State.FAILED, State.GAVE_UP, State.WAITING)]
+    for video in shown:
+        print(f"{video.state:<10} {video.attempts} {video.updated_at}  {video.title[:60]}  {video.url}")
+        if video.last_error and video.state != State.DRAFTED:
+            print(f"           {video.last_error}")
     return 0
 
 
@@ -110,12 +185,28 @@ def build_parser() -> argparse.ArgumentParser:
     prepare_parser = models_commands.add_parser("prepare", help="prepare a model ahead of time (offline)")
     prepare_parser.add_argument("name", help="model name or checkpoint path")
     models_parser.set_defaults(handler=list_models, name=None)
+
+    setup_parser = commands.add_parser("setup", help="create the work pool and the transcription limit on a server")
+    setup_parser.add_argument("--pool", default="draftcast", help="work pool name (default: draftcast)")
+    setup_parser.set_defaults(handler=setup)
+
+    serve_parser = commands.add_parser("serve", help="serve the ingest and poll deployments from this machine")
+    serve_parser.add_argument("--port", type=int, default=4200, help="port of the local Prefect server (default 4200)")
+    serve_parser.add_argument("--interval-minutes", type=float, default=60, help="poll every N minutes (default 60)")
+    serve_parser.set_defaults(handler=serve)
+
+    poll_parser = commands.add_parser("poll", help="poll the configured channels once, now")
+    poll_parser.set_defaults(handler=poll)
+
+    status_parser = commands.add_parser("status", help="what polling found, launched, drafted and failed")
+    status_parser.add_argument("--all", action="store_true", help="every video, not only those needing a person")
+    status_parser.set_defaults(handler=status)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.handler is not ingest:  # ingest logs through Prefect's handlers
+    if args.handler in (list_models, status):  # the others log through Prefect's handlers
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         return args.handler(args)

@@ -15,12 +15,15 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.concurrency.sync import concurrency
 
 from pipeline import draft, models, source, transcribe
-from pipeline.config import Settings, load_settings
+from pipeline.config import Channel, Settings, load_settings
 from pipeline.errors import SourceUnavailable
 from pipeline.source import VideoInfo
 from pipeline.store import DraftStore, locked
+
+TRANSCRIPTION_LIMIT = "draftcast-transcription"  # global concurrency limit, made by `draftcast setup`
 
 logging.getLogger("pipeline").setLevel(logging.INFO)  # shown through PREFECT_LOGGING_EXTRA_LOGGERS
 
@@ -61,15 +64,26 @@ def transcribe_audio(
     media: Path | None, work_dir: Path, model: models.ResolvedModel, options: transcribe.DecodingOptions
 ) -> Path:
     with locked(work_dir):
-        return transcribe.transcribe_media(media, work_dir, model, options)
+        if transcribe.transcript_path(work_dir, model.name, options).exists():
+            return transcribe.transcribe_media(None, work_dir, model, options)
+        # At most N transcriptions at once across all workers. Without the limit (the
+        # embedded default, before `draftcast setup`) this does not wait.
+        with concurrency(TRANSCRIPTION_LIMIT, occupy=1, raise_on_lease_renewal_failure=False):
+            return transcribe.transcribe_media(media, work_dir, model, options)
 
 
 @task
 def write_draft(
-    video: VideoInfo, transcript_file: Path, work_dir: Path, settings: Settings, speaker: str | None, rewrite: bool
+    video: VideoInfo,
+    transcript_file: Path,
+    work_dir: Path,
+    settings: Settings,
+    channel: Channel | None,
+    speaker: str | None,
+    rewrite: bool,
 ) -> draft.DraftResult:
     transcript = transcribe.Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
-    text = draft.compose(video, transcript, settings=settings, speaker=speaker, today=dt.date.today())
+    text = draft.compose(video, transcript, settings=settings, channel=channel, speaker=speaker, today=dt.date.today())
     with locked(work_dir):
         result = draft.write_draft(
             text, video=video, out_dir=settings.out_dir, store=DraftStore(settings.store_path), rewrite=rewrite
@@ -92,20 +106,30 @@ def ingest_video(
     out_dir: str | None = None,
     allow_local_files: bool = False,
     rewrite: bool = False,
+    channel: str | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> str:
-    """Fetch the audio of ``url``, transcribe it and write a draft post; returns its path."""
+    """Fetch the audio of ``url``, transcribe it and write a draft post; returns its path.
+
+    ``channel`` names a configured channel whose settings apply (polling passes it);
+    ``overrides`` replace metadata a feed knows better than the media file (title,
+    description, upload_date, uploader, webpage_url)."""
     settings = load_settings()
     if out_dir:
         settings = dataclasses.replace(settings, out_dir=Path(out_dir))
     draft.check_out_dir(settings.out_dir)  # fail before any download
     delays = list(settings.network_retry_delays)
     retrying = {"retries": len(delays), "retry_delay_seconds": delays or 0}
-    video = fetch_metadata.with_options(**retrying)(url, allow_local_files)
-    channel = settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
-    model_name = model or (channel.model if channel else None) or settings.model
+    video = source.with_overrides(fetch_metadata.with_options(**retrying)(url, allow_local_files), overrides)
+    channel_settings = (
+        settings.channel_named(channel)
+        if channel
+        else settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
+    )
+    model_name = model or (channel_settings.model if channel_settings else None) or settings.model
     models.check_model(model_name)  # fail before any download
     options = transcribe.DecodingOptions(
-        language=language or (channel.language if channel else None) or settings.language,
+        language=language or (channel_settings.language if channel_settings else None) or settings.language,
         beam_size=settings.beam_size,
         best_of=settings.beam_size,
     )
@@ -114,5 +138,5 @@ def ingest_video(
     done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
     media = None if done_before else download_audio.with_options(**retrying)(video, work_dir, allow_local_files)
     transcript_file = transcribe_audio(media, work_dir, resolved, options)
-    result = write_draft(video, transcript_file, work_dir, settings, speaker, rewrite)
+    result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite)
     return str(result.path)

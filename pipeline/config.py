@@ -7,12 +7,14 @@ one lives). TOML is read with the standard library's parser, which evaluates not
 
 Environment overrides (for deployments): DRAFTCAST_HOME, DRAFTCAST_OUT, DRAFTCAST_MODEL,
 DRAFTCAST_LANGUAGE, DRAFTCAST_TEMPLATE, DRAFTCAST_BEAM_SIZE, DRAFTCAST_RETRY_DELAYS
-(seconds, comma-separated; empty: no retries).
+(seconds, comma-separated; empty: no retries), DRAFTCAST_LEDGER.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +37,29 @@ class Channel:
     language: str | None = None
     model: str | None = None
     front_matter: dict[str, Any] = field(default_factory=dict)
+    poll: bool = True  # False: settings for its videos only, never polled
+    include: tuple[str, ...] = ()  # title patterns (regular expressions); empty: all
+    exclude: tuple[str, ...] = ()
+    published_after: dt.date | None = None  # default: lookback_days before the first poll
+    backfill: bool = False  # True: ingest the channel's whole history on the first poll
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         if self.uploader and uploader == self.uploader:
             return True
         prefix = _normalize_url(self.url)
         return bool(prefix) and any(_normalize_url(u).startswith(prefix) for u in urls if u)
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """How polling launches and retries ingests."""
+
+    deployment: str = "ingest-video/ingest"  # what poll-channels launches
+    max_attempts: int = 3  # failed ingests of a video before it is left for a person
+    retry_after: tuple[float, ...] = (3600, 6 * 3600)  # seconds before the 2nd, 3rd… attempt
+    lookback_days: float = 7  # on a channel's first poll, how far back videos count as new
+    max_transcriptions: int = 1  # at once, across all workers (Prefect global concurrency limit)
+    run_timeout_hours: float = 24  # a launched run with no outcome after this counts as failed
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,8 @@ class Settings:
     front_matter: dict[str, Any]
     channels: tuple[Channel, ...] = ()
     network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
+    poll: PollSettings = PollSettings()
+    ledger: Path | None = None  # default: in the data dir
     config_path: Path | None = None
 
     @property
@@ -72,8 +93,19 @@ class Settings:
     def store_path(self) -> Path:
         return self.data_dir / "draftcast.sqlite"
 
+    @property
+    def ledger_path(self) -> Path:
+        return self.ledger or self.data_dir / "ledger.sqlite"
+
     def channel_for(self, *urls: str, uploader: str = "") -> Channel | None:
         return next((c for c in self.channels if c.matches(*urls, uploader=uploader)), None)
+
+    def channel_named(self, url: str) -> Channel:
+        """The configured channel whose ``url`` is exactly this one."""
+        for channel in self.channels:
+            if channel.url == url:
+                return channel
+        raise ConfigError(f"no channel with url {url!r} in {self.config_path or 'the config'}")
 
 
 def _normalize_url(url: str) -> str:
@@ -147,17 +179,49 @@ def load_settings(config_path: Path | None = None) -> Settings:
     for index, table in enumerate(raw.get("channels", [])):
         if not isinstance(table, dict) or not isinstance(table.get("url"), str):
             raise ConfigError(f"{where}: channels[{index}] needs a url")
-        front_matter = _expect(table, "front_matter", dict, f"{where} channels[{index}]") or {}
+        here = f"{where} channels[{index}]"
+        patterns = {}
+        for name in ("include", "exclude"):
+            patterns[name] = tuple(_expect(table, name, list, here) or ())
+            for pattern in patterns[name]:
+                try:
+                    re.compile(pattern)
+                except (re.error, TypeError) as exc:
+                    raise ConfigError(f"{here}: {name} pattern {pattern!r} is not a regular expression: {exc}") from exc
+        after = table.get("published_after")
+        if after is not None and not isinstance(after, dt.date):
+            raise ConfigError(f"{here}: published_after must be a date such as 2025-10-01, not {after!r}")
         channels.append(
             Channel(
                 url=table["url"],
-                speaker=_expect(table, "speaker", str, where) or "",
-                uploader=_expect(table, "uploader", str, where) or "",
-                language=_expect(table, "language", str, where) or None,
-                model=_expect(table, "model", str, where) or None,
-                front_matter=front_matter,
+                speaker=_expect(table, "speaker", str, here) or "",
+                uploader=_expect(table, "uploader", str, here) or "",
+                language=_expect(table, "language", str, here) or None,
+                model=_expect(table, "model", str, here) or None,
+                front_matter=_expect(table, "front_matter", dict, here) or {},
+                poll=_expect(table, "poll", bool, here) is not False,
+                include=patterns["include"],
+                exclude=patterns["exclude"],
+                published_after=after,
+                backfill=bool(_expect(table, "backfill", bool, here)),
             )
         )
+    poll_table = _expect(raw, "poll", dict, where) or {}
+    defaults = PollSettings()
+    try:
+        poll = PollSettings(
+            deployment=str(poll_table.get("deployment", defaults.deployment)),
+            max_attempts=int(poll_table.get("max_attempts", defaults.max_attempts)),
+            retry_after=tuple(float(m) * 60 for m in poll_table["retry_after_minutes"])
+            if "retry_after_minutes" in poll_table
+            else defaults.retry_after,
+            lookback_days=float(poll_table.get("lookback_days", defaults.lookback_days)),
+            max_transcriptions=int(poll_table.get("max_transcriptions", defaults.max_transcriptions)),
+            run_timeout_hours=float(poll_table.get("run_timeout_hours", defaults.run_timeout_hours)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: [poll] has a value of the wrong kind: {exc}") from exc
+    ledger = env.get("DRAFTCAST_LEDGER") or _expect(main, "ledger", str, where)
     return Settings(
         out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
         data_dir=Path(data_dir).expanduser(),
@@ -170,5 +234,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         front_matter=_expect(raw, "front_matter", dict, where) or {},
         channels=tuple(channels),
         network_retry_delays=retry_delays,
+        poll=poll,
+        ledger=Path(ledger).expanduser() if ledger else None,
         config_path=path,
     )

@@ -18,7 +18,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from slugify import slugify
 
-from pipeline.config import Settings
+from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
 from pipeline.source import GENERIC_EXTRACTORS, Chapter, VideoInfo
 from pipeline.store import DraftStore, write_atomic
@@ -251,10 +251,17 @@ def render(video: VideoInfo, transcript: Transcript, front_matter: dict[str, Any
 
 
 def compose(
-    video: VideoInfo, transcript: Transcript, *, settings: Settings, speaker: str | None, today: dt.date
+    video: VideoInfo,
+    transcript: Transcript,
+    *,
+    settings: Settings,
+    speaker: str | None,
+    today: dt.date,
+    channel: Channel | None = None,
 ) -> str:
-    """The draft for ``video``: speaker is the one given, else the channel's, else the uploader."""
-    channel = settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
+    """The draft for ``video``: speaker is the one given, else the channel's, else the uploader.
+    ``channel`` is found from the video's URLs when not given."""
+    channel = channel or settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
     defaults = [(str(settings.config_path or "config"), settings.front_matter)]
     if channel:
         defaults.append((f"channel {channel.url}", channel.front_matter))

@@ -3,7 +3,8 @@
     DraftcastError                 expected failure: one line for the user, no traceback
     ├── ConfigError                config file or environment value is wrong
     ├── SourceError                the URL gave no media (bad URL, 404, no media on page)
-    │   └── SourceUnavailable      network trouble worth retrying (refused, timeout, 5xx)
+    │   ├── SourceUnavailable      network trouble worth retrying (refused, timeout, 5xx)
+    │   └── NotReady               live or upcoming: ingest it once it has been broadcast
     ├── AudioError                 ffmpeg could not decode the downloaded media
     ├── NoSpeechError              the recording decoded but holds no speech
     ├── ModelError                 unknown model, bad weights, language the model lacks
@@ -29,6 +30,10 @@ class SourceError(DraftcastError):
 
 class SourceUnavailable(SourceError):
     """A network failure that may pass: retried with backoff."""
+
+
+class NotReady(SourceError):
+    """A live stream or an upcoming premiere: there is nothing to transcribe yet."""
 
 
 class AudioError(DraftcastError):

@@ -6,6 +6,7 @@ or ``SourceUnavailable`` (a network failure that may pass).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -23,7 +24,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import DownloadError, ExtractorError, UnsupportedError
 
 from pipeline.audio import ffmpeg_executable
-from pipeline.errors import SourceError, SourceUnavailable
+from pipeline.errors import NotReady, SourceError, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class VideoInfo:
     description: str
     tags: tuple[str, ...]
     chapters: tuple[Chapter, ...]
+    fetch_url: str = ""  # where the media is fetched from, when not the page (a podcast's enclosure)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
@@ -75,6 +77,10 @@ class VideoInfo:
         """A directory name for this video's work files, safe on every OS."""
         readable = re.sub(r"[^A-Za-z0-9_-]+", "_", self.id)[:32]
         return f"{readable}-{hashlib.sha256(self.key.encode()).hexdigest()[:12]}"
+
+    @property
+    def media_url(self) -> str:
+        return self.fetch_url or self.webpage_url
 
     def link_at(self, seconds: float) -> str:
         """The source URL that starts playing at ``seconds``."""
@@ -168,6 +174,8 @@ def _translate(url: str, exc: Exception) -> SourceError:
     if isinstance(cause, UnsupportedError):
         return SourceError(f"{url}: no video or audio was found at this address")
     message = _reason(exc).removeprefix("ERROR: ")
+    if re.search(r"live event will begin|Premieres in|is_upcoming|not (yet )?(started|live)", message, re.I):
+        return NotReady(f"{url}: not broadcast yet ({message}); it is tried again later")
     if "Unsupported URL" in message or "No video formats found" in message:
         return SourceError(f"{url}: no video or audio was found at this address")
     return SourceError(f"{url}: {message}")
@@ -233,9 +241,9 @@ def fetch_metadata(url: str, *, allow_local_files: bool = False) -> VideoInfo:
         raise _translate(url, exc) from exc
     if info is None or info.get("_type") == "playlist":
         raise SourceError(f"{url}: this is a playlist or channel, not one video; give the URL of one video")
-    if info.get("is_live"):
-        raise SourceError(f"{url}: this is a live stream; ingest it after it has ended")
-    return _video_info(info)
+    if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
+        raise NotReady(f"{url}: this is a live or upcoming stream; ingest it after it has been broadcast")
+    return dataclasses.replace(_video_info(info), fetch_url=url)
 
 
 def downloaded_media(work_dir: Path) -> Path | None:
@@ -270,16 +278,30 @@ def download_audio(video: VideoInfo, work_dir: Path, *, allow_local_files: bool 
         enable_file_urls=allow_local_files,
         continuedl=True,
     )
-    log.info("downloading the audio of %s", video.webpage_url)
+    log.info("downloading the audio of %s", video.media_url)
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
-            ydl.extract_info(check_url(video.webpage_url, allow_local_files=allow_local_files), download=True)
+            ydl.extract_info(check_url(video.media_url, allow_local_files=allow_local_files), download=True)
     except (DownloadError, ExtractorError) as exc:
-        raise _translate(video.webpage_url, exc) from exc
+        raise _translate(video.media_url, exc) from exc
     finally:
         bar.close()
     done = downloaded_media(work_dir)
     log.info("downloaded %s (%.1f MB)", done.name if done else "nothing", done.stat().st_size / 1e6 if done else 0)
     if done is None:
-        raise SourceError(f"{video.webpage_url}: yt-dlp finished but no media file was written")
+        raise SourceError(f"{video.media_url}: yt-dlp finished but no media file was written")
     return done
+
+
+OVERRIDABLE = ("title", "description", "upload_date", "uploader", "webpage_url")
+
+
+def with_overrides(video: VideoInfo, overrides: dict[str, str] | None) -> VideoInfo:
+    """``video`` with metadata a feed knows better (a podcast episode's title, page, date)."""
+    if not overrides:
+        return video
+    unknown = set(overrides) - set(OVERRIDABLE)
+    if unknown:
+        raise SourceError(f"cannot override {', '.join(sorted(unknown))}: only {', '.join(OVERRIDABLE)}")
+    changes = {name: str(value) for name, value in overrides.items() if value}
+    return dataclasses.replace(video, fetch_url=video.media_url, **changes)

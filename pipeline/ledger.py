@@ -1,0 +1,219 @@
+"""The ledger of videos found by polling: what was discovered, launched, drafted or failed.
+
+SQLite, by default in the data dir (``ledger_path`` in the config moves it). A video's key
+is stable across polls (extractor + id, or a hash of a feed's guid), so polling twice
+launches nothing new. Only the poller writes the ledger: it learns how each launched
+ingest ended by asking Prefect about the flow run it started, so ingest workers on other
+machines never need the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS videos (
+    key             TEXT PRIMARY KEY,
+    channel         TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    published       TEXT,
+    parameters      TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    flow_run_id     TEXT,
+    last_error      TEXT,
+    next_attempt_at TEXT,
+    discovered_at   TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS videos_state ON videos (state);
+CREATE TABLE IF NOT EXISTS channels (
+    url             TEXT PRIMARY KEY,
+    channel_id      TEXT NOT NULL DEFAULT '',
+    first_polled_at TEXT NOT NULL,
+    last_polled_at  TEXT NOT NULL,
+    polls           INTEGER NOT NULL DEFAULT 1,
+    last_error      TEXT
+);
+"""
+
+
+class State(StrEnum):
+    DISCOVERED = "discovered"  # found, not launched yet
+    LAUNCHED = "launched"  # an ingest run was started
+    DRAFTED = "drafted"  # the run completed
+    FAILED = "failed"  # the run failed; retried after next_attempt_at
+    WAITING = "waiting"  # live or upcoming: tried again later, not counted as a failure
+    GAVE_UP = "gave-up"  # failed too often: left for a person (draftcast status shows it)
+
+
+@dataclass(frozen=True)
+class Video:
+    key: str
+    channel: str
+    url: str
+    title: str
+    published: str | None
+    parameters: dict[str, Any]  # the ingest run's parameters, the same for every attempt
+    state: State
+    attempts: int
+    flow_run_id: str | None
+    last_error: str | None
+    next_attempt_at: str | None
+    discovered_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class ChannelRecord:
+    url: str
+    channel_id: str
+    first_polled_at: dt.datetime
+    last_polled_at: dt.datetime
+    polls: int
+    last_error: str | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds") if moment else None
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=60)) as db, db:
+            yield db
+
+    # ------------------------------------------------------------ channels
+
+    def channel(self, url: str) -> ChannelRecord | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT url, channel_id, first_polled_at, last_polled_at, polls, last_error"
+                " FROM channels WHERE url = ?",
+                (url,),
+            ).fetchone()
+        if row is None:
+            return None
+        first, last = dt.datetime.fromisoformat(row[2]), dt.datetime.fromisoformat(row[3])
+        return ChannelRecord(row[0], row[1], first, last, row[4], row[5])
+
+    def channel_polled(self, url: str, *, channel_id: str = "", error: str | None = None) -> ChannelRecord:
+        """Count a poll of ``url`` (the first one starts its history) and return its record."""
+        now = _iso(_now())
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO channels (url, channel_id, first_polled_at, last_polled_at, last_error)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+                " channel_id = CASE WHEN excluded.channel_id != '' THEN excluded.channel_id ELSE channel_id END,"
+                " last_polled_at = excluded.last_polled_at, polls = polls + 1, last_error = excluded.last_error",
+                (url, channel_id, now, now, error),
+            )
+        record = self.channel(url)
+        assert record is not None
+        return record
+
+    # ------------------------------------------------------------ videos
+
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` the ledger holds (one query per 500 keys)."""
+        keys = list(keys)
+        found: set[str] = set()
+        with self._db() as db:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(row[0] for row in db.execute(f"SELECT key FROM videos WHERE key IN ({marks})", chunk))
+        return found
+
+    def discover(
+        self,
+        key: str,
+        *,
+        channel: str,
+        url: str,
+        title: str,
+        published: dt.datetime | None,
+        parameters: dict[str, Any],
+    ) -> bool:
+        """Record a new video; False if the key was already there."""
+        now = _iso(_now())
+        with self._db() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO videos"
+                " (key, channel, url, title, published, parameters, state, discovered_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, channel, url, title, _iso(published), json.dumps(parameters), State.DISCOVERED, now, now),
+            )
+        return cursor.rowcount == 1
+
+    def launched(self, key: str, flow_run_id: str) -> None:
+        self._update(key, state=State.LAUNCHED, flow_run_id=flow_run_id, next_attempt_at=None, attempts_delta=1)
+
+    def drafted(self, key: str) -> None:
+        self._update(key, state=State.DRAFTED, last_error=None, next_attempt_at=None)
+
+    def failed(self, key: str, error: str, *, retry_at: dt.datetime | None, waiting: bool = False) -> None:
+        """A failed run: retried at ``retry_at``, or left for a person when it is None."""
+        if waiting:
+            self._update(key, state=State.WAITING, last_error=error, next_attempt_at=_iso(retry_at), attempts_delta=-1)
+        elif retry_at is None:
+            self._update(key, state=State.GAVE_UP, last_error=error, next_attempt_at=None)
+        else:
+            self._update(key, state=State.FAILED, last_error=error, next_attempt_at=_iso(retry_at))
+
+    def _update(self, key: str, *, state: State, attempts_delta: int = 0, **fields: str | None) -> None:
+        assignments = "".join(f", {name} = :{name}" for name in fields)
+        with self._db() as db:
+            db.execute(
+                f"UPDATE videos SET state = :state, attempts = MAX(0, attempts + :delta),"
+                f" updated_at = :now{assignments} WHERE key = :key",
+                {"state": state, "delta": attempts_delta, "now": _iso(_now()), "key": key, **fields},
+            )
+
+    def get(self, key: str) -> Video | None:
+        rows = self._select("WHERE key = ?", (key,))
+        return rows[0] if rows else None
+
+    def in_state(self, *states: State) -> list[Video]:
+        marks = ",".join("?" * len(states))
+        return self._select(f"WHERE state IN ({marks}) ORDER BY discovered_at", states)
+
+    def due(self, now: dt.datetime) -> list[Video]:
+        """Failed or waiting videos whose next attempt is due, and discovered ones never launched."""
+        return self._select(
+            "WHERE (state IN (?, ?) AND next_attempt_at <= ?) OR state = ? ORDER BY discovered_at",
+            (State.FAILED, State.WAITING, _iso(now), State.DISCOVERED),
+        )
+
+    def all(self) -> list[Video]:
+        return self._select("ORDER BY updated_at DESC", ())
+
+    def _select(self, where: str, parameters: Iterable[object]) -> list[Video]:
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT key, channel, url, title, published, parameters, state, attempts, flow_run_id,"
+                f" last_error, next_attempt_at, discovered_at, updated_at FROM videos {where}",
+                tuple(parameters),
+            ).fetchall()
+        return [Video(*row[:5], json.loads(row[5]), State(row[6]), *row[7:]) for row in rows]
