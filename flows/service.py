@@ -64,16 +64,23 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
-def start_server(prefect_home: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
-    """``prefect server start`` on 127.0.0.1:``port``, on SQLite in ``prefect_home``."""
+def start_server(
+    prefect_home: Path, port: int, *, database_url: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``prefect server start`` on 127.0.0.1:``port``: on SQLite in ``prefect_home``, or on
+    the database at ``database_url`` (``postgresql+asyncpg://…``)."""
     api_url = f"http://127.0.0.1:{port}/api"
     if _healthy(api_url):
         raise ConfigError(f"something already answers on {api_url}: choose another --port")
     prefect_home.mkdir(parents=True, exist_ok=True)
     log = (prefect_home / "server.log").open("ab")
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    if database_url:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -1,0 +1,287 @@
+"""draftcast as a service: a real `prefect server` on 127.0.0.1, `draftcast setup`,
+`prefect deploy --all` with the repository's prefect.yaml, real process workers, and
+runs started by `prefect deployment run` and by polling feeds served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from flows.service import start_server, stop_server
+from tests.conftest import Site
+from tests.test_polling import rss_feed, youtube_feed
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = time.time()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class Service:
+    root: Path
+    env: dict[str, str]
+    api_url: str
+    workers: list[tuple[subprocess.Popen[bytes], Path]]
+
+    @property
+    def drafts(self) -> Path:
+        return Path(self.env["DRAFTCAST_OUT"])
+
+    @property
+    def config(self) -> Path:
+        return Path(self.env["DRAFTCAST_CONFIG"])
+
+    def run(self, *command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            command, cwd=cwd or self.root, env=self.env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, f"{command}: {result.stdout}\n{result.stderr}"
+        return result
+
+    def draftcast(self, *args: str) -> str:
+        return self.run(sys.executable, "-m", "flows.cli", *args).stdout
+
+    def api(self, path: str, body: dict | None = None) -> object:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.api_url}{path}", data=data, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def running_flow_runs(self) -> int:
+        runs = self.api("/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}})
+        return len(runs)  # type: ignore[arg-type]
+
+    def draft_titled(self, title: str) -> Path | None:
+        for path in self.drafts.glob("*.md"):
+            if frontmatter.load(path)["title"] == title:
+                return path
+        return None
+
+    def start_worker(self, name: str, *extra: str) -> None:
+        log = self.root / f"worker-{name}.log"
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "draftcast", "--name", name, *extra],
+            cwd=self.root,
+            env=self.env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.workers.append((worker, log))
+
+
+@contextmanager
+def _service(root: Path, shared_models: Path, database_url: str | None = None) -> Iterator[Service]:
+    """A Prefect server, set up by draftcast and deployed from prefect.yaml; workers are added by tests."""
+    home = root / "draftcast-home"
+    home.mkdir(parents=True)
+    (home / "models").symlink_to(shared_models, target_is_directory=True)
+    env = {
+        **os.environ,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_HOME": str(root / "prefect-client"),
+        "DRAFTCAST_HOME": str(home),
+        "DRAFTCAST_OUT": str(root / "drafts"),
+        "DRAFTCAST_CONFIG": str(root / "draftcast.toml"),
+        "DRAFTCAST_RETRY_DELAYS": "0.2",
+        "PYTHONPATH": str(REPO),
+    }
+    server, api_url = start_server(root / "prefect-server", _free_port(), database_url=database_url)
+    env["PREFECT_API_URL"] = api_url
+    service = Service(root, env, api_url, [])
+    service.config.write_text('[draftcast]\nmodel = "tiny.en"\n')
+    try:
+        setup = service.draftcast("setup")
+        assert "work pool 'draftcast'" in setup and "'draftcast-transcription'" in setup
+        service.run("prefect", "--no-prompt", "deploy", "--all", cwd=REPO)
+        yield service
+    finally:
+        for worker, _ in service.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGINT)
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+        stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Iterator[Service]:
+    with _service(tmp_path_factory.mktemp("service"), shared_models) as service:
+        service.start_worker("main")
+        yield service
+
+
+def test_prefect_deployment_run_writes_a_draft(service: Service, site: Site) -> None:
+    url = site.add_page("svc-run.html", media="jfk.mp4", title="Run by deployment", uploader="Deployer")
+    service.run(
+        "prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}", "--param", "model=tiny.en"
+    )
+    path = wait_for(lambda: service.draft_titled("Run by deployment"), timeout=180, what="the draft")
+    post = frontmatter.load(path)
+    assert post["source"] == url and post["speaker"] == "Deployer" and "country" in post.content
+
+
+def _write_config(service: Service, site: Site, *channels: str, max_attempts: int = 3) -> None:
+    lines = [
+        '[draftcast]\nmodel = "tiny.en"\n',
+        f"[poll]\nmax_attempts = {max_attempts}\nretry_after_minutes = [0]\nmax_transcriptions = 1\n",
+    ]
+    lines += [f'[[channels]]\nurl = "{site.url(name)}"\nspeaker = "Speaker of {name}"\n' for name in channels]
+    service.config.write_text("\n".join(lines))
+
+
+def test_polling_rss_and_youtube_atom_feeds(service: Service, site: Site) -> None:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    for name, media in (("svc-yt1", "jfk.mp4"), ("svc-yt2", "librispeech-1995-1837-0001.mp4")):
+        site.add_page(f"{name}.html", media=media, title=f"Video {name}", uploader="Best Partners TV")
+    channel_id = "UC" + "s" * 22
+    atom = site.root / "svc-atom.xml"
+    atom.write_text(
+        youtube_feed(channel_id, [("svc-yt2", "Video svc-yt2", now), ("svc-yt1", "Video svc-yt1", now)], site.base)
+    )
+    old = now - dt.timedelta(days=400)
+    (site.root / "svc-pod.xml").write_text(
+        rss_feed([("svc-ep1", "Episode one", now), ("svc-ep0", "Old", old)], site.base)
+    )
+    _write_config(service, site, "svc-atom.xml", "svc-pod.xml")
+
+    first = service.draftcast("poll")
+    assert first.startswith("3 new launched"), first  # the old episode is not backfilled
+    assert service.draftcast("poll").startswith("0 new launched")  # polling twice launches nothing new
+    for title in ("Video svc-yt1", "Video svc-yt2", "Episode one"):
+        wait_for(lambda title=title: service.draft_titled(title), timeout=240, what=title)
+    episode = frontmatter.load(service.draft_titled("Episode one"))
+    assert episode["source"] == site.url("svc-ep1.html")  # the episode's page, not the media file
+    assert episode["speaker"] == "Speaker of svc-pod.xml" and episode["summary"] == "Notes of Episode one"
+
+    videos = [("svc-yt3", "Video svc-yt3", now), ("svc-yt2", "Video svc-yt2", now), ("svc-yt1", "Video svc-yt1", now)]
+    site.add_page("svc-yt3.html", media="jfk.mp4", title="Video svc-yt3")
+    atom.write_text(youtube_feed(channel_id, videos, site.base))
+    again = service.draftcast("poll")
+    assert again.startswith("1 new launched"), again
+    wait_for(lambda: service.draft_titled("Video svc-yt3"), timeout=240, what="the new video's draft")
+
+    def all_drafted() -> bool:
+        service.draftcast("poll")  # a poll learns how the launched runs ended
+        return service.draftcast("status").splitlines()[0] == "4 drafted"
+
+    wait_for(all_drafted, timeout=120, what="the ledger to record four drafted videos")
+
+
+def test_a_failing_video_is_retried_within_its_bound(service: Service, site: Site) -> None:
+    import datetime as dt
+
+    (site.root / "svc-broken.xml").write_text(
+        rss_feed([("svc-gone", "Gone", dt.datetime.now(dt.UTC))], site.base).replace("jfk.mp4", "gone.mp4")
+    )
+    _write_config(service, site, "svc-broken.xml", max_attempts=2)
+    assert service.draftcast("poll").startswith("1 new launched")
+
+    def gave_up() -> bool:
+        service.draftcast("poll")  # learns that the run failed, relaunches it while attempts remain
+        return "gave-up" in service.draftcast("status").splitlines()[0]
+
+    wait_for(gave_up, timeout=240, what="the video to be given up after 2 attempts")
+    status = service.draftcast("status")
+    assert "gave-up    2 " in status and "HTTP 404" in status
+    runs = service.api("/flow_runs/filter", {"limit": 200})
+    gone = [run for run in runs if run["parameters"].get("url", "").endswith("/gone.mp4")]  # type: ignore[union-attr]
+    keys = sorted(run["idempotency_key"] for run in gone)  # type: ignore[index]
+    assert len(keys) == 2 and keys[1] == keys[0] + "#attempt-2"  # two attempts, no more
+    assert service.draftcast("poll").startswith("0 new launched, 0 retried")
+
+
+def test_the_transcription_limit_holds_with_more_runs_than_slots(service: Service, site: Site) -> None:
+    titles = [f"Limit {n}" for n in range(3)]
+    for n, title in enumerate(titles):
+        url = site.add_page(f"svc-limit{n}.html", media="librispeech-1995-1837-0001.mp4", title=title)
+        service.run("prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}")
+    most_slots, most_running = 0, 0
+    deadline = time.monotonic() + 300
+    while not all(service.draft_titled(t) for t in titles):
+        assert time.monotonic() < deadline, "the three drafts did not appear"
+        limit = service.api("/v2/concurrency_limits/draftcast-transcription")
+        most_slots = max(most_slots, limit["active_slots"])  # type: ignore[index]
+        most_running = max(most_running, service.running_flow_runs())
+        time.sleep(0.2)
+    assert most_running >= 2  # runs did overlap…
+    assert most_slots == 1  # …but never two transcriptions at once
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> str:
+    url = os.environ.get("DRAFTCAST_TEST_POSTGRES")
+    if not url:
+        pytest.skip("DRAFTCAST_TEST_POSTGRES is not set: .ci/run starts PostgreSQL and sets it")
+    return url
+
+
+def test_two_workers_on_a_postgresql_backed_server(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory, shared_models: Path, site: Site
+) -> None:
+    with _service(tmp_path_factory.mktemp("postgres"), shared_models, database_url=postgres_url) as service:
+        service.start_worker("worker-a", "--limit", "1")
+        service.start_worker("worker-b", "--limit", "1")
+        titles = [f"Scale {n}" for n in range(4)]
+        for n, title in enumerate(titles):
+            url = site.add_page(f"svc-pg{n}.html", media="jfk.mp4", title=title)
+            service.run("prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}")
+        for title in titles:
+            wait_for(lambda title=title: service.draft_titled(title), timeout=300, what=title)
+        for _, log in service.workers:
+            assert "Beginning flow run" in log.read_text(), f"{log.name} ran no ingest"
+        # The server's state is in PostgreSQL: the completed runs are rows there.
+        wait_for(lambda: _flow_runs_in_postgres(postgres_url) >= len(titles), timeout=60, what="4 runs in PostgreSQL")
+
+
+def _flow_runs_in_postgres(url: str) -> int:
+    import asyncio
+
+    import asyncpg
+
+    async def count() -> int:
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            query = "SELECT count(*) FROM flow_run WHERE state_type = 'COMPLETED' AND parameters ? 'url'"
+            return int(await connection.fetchval(query))
+        finally:
+            await connection.close()
+
+    return asyncio.run(count())
