@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,13 +104,13 @@ def setup(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     _prepare_prefect(settings)
-    from flows import service
+    from flows.server import start_server, stop_server
 
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         print(f"draftcast: starting a Prefect server on 127.0.0.1:{args.port} …", file=sys.stderr, flush=True)
-        server, api_url = service.start_server(settings.prefect_home, args.port)
-        os.environ["PREFECT_API_URL"] = api_url
+        server, api_url = start_server(settings.prefect_home / "server", args.port)
+        os.environ["PREFECT_API_URL"] = api_url  # before Prefect is imported below
         print(
             f"draftcast: Prefect UI at {api_url.removesuffix('/api')}; in another shell:\n"
             f"  export PREFECT_API_URL={api_url}\n"
@@ -117,12 +118,18 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+    # A service manager stops with SIGTERM: leave as on Ctrl-C, stopping the server too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _start_prefect(settings)
-        service.serve(settings, interval_minutes=args.interval_minutes)
+        from flows.service import serve as serve_deployments
+
+        serve_deployments(settings, interval_minutes=args.interval_minutes)
+    except KeyboardInterrupt:
+        print("draftcast: stopped", file=sys.stderr)
     finally:
         if server is not None:
-            service.stop_server(server)
+            stop_server(server)
     return 0
 
 

@@ -4,14 +4,7 @@ and ``draftcast serve``, which runs both deployments on one box."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import (
@@ -23,10 +16,8 @@ from prefect.exceptions import ObjectNotFound
 
 from flows.ingest import TRANSCRIPTION_LIMIT
 from pipeline.config import Settings
-from pipeline.errors import ConfigError
 
 WORK_POOL = "draftcast"
-SERVER_START_SECONDS = 120
 
 
 def ensure_setup(*, max_transcriptions: int, pool: str = WORK_POOL) -> list[str]:
@@ -54,53 +45,6 @@ def ensure_setup(*, max_transcriptions: int, pool: str = WORK_POOL) -> list[str]
             )
             done.append(f"created concurrency limit {TRANSCRIPTION_LIMIT!r} = {max_transcriptions}")
     return done
-
-
-def _healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def start_server(
-    prefect_home: Path, port: int, *, database_url: str | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
-    """``prefect server start`` on 127.0.0.1:``port``: on SQLite in ``prefect_home``, or on
-    the database at ``database_url`` (``postgresql+asyncpg://…``)."""
-    api_url = f"http://127.0.0.1:{port}/api"
-    if _healthy(api_url):
-        raise ConfigError(f"something already answers on {api_url}: choose another --port")
-    prefect_home.mkdir(parents=True, exist_ok=True)
-    log = (prefect_home / "server.log").open("ab")
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
-    if database_url:
-        env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not _healthy(api_url):
-        if server.poll() is not None or time.monotonic() > deadline:
-            stop_server(server)
-            raise ConfigError(f"the Prefect server did not start on port {port}: see {prefect_home / 'server.log'}")
-        time.sleep(0.5)
-    return server, api_url
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def serve(settings: Settings, *, interval_minutes: float) -> None:

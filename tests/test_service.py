@@ -19,7 +19,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from flows.service import start_server, stop_server
+from flows.server import start_server, stop_server
 from tests.conftest import Site
 from tests.test_polling import rss_feed, youtube_feed
 
@@ -285,3 +285,41 @@ def _flow_runs_in_postgres(url: str) -> int:
             await connection.close()
 
     return asyncio.run(count())
+
+
+def test_draftcast_serve_runs_both_deployments_on_one_box(
+    tmp_path_factory: pytest.TempPathFactory, shared_models: Path, site: Site
+) -> None:
+    root = tmp_path_factory.mktemp("serve")
+    (root / "home").mkdir()
+    (root / "home" / "models").symlink_to(shared_models, target_is_directory=True)
+    port = _free_port()
+    env = {**os.environ, "DRAFTCAST_HOME": str(root / "home"), "DRAFTCAST_OUT": str(root / "drafts")}
+    env["PYTHONPATH"] = str(REPO)
+    env.pop("PREFECT_API_URL", None)
+    log = root / "serve.log"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: "being served" in log.read_text(), timeout=120, what="draftcast serve to start")
+        assert "ingest-video/ingest" in log.read_text() and "poll-channels/poll" in log.read_text()
+        url = site.add_page("svc-serve.html", media="jfk.mp4", title="Served on one box")
+        client_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
+        command = ["prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}"]
+        subprocess.run([*command, "--param", "model=tiny.en"], env=client_env, check=True, capture_output=True)
+        draft = wait_for(
+            lambda: next((root / "drafts").glob("*served-on-one-box*.md"), None), timeout=180, what="draft"
+        )
+        assert frontmatter.load(draft)["source"] == url
+    finally:
+        os.killpg(serve.pid, signal.SIGINT)
+        serve.wait(timeout=60)
+    assert serve.returncode is not None
+    with pytest.raises(OSError):  # the Prefect server it started is gone with it
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
