@@ -68,6 +68,14 @@ class Service:
         assert result.returncode == 0, f"{command}: {result.stdout}\n{result.stderr}"
         return result
 
+    def prefect(self, *args: str, cwd: Path | None = None) -> str:
+        return self.run(sys.executable, "-m", "prefect", *args, cwd=cwd).stdout
+
+    def run_ingest(self, url: str, *parameters: str) -> None:
+        """`prefect deployment run 'ingest-video/ingest' --param url=… [--param name=value …]`"""
+        options = [word for parameter in (f"url={url}", *parameters) for word in ("--param", parameter)]
+        self.prefect("deployment", "run", "ingest-video/ingest", *options)
+
     def draftcast(self, *args: str) -> str:
         return self.run(sys.executable, "-m", "flows.cli", *args).stdout
 
@@ -126,7 +134,7 @@ def _service(root: Path, shared_models: Path, database_url: str | None = None) -
     try:
         setup = service.draftcast("setup")
         assert "work pool 'draftcast'" in setup and "'draftcast-transcription'" in setup
-        service.run("prefect", "--no-prompt", "deploy", "--all", cwd=REPO)
+        service.prefect("--no-prompt", "deploy", "--all", cwd=REPO)
         yield service
     finally:
         for worker, _ in service.workers:
@@ -148,9 +156,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> It
 
 def test_prefect_deployment_run_writes_a_draft(service: Service, site: Site) -> None:
     url = site.add_page("svc-run.html", media="jfk.mp4", title="Run by deployment", uploader="Deployer")
-    service.run(
-        "prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}", "--param", "model=tiny.en"
-    )
+    service.run_ingest(url, "model=tiny.en")
     path = wait_for(lambda: service.draft_titled("Run by deployment"), timeout=180, what="the draft")
     post = frontmatter.load(path)
     assert post["source"] == url and post["speaker"] == "Deployer" and "country" in post.content
@@ -232,7 +238,7 @@ def test_the_transcription_limit_holds_with_more_runs_than_slots(service: Servic
     titles = [f"Limit {n}" for n in range(3)]
     for n, title in enumerate(titles):
         url = site.add_page(f"svc-limit{n}.html", media="librispeech-1995-1837-0001.mp4", title=title)
-        service.run("prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}")
+        service.run_ingest(url)
     most_slots, most_running = 0, 0
     deadline = time.monotonic() + 300
     while not all(service.draft_titled(t) for t in titles):
@@ -262,7 +268,7 @@ def test_two_workers_on_a_postgresql_backed_server(
         titles = [f"Scale {n}" for n in range(4)]
         for n, title in enumerate(titles):
             url = site.add_page(f"svc-pg{n}.html", media="jfk.mp4", title=title)
-            service.run("prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}")
+            service.run_ingest(url)
         for title in titles:
             wait_for(lambda title=title: service.draft_titled(title), timeout=300, what=title)
         for _, log in service.workers:
@@ -311,7 +317,7 @@ def test_draftcast_serve_runs_both_deployments_on_one_box(
         assert "ingest-video/ingest" in log.read_text() and "poll-channels/poll" in log.read_text()
         url = site.add_page("svc-serve.html", media="jfk.mp4", title="Served on one box")
         client_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
-        command = ["prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}"]
+        command = [sys.executable, "-m", "prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}"]
         subprocess.run([*command, "--param", "model=tiny.en"], env=client_env, check=True, capture_output=True)
         draft = wait_for(
             lambda: next((root / "drafts").glob("*served-on-one-box*.md"), None), timeout=180, what="draft"
