@@ -12,15 +12,16 @@ import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.concurrency.sync import concurrency
 
-from pipeline import draft, models, source, transcribe
+from pipeline import captions, draft, models, source, transcribe
 from pipeline.config import Channel, Settings, load_settings
 from pipeline.errors import SourceUnavailable
-from pipeline.source import VideoInfo
+from pipeline.source import SubtitleTrack, VideoInfo
 from pipeline.store import DraftStore, locked
 
 TRANSCRIPTION_LIMIT = "draftcast-transcription"  # global concurrency limit, made by `draftcast setup`
@@ -97,6 +98,42 @@ def write_draft(
     return result
 
 
+@task
+def fetch_captions(video: VideoInfo, track: SubtitleTrack, work_dir: Path, chinese_script: str) -> Path:
+    get_run_logger().info("using the video's %s subtitles (%s) instead of whisper", track.language, track.ext)
+    with locked(work_dir):
+        return captions.captions_to_file(video, track, work_dir, chinese_script=chinese_script)
+
+
+def _transcribe(
+    video: VideoInfo,
+    work_dir: Path,
+    settings: Settings,
+    channel: Channel | None,
+    model: str | None,
+    language: str | None,
+    chinese_script: str,
+    retrying: dict[str, Any],
+    allow_local_files: bool,
+) -> Path:
+    """Model, download and whisper: the path without subtitles."""
+    model_name = model or (channel.model if channel else None) or settings.model
+    models.check_model(model_name)  # fail before any download
+    if language != "en":
+        model_name = models.multilingual_for(model_name, models_dir=settings.models_dir)
+    options = transcribe.DecodingOptions(
+        language=language,
+        beam_size=settings.beam_size,
+        best_of=settings.beam_size,
+        vad=settings.vad,
+        chinese_script=chinese_script,
+    )
+    resolved = prepare_model.submit(model_name, settings.models_dir)  # overlaps with the download
+    done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
+    media = None if done_before else download_audio.with_options(**retrying)(video, work_dir, allow_local_files)
+    return transcribe_audio(media, work_dir, resolved, options)
+
+
 @flow(name="ingest-video")
 def ingest_video(
     url: str,
@@ -118,6 +155,8 @@ def ingest_video(
     if out_dir:
         settings = dataclasses.replace(settings, out_dir=Path(out_dir))
     draft.check_out_dir(settings.out_dir)  # fail before any download
+    if model:
+        models.check_model(model)
     delays = list(settings.network_retry_delays)
     retrying = {"retries": len(delays), "retry_delay_seconds": delays or 0}
     video = source.with_overrides(fetch_metadata.with_options(**retrying)(url, allow_local_files), overrides)
@@ -126,17 +165,15 @@ def ingest_video(
         if channel
         else settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
     )
-    model_name = model or (channel_settings.model if channel_settings else None) or settings.model
-    models.check_model(model_name)  # fail before any download
-    options = transcribe.DecodingOptions(
-        language=language or (channel_settings.language if channel_settings else None) or settings.language,
-        beam_size=settings.beam_size,
-        best_of=settings.beam_size,
-    )
-    resolved = prepare_model.submit(model_name, settings.models_dir)  # overlaps with the download
+    spoken = language or (channel_settings.language if channel_settings else None) or settings.language
+    script = (channel_settings.chinese_script if channel_settings else None) or settings.chinese_script
     work_dir = settings.work_dir / video.work_name
-    done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
-    media = None if done_before else download_audio.with_options(**retrying)(video, work_dir, allow_local_files)
-    transcript_file = transcribe_audio(media, work_dir, resolved, options)
+    track = captions.choose_track(video, spoken, settings.captions)
+    if track is not None:  # people wrote these: better than any model
+        transcript_file = fetch_captions.with_options(**retrying)(video, track, work_dir, script)
+    else:
+        transcript_file = _transcribe(
+            video, work_dir, settings, channel_settings, model, spoken, script, retrying, allow_local_files
+        )
     result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite)
     return str(result.path)

@@ -7,7 +7,7 @@ one lives). TOML is read with the standard library's parser, which evaluates not
 
 Environment overrides (for deployments): DRAFTCAST_HOME, DRAFTCAST_OUT, DRAFTCAST_MODEL,
 DRAFTCAST_LANGUAGE, DRAFTCAST_TEMPLATE, DRAFTCAST_BEAM_SIZE, DRAFTCAST_RETRY_DELAYS
-(seconds, comma-separated; empty: no retries), DRAFTCAST_LEDGER.
+(seconds, comma-separated; empty: no retries), DRAFTCAST_LEDGER, DRAFTCAST_CAPTIONS.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Channel:
     exclude: tuple[str, ...] = ()
     published_after: dt.date | None = None  # default: lookback_days before the first poll
     backfill: bool = False  # True: ingest the channel's whole history on the first poll
+    chinese_script: str | None = None  # zh-Hans, zh-Hant or zh-TW; default: the global one
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         if self.uploader and uploader == self.uploader:
@@ -73,6 +74,9 @@ class Settings:
     front_matter: dict[str, Any]
     channels: tuple[Channel, ...] = ()
     network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
+    captions: str = "human"  # use a video's own subtitles: human (made by people), any, off
+    vad: bool = True  # decode only the speech that voice activity detection finds
+    chinese_script: str = "zh-Hans"  # Mandarin text in zh-Hans, zh-Hant or zh-TW
     poll: PollSettings = PollSettings()
     ledger: Path | None = None  # default: in the data dir
     config_path: Path | None = None
@@ -147,6 +151,16 @@ def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant", "zh-TW")
+CAPTION_POLICIES = ("human", "any", "off")
+
+
+def _script(value: str | None, where: str) -> str | None:
+    if value is not None and value not in CHINESE_SCRIPTS:
+        raise ConfigError(f"{where}: chinese_script must be one of {', '.join(CHINESE_SCRIPTS)}, not {value!r}")
+    return value
+
+
 def load_settings(config_path: Path | None = None) -> Settings:
     """Settings from the config file (found as the module says) and the environment."""
     path = config_path or find_config_file()
@@ -204,6 +218,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 exclude=patterns["exclude"],
                 published_after=after,
                 backfill=bool(_expect(table, "backfill", bool, here)),
+                chinese_script=_script(_expect(table, "chinese_script", str, here), here),
             )
         )
     poll_table = _expect(raw, "poll", dict, where) or {}
@@ -222,6 +237,10 @@ def load_settings(config_path: Path | None = None) -> Settings:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: [poll] has a value of the wrong kind: {exc}") from exc
     ledger = env.get("DRAFTCAST_LEDGER") or _expect(main, "ledger", str, where)
+    captions = env.get("DRAFTCAST_CAPTIONS") or _expect(main, "captions", str, where) or "human"
+    if captions not in CAPTION_POLICIES:
+        raise ConfigError(f"{where}: captions must be one of {', '.join(CAPTION_POLICIES)}, not {captions!r}")
+    vad = _expect(main, "vad", bool, where)
     return Settings(
         out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
         data_dir=Path(data_dir).expanduser(),
@@ -236,5 +255,8 @@ def load_settings(config_path: Path | None = None) -> Settings:
         network_retry_delays=retry_delays,
         poll=poll,
         ledger=Path(ledger).expanduser() if ledger else None,
+        captions=captions,
+        vad=vad is not False,
+        chinese_script=_script(_expect(main, "chinese_script", str, where), where) or "zh-Hans",
         config_path=path,
     )

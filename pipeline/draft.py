@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -18,6 +19,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from slugify import slugify
 
+from pipeline import cleanup
 from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
 from pipeline.source import GENERIC_EXTRACTORS, Chapter, VideoInfo
@@ -73,6 +75,7 @@ class DraftResult:
 class Paragraph:
     start: float
     text: str
+    flags: tuple[str, ...] = ()  # "M:SS why" for each span an editor should check
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,8 @@ def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
 
     def flush() -> None:
         if current:
-            result.append(Paragraph(current[0].start, joiner.join(s.text for s in current)))
+            flags = tuple(f"{timestamp(s.start)} {s.flag}" for s in current if s.flag)
+            result.append(Paragraph(current[0].start, joiner.join(s.text for s in current), flags))
             current.clear()
 
     for segment in segments:
@@ -271,6 +275,11 @@ def compose(
         defaults=defaults,
         today=today,
     )
+    if cleanup.is_chinese(transcript.language):  # one script through the whole post
+        script = (channel.chinese_script if channel else None) or settings.chinese_script
+        fields = cleanup.convert_fields(fields, script)
+        segments = tuple(dataclasses.replace(s, text=cleanup.to_script(s.text, script)) for s in transcript.segments)
+        transcript = dataclasses.replace(transcript, segments=segments)
     return render(video, transcript, fields, settings.template)
 
 

@@ -232,3 +232,22 @@ def list_models(*, models_dir: Path) -> list[ModelStatus]:
         else:
             statuses.append(ModelStatus(name, "download only", f"whisper's CDN → {official}"))
     return statuses
+
+
+def available_offline(name: str, *, models_dir: Path) -> bool:
+    """Whether ``name`` can be loaded without a download."""
+    return (
+        (models_dir / f"{name}.pt").is_file()
+        or _whisper_cache_checkpoint(name) is not None
+        or (name in OFFLINE_WEIGHTS and _offline_parts(OFFLINE_WEIGHTS[name]) is not None)
+    )
+
+
+def multilingual_for(model: str, *, models_dir: Path) -> str:
+    """A model that can hear ``model``'s audio when it may not be English: an English-only
+    model is never given Mandarin. Its multilingual sibling (tiny.en → tiny) if that loads
+    offline, else base (which ships offline), else the sibling (downloaded)."""
+    if _looks_like_path(model) or not is_english_only(model):
+        return model
+    sibling = model.removesuffix(".en")
+    return next((m for m in (sibling, "base") if available_offline(m, models_dir=models_dir)), sibling)

@@ -43,6 +43,14 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class SubtitleTrack:
+    language: str
+    url: str
+    ext: str
+    automatic: bool  # the site's speech recognition, not a person's
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """What draftcast keeps of a video's metadata."""
 
@@ -58,12 +66,15 @@ class VideoInfo:
     tags: tuple[str, ...]
     chapters: tuple[Chapter, ...]
     fetch_url: str = ""  # where the media is fetched from, when not the page (a podcast's enclosure)
+    language: str | None = None  # the spoken language, when the site says
+    subtitles: tuple[SubtitleTrack, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
         """The inverse of ``dataclasses.asdict``."""
         chapters = tuple(Chapter(**chapter) for chapter in data.get("chapters", ()))
-        return cls(**{**data, "tags": tuple(data.get("tags", ())), "chapters": chapters})
+        subtitles = tuple(SubtitleTrack(**track) for track in data.get("subtitles", ()))
+        return cls(**{**data, "tags": tuple(data.get("tags", ())), "chapters": chapters, "subtitles": subtitles})
 
     @property
     def key(self) -> str:
@@ -210,6 +221,20 @@ def _date(info: dict[str, Any]) -> str | None:
     return None
 
 
+SUBTITLE_FORMATS = ("vtt", "srt")  # formats draftcast reads, in order of preference
+
+
+def _subtitle_tracks(info: dict[str, Any]) -> tuple[SubtitleTrack, ...]:
+    tracks = []
+    for field, automatic in (("subtitles", False), ("automatic_captions", True)):
+        for language, formats in (info.get(field) or {}).items():
+            usable = [f for f in formats or () if f.get("ext") in SUBTITLE_FORMATS and f.get("url")]
+            usable.sort(key=lambda f: SUBTITLE_FORMATS.index(f["ext"]))
+            if usable and language != "live_chat":
+                tracks.append(SubtitleTrack(str(language), str(usable[0]["url"]), str(usable[0]["ext"]), automatic))
+    return tuple(tracks)
+
+
 def _video_info(info: dict[str, Any]) -> VideoInfo:
     chapters = tuple(
         Chapter(start=float(c.get("start_time") or 0), end=c.get("end_time"), title=str(c.get("title") or ""))
@@ -228,6 +253,8 @@ def _video_info(info: dict[str, Any]) -> VideoInfo:
         description=str(info.get("description") or ""),
         tags=tags,
         chapters=chapters,
+        language=str(info["language"]) if info.get("language") else None,
+        subtitles=_subtitle_tracks(info),
     )
 
 

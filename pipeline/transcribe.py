@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import cleanup, speech
 from pipeline.audio import SAMPLE_RATE, decode, is_silent
 from pipeline.errors import AudioError, ModelError, NoSpeechError
 from pipeline.models import ResolvedModel, is_english_only
@@ -29,6 +30,7 @@ class Segment:
     start: float  # seconds from the start of the recording
     end: float
     text: str
+    flag: str = ""  # why an editor should check this span ('' when nothing is doubtful)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,17 @@ class Transcript:
     @property
     def text(self) -> str:
         return " ".join(segment.text for segment in self.segments)
+
+    @property
+    def provenance(self) -> str:
+        """Where the text came from, for the editor."""
+        if self.engine == "captions":
+            return f"the video's {self.model} ({self.language})"
+        return f"{self.engine} {self.model}, language {self.language}"
+
+    @property
+    def flagged(self) -> int:
+        return sum(1 for segment in self.segments if segment.flag)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
@@ -57,10 +70,12 @@ class Transcript:
 class DecodingOptions:
     """How whisper decodes; the defaults are whisper's command-line defaults."""
 
-    language: str | None = None  # None: detected from the first 30 s
+    language: str | None = None  # None: detected from the first speech
     beam_size: int | None = 5
     best_of: int | None = 5
     device: str = "cpu"
+    vad: bool = True  # decode only where voice activity detection finds speech
+    chinese_script: str = "zh-Hans"  # Mandarin output: zh-Hans, zh-Hant or zh-TW
 
 
 @lru_cache(maxsize=2)
@@ -94,33 +109,61 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
     duration = len(audio) / SAMPLE_RATE
     if is_silent(audio):  # whisper invents words in silence rather than say nothing
         log.info("the %.0f s of audio are silent: nothing to transcribe", duration)
-        return Transcript(
-            language=options.language or "", model=model.name, engine=ENGINE, duration=duration, segments=()
-        )
+        return Transcript(options.language or "", model.name, ENGINE, round(duration, 2), ())
+    regions = speech.speech_regions(audio) if options.vad else [(0.0, duration)]
+    if not regions:
+        log.info("no speech detected in %.0f s of audio", duration)
+        return Transcript(options.language or "", model.name, ENGINE, round(duration, 2), ())
     whisper_model = load_model(model.path, options.device)
-    log.info("transcribing %.0f s of audio with %s (%s)", duration, model.name, model.origin)
-    threads = os.cpu_count() or 1
+    language = options.language or ("en" if is_english_only(model.name) else None)
+    if language is None:
+        language = detect_language(whisper_model, audio, regions[0][0])
+        log.info("detected language: %s", language)
+    # The prompt steers script and punctuation; carried into every 30-second window.
+    prompt = cleanup.MANDARIN_PROMPTS.get(options.chinese_script) if cleanup.is_chinese(language) else None
+    speech_seconds = sum(end - start for start, end in regions)
+    log.info(
+        "transcribing %.0f s of speech (of %.0f s) with %s (%s), language %s",
+        speech_seconds, duration, model.name, model.origin, language,
+    )  # fmt: skip
     import torch
 
-    torch.set_num_threads(threads)
-    with contextlib.redirect_stdout(sys.stderr):  # whisper prints the detected language
+    torch.set_num_threads(os.cpu_count() or 1)
+    with contextlib.redirect_stdout(sys.stderr):
         result = whisper_model.transcribe(
             audio,
-            language=options.language,
+            language=language,
             beam_size=options.beam_size,
             best_of=options.best_of,
             fp16=options.device == "cuda",
+            condition_on_previous_text=False,  # one bad window must not seed a loop in the next
+            initial_prompt=prompt,
+            carry_initial_prompt=prompt is not None,
+            clip_timestamps=[t for region in regions for t in region],
             verbose=False,  # False: a progress bar; None: silence; True: every segment
         )
+    cleaned = cleanup.clean_segments(result["segments"], regions if options.vad else [])
+    convert = cleanup.is_chinese(language)
     segments = tuple(
-        Segment(start=round(float(s["start"]), 2), end=round(float(s["end"]), 2), text=s["text"].strip())
-        for s in result["segments"]
-        if s["text"].strip()
+        Segment(
+            start=round(c.start, 2),
+            end=round(c.end, 2),
+            text=cleanup.to_script(c.text, options.chinese_script) if convert else c.text,
+            flag=c.flag,
+        )
+        for c in cleaned
     )
-    language = "en" if is_english_only(model.name) else str(result.get("language") or options.language or "")
-    return Transcript(
-        language=language, model=model.name, engine=ENGINE, duration=round(duration, 2), segments=segments
-    )
+    return Transcript(language, model.name, ENGINE, round(duration, 2), segments)
+
+
+def detect_language(whisper_model: Any, audio: np.ndarray, start: float) -> str:
+    """The language spoken in the 30 s from ``start`` (the first speech)."""
+    import whisper
+
+    first = audio[int(start * SAMPLE_RATE) :][: whisper.audio.N_SAMPLES]
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(first), whisper_model.dims.n_mels)
+    _, probabilities = whisper_model.detect_language(mel.to(whisper_model.device))
+    return str(max(probabilities, key=probabilities.get))
 
 
 def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) -> Path:
@@ -142,6 +185,9 @@ def transcribe_media(media: Path | None, work_dir: Path, model: ResolvedModel, o
             raise
         transcript = transcribe(samples, model, options)
         write_atomic(path, transcript.to_json().encode("utf-8"))
+        from pipeline.captions import write_sidecars
+
+        write_sidecars(transcript, path)
     else:
         log.info("transcript already made: %s", path)
         transcript = Transcript.from_json(path.read_text(encoding="utf-8"))

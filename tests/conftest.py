@@ -105,12 +105,46 @@ def make_video(audio: Path | str, out: Path, *, lavfi_audio: bool = False) -> Pa
     return out
 
 
+GAP_SPEECH_STARTS = (0.0, 101.0)  # jfk (11 s), 60 s of silence, 30 s of pink noise, LibriSpeech
+JFK_SUBTITLES = """WEBVTT
+
+00:00.000 --> 00:03.500
+<v Kennedy>And so, my fellow Americans:
+
+00:03.500 --> 00:07.000
+ask not what your country can do for you —
+
+00:07.000 --> 00:11.000
+ask what you can do for your country.
+"""
+
+
+def make_gap_recording(out: Path) -> Path:
+    """Speech, a minute of silence, 30 s of noise, speech again: where whisper invents text."""
+    command = [
+        ffmpeg_executable(), "-nostdin", "-loglevel", "error", "-y",
+        "-i", str(MEDIA / "jfk.flac"),
+        "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono:d=60",
+        "-f", "lavfi", "-i", "anoisesrc=d=30:c=pink:r=16000:a=0.08",
+        "-i", str(MEDIA / "librispeech-1995-1837-0001.wav"),
+        "-filter_complex",
+        "[0:a]aresample=16000,aformat=channel_layouts=mono[a];[3:a]aresample=16000,aformat=channel_layouts=mono[b];"
+        "[a][1:a][2:a][b]concat=n=4:v=0:a=1[out]",
+        "-map", "[out]", "-ar", "16000", "-ac", "1", str(out),
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    return out
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("site")
     for clip in REFERENCES:
         make_video(MEDIA / clip, root / f"{Path(clip).stem}.mp4")
     make_video("anullsrc=r=16000:cl=mono:d=6", root / "silence.mp4", lavfi_audio=True)
+    make_gap_recording(root / "gap.wav")
+    make_video(root / "gap.wav", root / "gap.mp4")
+    (root / "jfk.en.vtt").write_text(JFK_SUBTITLES, encoding="utf-8")
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
     (root / "no-media.html").write_text("<html><head><title>Words only</title></head><body>hi</body></html>")
     server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))

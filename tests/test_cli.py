@@ -30,7 +30,7 @@ def test_ingest_edit_and_rerun(site: Site, tmp_path: Path) -> None:
     url = site.add_page(
         "cli.html", media="jfk.mp4", title=HOSTILE, description="Desc {% if %}", uploader="JFK Library", tags=("a",)
     )
-    first = _draftcast("ingest", url, "--model", "tiny.en", cwd=tmp_path)
+    first = _draftcast("ingest", url, "--model", "tiny.en", "--language", "en", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     path = Path(first.stdout.strip())
     assert path.parent == tmp_path / "drafts" and path.exists()
@@ -47,7 +47,7 @@ def test_ingest_edit_and_rerun(site: Site, tmp_path: Path) -> None:
 
     edited = path.read_text().replace("draft: true", "draft: true\n# checked by an editor")
     path.write_text(edited)
-    second = _draftcast("ingest", url, "--model", "tiny.en", cwd=tmp_path)
+    second = _draftcast("ingest", url, "--model", "tiny.en", "--language", "en", cwd=tmp_path)
     assert second.returncode == 0 and second.stdout.strip() == str(path)
     assert "changed by an editor: left as it is" in second.stderr
     assert path.read_text() == edited
@@ -65,7 +65,7 @@ def test_an_error_is_one_line_without_traceback(site: Site, tmp_path: Path) -> N
 
 def test_two_ingests_of_one_url_at_once_end_in_one_draft(site: Site, tmp_path: Path) -> None:
     url = site.add_page("twice.html", media="jfk.mp4", title="Said twice")
-    command = [sys.executable, "-m", "flows.cli", "ingest", url, "--model", "tiny.en"]
+    command = [sys.executable, "-m", "flows.cli", "ingest", url, "--model", "tiny.en", "--language", "en"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     runs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
     runs.append(

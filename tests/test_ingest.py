@@ -61,7 +61,7 @@ def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
         date="2025-10-22",
         tags=("ai", "geopolitics"),
     )
-    code, out, err = _run(capfd, url, "--model", "tiny.en")
+    code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
     assert code == 0, err
     path = Path(out.strip())
     assert _drafts(isolated) == [path]
@@ -88,7 +88,7 @@ def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
         previews = [a.data for a in client.read_artifacts() if a.type == "markdown"]
     assert any(f"wrote {path}" in text and "speaker: Invested Podcast" in text for text in previews)
 
-    code, again, err = _run(capfd, url, "--model", "tiny.en")  # a re-run: no second draft
+    code, again, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")  # a re-run: no second draft
     assert code == 0 and again == out and "is up to date" in err
     assert _drafts(isolated) == [path]
 
@@ -117,14 +117,14 @@ def test_a_rerun_after_a_failure_resumes_at_the_failed_step(
     broken = isolated.parent / "broken.md.j2"
     broken.write_text("{{ no_such_variable }}")
     monkeypatch.setenv("DRAFTCAST_TEMPLATE", str(broken))
-    code, _, err = _run(capfd, url, "--model", "tiny.en")
+    code, _, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
     assert code == 1 and "broken.md.j2" in err and not _drafts(isolated)
     work = next((isolated / "work").iterdir())
     media, transcript = work / "media.mp4", next(work.glob("transcript.tiny.en.*.json"))
     stamps = (media.stat().st_mtime_ns, transcript.stat().st_mtime_ns)
 
     monkeypatch.delenv("DRAFTCAST_TEMPLATE")
-    code, out, err = _run(capfd, url, "--model", "tiny.en")
+    code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
     assert code == 0, err
     assert (media.stat().st_mtime_ns, transcript.stat().st_mtime_ns) == stamps  # neither fetched nor transcribed again
     assert "country" in Path(out.strip()).read_text()
@@ -156,7 +156,7 @@ def test_bad_input_gives_one_clear_line_and_leaves_nothing(
     (isolated.parent / "a-file").write_text("")
     url = url.format(site=site.base)
     options = [o.format(tmp=isolated.parent) for o in options]
-    code, out, err = _run(capfd, url, "--model", "tiny.en", *options)
+    code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en", *options)
     assert code == 1 and out == ""
     last = err.strip().splitlines()[-1]
     assert last.startswith("draftcast: error: ") and words in last and url in last
@@ -164,3 +164,34 @@ def test_bad_input_gives_one_clear_line_and_leaves_nothing(
     assert not _drafts(isolated)
     leftovers = [p for p in isolated.rglob("*") if p.suffix in (".part", ".tmp", ".ytdl") or p.name.startswith(".")]
     assert [p for p in leftovers if p.name != ".lock"] == []
+
+
+@pytest.mark.slow
+def test_human_subtitles_are_used_instead_of_whisper_and_sidecars_written(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (site.root / "subtitled.html").write_text(
+        "<html><head><title>Subtitled talk</title></head><body><video src='jfk.mp4'>"
+        "<track kind='subtitles' srclang='en' src='jfk.en.vtt'></video></body></html>"
+    )
+    code, out, err = _run(capfd, site.url("subtitled.html"), "--language", "en")
+    assert code == 0, err
+    post = frontmatter.load(out.strip())
+    assert "transcript from the video's human-made subtitles (en)" in post.content
+    assert "ask not what your country can do for you —" in post.content  # the subtitles' own wording
+    work = next((isolated / "work").iterdir())
+    assert sorted(p.suffix for p in work.glob("transcript.captions-human.en.*")) == [".json", ".srt", ".txt", ".vtt"]
+    assert not list(work.glob("media.*"))  # nothing was downloaded or transcribed
+
+
+@pytest.mark.slow
+def test_an_english_only_model_hands_possible_mandarin_to_a_multilingual_one(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    url = site.add_page("zh-en-model.html", media="aishell-BAC009S0724W0121.mp4", title="繁體標題")
+    code, out, err = _run(capfd, url, "--model", "tiny.en")  # no language: it may be Mandarin
+    assert code == 0, err
+    post = frontmatter.load(out.strip())
+    assert "openai-whisper base, language zh" in post.content and post["title"] == "繁体标题"
+    work = next((isolated / "work").iterdir())
+    assert {p.suffix for p in work.glob("transcript.base.*")} == {".json", ".srt", ".txt", ".vtt"}

@@ -130,7 +130,7 @@ def _service(root: Path, shared_models: Path, database_url: str | None = None) -
     server, api_url = start_server(root / "prefect-server", _free_port(), database_url=database_url)
     env["PREFECT_API_URL"] = api_url
     service = Service(root, env, api_url, [])
-    service.config.write_text('[draftcast]\nmodel = "tiny.en"\n')
+    service.config.write_text('[draftcast]\nmodel = "tiny.en"\nlanguage = "en"\n')
     try:
         setup = service.draftcast("setup")
         assert "work pool 'draftcast'" in setup and "'draftcast-transcription'" in setup
@@ -156,7 +156,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> It
 
 def test_prefect_deployment_run_writes_a_draft(service: Service, site: Site) -> None:
     url = site.add_page("svc-run.html", media="jfk.mp4", title="Run by deployment", uploader="Deployer")
-    service.run_ingest(url, "model=tiny.en")
+    service.run_ingest(url, "model=tiny.en", "language=en")
     path = wait_for(lambda: service.draft_titled("Run by deployment"), timeout=180, what="the draft")
     post = frontmatter.load(path)
     assert post["source"] == url and post["speaker"] == "Deployer" and "country" in post.content
@@ -164,7 +164,7 @@ def test_prefect_deployment_run_writes_a_draft(service: Service, site: Site) -> 
 
 def _write_config(service: Service, site: Site, *channels: str, max_attempts: int = 3) -> None:
     lines = [
-        '[draftcast]\nmodel = "tiny.en"\n',
+        '[draftcast]\nmodel = "tiny.en"\nlanguage = "en"\n',
         f"[poll]\nmax_attempts = {max_attempts}\nretry_after_minutes = [0]\nmax_transcriptions = 1\n",
     ]
     lines += [f'[[channels]]\nurl = "{site.url(name)}"\nspeaker = "Speaker of {name}"\n' for name in channels]
@@ -318,7 +318,8 @@ def test_draftcast_serve_runs_both_deployments_on_one_box(
         url = site.add_page("svc-serve.html", media="jfk.mp4", title="Served on one box")
         client_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
         command = [sys.executable, "-m", "prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}"]
-        subprocess.run([*command, "--param", "model=tiny.en"], env=client_env, check=True, capture_output=True)
+        model = ["--param", "model=tiny.en", "--param", "language=en"]
+        subprocess.run([*command, *model], env=client_env, check=True, capture_output=True)
         draft = wait_for(
             lambda: next((root / "drafts").glob("*served-on-one-box*.md"), None), timeout=180, what="draft"
         )

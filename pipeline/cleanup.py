@@ -1,0 +1,130 @@
+"""Defenses against whisper's known failures, applied to its segments.
+
+- loops: the same line repeated segment after segment is collapsed to one;
+- stock phrases ("Thanks for watching", "字幕由Amara.org社群提供") are dropped when they
+  fall on non-speech, and flagged when they fall on speech;
+- doubtful segments (low confidence, likely no speech, repetitive text) are kept and
+  flagged for the editor, never silently deleted;
+- Mandarin: a prompt that asks for the wanted script with punctuation, and OpenCC as a
+  backstop that converts every text to that script.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pipeline.speech import speech_fraction
+
+# Whisper's stock hallucinations, learnt from subtitle credits and video outros.
+STOCK_PHRASES = (
+    r"thanks? (you )?(so much )?for watching",
+    r"please subscribe",
+    r"(like and )?subscribe to (my|our|the) channel",
+    r"see you (in the )?next (video|time)",
+    r"subtitles? by",
+    r"amara\.org",
+    r"字幕由.*提供",
+    r"(请|請)?不吝(点赞|點贊)",
+    r"(订阅|訂閱).*(点赞|點贊|转发|轉發)",
+    r"谢谢(观看|收看)|謝謝(觀看|收看)",
+    r"明镜与点点栏目|明鏡與點點欄目",
+    r"优优独播剧场|優優獨播劇場",
+)
+_STOCK = re.compile("|".join(STOCK_PHRASES), re.IGNORECASE)
+
+LOW_LOGPROB = -1.0
+LIKELY_NO_SPEECH = 0.6
+REPETITIVE = 2.4  # gzip compression ratio of the text
+ON_SPEECH = 0.5  # a segment at least half inside speech regions is "on speech"
+
+CHINESE_SCRIPTS = {"zh-Hans": "t2s", "zh-Hant": "s2t", "zh-TW": "s2twp"}
+MANDARIN_PROMPTS = {
+    "zh-Hans": "以下是普通话的句子，使用简体中文，并加上标点符号。",
+    "zh-Hant": "以下是普通話的句子，使用繁體中文，並加上標點符號。",
+    "zh-TW": "以下是普通話的句子，使用臺灣正體中文，並加上標點符號。",
+}
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    start: float
+    end: float
+    flag: str  # '' or why an editor should check this span
+
+
+def _normalized(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def is_stock_phrase(text: str) -> bool:
+    return bool(_STOCK.search(text))
+
+
+def is_chinese(language: str | None) -> bool:
+    return (language or "").split("-")[0].lower() in ("zh", "yue")
+
+
+def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, float]]) -> list[Cleaned]:
+    """Whisper's raw segments, defended. ``regions`` are the speech regions of the audio."""
+    result: list[Cleaned] = []
+    for segment in segments:
+        text = str(segment["text"]).strip()
+        start, end = float(segment["start"]), float(segment["end"])
+        if not text:
+            continue
+        on_speech = speech_fraction(start, end, regions) >= ON_SPEECH if regions else True
+        if is_stock_phrase(text) and not on_speech:
+            continue  # an outro whisper heard in silence or music
+        if result and _normalized(result[-1].text) == _normalized(text):
+            result[-1] = Cleaned(result[-1].text, result[-1].start, end, result[-1].flag or "repeated line collapsed")
+            continue
+        reasons = []
+        if is_stock_phrase(text):
+            reasons.append("stock phrase")
+        if float(segment.get("avg_logprob", 0.0)) < LOW_LOGPROB:
+            reasons.append("low confidence")
+        if float(segment.get("no_speech_prob", 0.0)) > LIKELY_NO_SPEECH and float(segment.get("avg_logprob", 0)) < -0.5:
+            reasons.append("maybe not speech")
+        if float(segment.get("compression_ratio", 0.0)) > REPETITIVE:
+            reasons.append("repetitive")
+        if not on_speech:
+            reasons.append("outside detected speech")
+        result.append(Cleaned(text, start, end, ", ".join(reasons)))
+    return result
+
+
+@lru_cache(maxsize=4)
+def _converter(config: str) -> Any:
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def to_script(text: str, script: str) -> str:
+    """``text`` in the given Chinese script (zh-Hans, zh-Hant, zh-TW), by OpenCC."""
+    if script not in CHINESE_SCRIPTS:
+        raise ValueError(f"unknown Chinese script {script!r}: use one of {', '.join(CHINESE_SCRIPTS)}")
+    return _converter(CHINESE_SCRIPTS[script]).convert(text)
+
+
+def convert_fields(
+    fields: dict[str, Any], script: str, *, keep: tuple[str, ...] = ("source", "date")
+) -> dict[str, Any]:
+    """Every text field of the front matter in ``script`` (URLs and dates left as they are)."""
+    converted: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in keep:
+            converted[name] = value
+        elif isinstance(value, str):
+            converted[name] = to_script(value, script)
+        elif isinstance(value, list):
+            converted[name] = [to_script(v, script) if isinstance(v, str) else v for v in value]
+        else:
+            converted[name] = value
+    return converted
