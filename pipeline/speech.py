@@ -7,6 +7,7 @@ and timestamps after a long gap stay right.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -53,7 +54,7 @@ def speech_regions(samples: np.ndarray, *, threshold: float = 0.5) -> list[tuple
             regions[-1] = (regions[-1][0], end)
         else:
             regions.append((start, end))
-    return [(round(start, 2), round(end, 2)) for start, end in regions]
+    return [(math.floor(start * 100) / 100, math.floor(end * 100) / 100) for start, end in regions]
 
 
 def speech_fraction(start: float, end: float, regions: list[tuple[float, float]]) -> float:

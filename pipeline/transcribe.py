@@ -76,6 +76,11 @@ class DecodingOptions:
     device: str = "cpu"
     vad: bool = True  # decode only where voice activity detection finds speech
     chinese_script: str = "zh-Hans"  # Mandarin output: zh-Hans, zh-Hant or zh-TW
+    # The defenses below are on by default; bench/quality.py measures each one off.
+    condition_on_previous_text: bool = False  # True is whisper's default, and seeds loops
+    mandarin_prompt: bool = True  # steer script and punctuation, in every window
+    convert_script: bool = True  # OpenCC backstop for Mandarin
+    clean: bool = True  # collapse loops, drop outros on non-speech, flag doubtful spans
 
 
 @lru_cache(maxsize=2)
@@ -120,7 +125,8 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
         language = detect_language(whisper_model, audio, regions[0][0])
         log.info("detected language: %s", language)
     # The prompt steers script and punctuation; carried into every 30-second window.
-    prompt = cleanup.MANDARIN_PROMPTS.get(options.chinese_script) if cleanup.is_chinese(language) else None
+    chinese = cleanup.is_chinese(language)
+    prompt = cleanup.MANDARIN_PROMPTS.get(options.chinese_script) if chinese and options.mandarin_prompt else None
     speech_seconds = sum(end - start for start, end in regions)
     log.info(
         "transcribing %.0f s of speech (of %.0f s) with %s (%s), language %s",
@@ -136,14 +142,17 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
             beam_size=options.beam_size,
             best_of=options.best_of,
             fp16=options.device == "cuda",
-            condition_on_previous_text=False,  # one bad window must not seed a loop in the next
+            condition_on_previous_text=options.condition_on_previous_text,
             initial_prompt=prompt,
             carry_initial_prompt=prompt is not None,
-            clip_timestamps=[t for region in regions for t in region],
+            clip_timestamps=_clips(regions, audio),
             verbose=False,  # False: a progress bar; None: silence; True: every segment
         )
-    cleaned = cleanup.clean_segments(result["segments"], regions if options.vad else [])
-    convert = cleanup.is_chinese(language)
+    if options.clean:
+        cleaned = cleanup.clean_segments(result["segments"], regions if options.vad else [])
+    else:
+        cleaned = [cleanup.Cleaned(s["text"].strip(), s["start"], s["end"], "") for s in result["segments"]]
+    convert = chinese and options.convert_script
     segments = tuple(
         Segment(
             start=round(c.start, 2),
@@ -154,6 +163,15 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
         for c in cleaned
     )
     return Transcript(language, model.name, ENGINE, round(duration, 2), segments)
+
+
+def _clips(regions: list[tuple[float, float]], audio: np.ndarray) -> list[float]:
+    """Speech regions as whisper's clip_timestamps, inside the audio's mel frames: a clip
+    that ends past the last frame makes whisper's seek loop spin forever."""
+    import whisper
+
+    last = (len(audio) // whisper.audio.HOP_LENGTH - 1) / whisper.audio.FRAMES_PER_SECOND
+    return [min(t, last) for region in regions for t in region]
 
 
 def detect_language(whisper_model: Any, audio: np.ndarray, start: float) -> str:
