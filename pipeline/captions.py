@@ -27,11 +27,18 @@ def _matches(track_language: str, wanted: str) -> bool:
 
 def choose_track(video: VideoInfo, language: str | None, policy: str = "human") -> SubtitleTrack | None:
     """The subtitle track to use instead of whisper: human-made first, in the wanted language
-    (the one asked for, else the video's own); None when there is none or no language is known."""
-    wanted = language or video.language
-    if policy == "off" or not wanted:
+    (the one asked for, else the one the site declares). With no language known, a video's
+    only human-made track is taken as its own captions (translations come several at once)."""
+    if policy == "off":
         return None
-    tracks = [t for t in video.subtitles if _matches(t.language, wanted) and (policy == "any" or not t.automatic)]
+    allowed = [t for t in video.subtitles if policy == "any" or not t.automatic]
+    wanted = language or video.language
+    if not wanted:
+        human_languages = {t.language.split("-")[0] for t in video.subtitles if not t.automatic}
+        if len(human_languages) != 1:
+            return None
+        wanted = human_languages.pop()
+    tracks = [t for t in allowed if _matches(t.language, wanted)]
     tracks.sort(key=lambda t: (t.automatic, t.ext != "vtt", t.ext != "srt"))
     return tracks[0] if tracks else None
 

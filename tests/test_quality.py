@@ -90,7 +90,9 @@ def test_human_subtitles_in_the_wanted_language_are_chosen_automatic_ones_are_no
     assert captions.choose_track(video, "en") == human_en
     assert captions.choose_track(video, "zh") is None  # automatic captions: whisper does better
     assert captions.choose_track(video, "zh", "any") == auto_zh
-    assert captions.choose_track(video, None) is None  # no language known: whisper detects it
+    assert captions.choose_track(video, None) == human_en  # the only human-made track: the video's own
+    human_fr = SubtitleTrack("fr", "https://s/fr.vtt", "vtt", automatic=False)
+    assert captions.choose_track(_video(human_en, human_fr), None) is None  # which is original? whisper decides
     assert captions.choose_track(_video(human_en, language="en"), None) == human_en
     assert captions.choose_track(video, "en", "off") is None
 
