@@ -208,7 +208,11 @@ def flat_listing(url: str, *, limit: int = BACKSTOP_LIMIT) -> tuple[tuple[FeedEn
         timestamp = item.get("timestamp")
         entries.append(
             FeedEntry(
-                key=f"{extractor}:{item_id}" if extractor and item_id else _hash_key(url, item_url),
+                key=(
+                    f"{extractor}:{item_id}"
+                    if extractor and item_id and extractor not in source.GENERIC_EXTRACTORS
+                    else _hash_key(url, item_url)  # a generic page's ids are only file names
+                ),
                 url=item_url,
                 title=str(item.get("title") or ""),
                 published=dt.datetime.fromtimestamp(timestamp, dt.UTC) if isinstance(timestamp, int | float) else None,

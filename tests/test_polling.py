@@ -231,3 +231,13 @@ def test_a_run_that_never_ends_counts_as_failed(tmp_path: Path) -> None:
     assert ledger.get("stuck").state is State.LAUNCHED
     polling.refresh(ledger, runs.read, settings, report, NOW + dt.timedelta(hours=2))
     assert ledger.get("stuck").state is State.FAILED and "no outcome" in ledger.get("stuck").last_error
+
+
+def test_pages_and_playlists_are_listed_flat_by_yt_dlp(site: Site) -> None:
+    (site.root / "two-talks.html").write_text(
+        "<html><head><title>Two talks</title></head><body>"
+        "<video src='jfk.mp4'></video><video src='librispeech-1995-1837-0001.mp4'></video></body></html>"
+    )
+    listing = feeds.list_channel(site.url("two-talks.html"), known=lambda key: False, polled_before=False)
+    assert [e.url for e in listing.entries] == [site.url("jfk.mp4"), site.url("librispeech-1995-1837-0001.mp4")]
+    assert len({e.key for e in listing.entries}) == 2 and all(e.key.startswith("feed:") for e in listing.entries)
