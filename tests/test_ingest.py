@@ -195,3 +195,20 @@ def test_an_english_only_model_hands_possible_mandarin_to_a_multilingual_one(
     assert "openai-whisper base, language zh" in post.content and post["title"] == "繁体标题"
     work = next((isolated / "work").iterdir())
     assert {p.suffix for p in work.glob("transcript.base.*")} == {".json", ".srt", ".txt", ".vtt"}
+
+
+@pytest.mark.slow
+def test_the_faster_whisper_engine_writes_a_draft_that_reads_the_same_way(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    url = site.add_page("fast.html", media="jfk.mp4", title="Fast engine")
+    code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en", "--engine", "faster-whisper")
+    assert code == 0, err
+    post = frontmatter.load(out.strip())
+    assert "transcript from faster-whisper tiny.en, language en" in post.content
+    assert "ask what you can do for your country" in post.content.lower()
+    assert list(draft_structure(post.content)) == ["comment", "paragraph"]
+
+
+def draft_structure(body: str) -> list[str]:
+    return ["comment" if block.startswith("<!--") else "paragraph" for block in body.strip().split("\n\n")]

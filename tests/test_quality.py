@@ -116,3 +116,26 @@ def test_clips_never_end_past_the_last_mel_frame() -> None:
     samples = np.zeros(568_766, np.float32)  # 35.547875 s
     clips = transcribe._clips([(0.95, 35.55)], samples)
     assert clips[0] == 0.95 and clips[1] <= (len(samples) // 160 - 1) / 100
+
+
+@pytest.mark.parametrize("model_name", ["tiny.en", "base"])
+def test_faster_whisper_reads_the_same_weights_and_the_text_agrees(model_name: str, shared_models: Path) -> None:
+    samples = audio.decode(MEDIA / "librispeech-1995-1837-0001.wav")
+    texts = {}
+    for engine in ("openai-whisper", "faster-whisper"):
+        model = models.resolve_model(model_name, models_dir=shared_models, engine=engine)
+        result = transcribe.transcribe(samples, model, transcribe.DecodingOptions(language="en", engine=engine))
+        assert result.engine == engine and result.segments
+        texts[engine] = EnglishTextNormalizer()(result.text)
+    reference = EnglishTextNormalizer()(REFERENCES["librispeech-1995-1837-0001.wav"])
+    assert jiwer.wer(reference, texts["faster-whisper"]) <= 0.10
+    assert jiwer.wer(texts["openai-whisper"], texts["faster-whisper"]) <= 0.10  # comparable text
+
+
+def test_the_split_base_weights_are_joined_once_for_ctranslate2(shared_models: Path) -> None:
+    folder = models.resolve_model("base", models_dir=shared_models, engine="faster-whisper").path
+    assert folder == shared_models / "ct2" / "base"
+    assert {p.name for p in folder.iterdir()} >= {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+    assert models._sha256([folder / "model.bin"]) == models.OFFLINE_WEIGHTS["base"].sha256
+    with pytest.raises(models.ModelError, match="no CTranslate2 weights"):
+        models.resolve_model("small", models_dir=shared_models, engine="faster-whisper")
