@@ -105,7 +105,7 @@ def setup(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     _prepare_prefect(settings)
-    from flows.server import start_server, stop_server
+    from flows.server import start_server, stop_process
 
     server = None
     if not os.environ.get("PREFECT_API_URL"):
@@ -130,7 +130,7 @@ def serve(args: argparse.Namespace) -> int:
         print("draftcast: stopped", file=sys.stderr)
     finally:
         if server is not None:
-            stop_server(server)
+            stop_process(server)
     return 0
 
 

@@ -52,16 +52,18 @@ def start_server(
     deadline = time.monotonic() + SERVER_START_SECONDS
     while not _healthy(api_url):
         if server.poll() is not None or time.monotonic() > deadline:
-            stop_server(server)
+            stop_process(server)
             raise ConfigError(f"the Prefect server did not start on port {port}: see {prefect_home / 'server.log'}")
         time.sleep(0.5)
     return server, api_url
 
 
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGINT)
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Stop a process started in its own session, with its children: SIGINT (Prefect's
+    server and workers shut down cleanly on it; SIGTERM was seen to hang), then SIGKILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
         try:
-            server.wait(timeout=30)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)

@@ -19,7 +19,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from flows.server import start_server, stop_server
+from flows.server import start_server, stop_process
 from tests.conftest import Site
 from tests.test_polling import rss_feed, youtube_feed
 
@@ -138,13 +138,8 @@ def _service(root: Path, shared_models: Path, database_url: str | None = None) -
         yield service
     finally:
         for worker, _ in service.workers:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGINT)
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
-        stop_server(server)
+            stop_process(worker, timeout=20)
+        stop_process(server)
 
 
 @pytest.fixture(scope="module")
