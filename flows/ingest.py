@@ -55,9 +55,9 @@ def prepare_model(model: str, models_dir: Path, engine: str) -> models.ResolvedM
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
-def download_audio(video: VideoInfo, work_dir: Path, allow_local_files: bool) -> Path:
+def download_audio(video: VideoInfo, work_dir: Path, allow_local_files: bool, limits: source.Limits) -> Path:
     with locked(work_dir):
-        return source.download_audio(video, work_dir, allow_local_files=allow_local_files)
+        return source.download_audio(video, work_dir, allow_local_files=allow_local_files, limits=limits)
 
 
 @task
@@ -133,7 +133,11 @@ def _transcribe(
     )
     resolved = prepare_model.submit(model_name, settings.models_dir, options.engine)  # overlaps the download
     done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
-    media = None if done_before else download_audio.with_options(**retrying)(video, work_dir, allow_local_files)
+    media = (
+        None
+        if done_before
+        else download_audio.with_options(**retrying)(video, work_dir, allow_local_files, settings.limits)
+    )
     return transcribe_audio(media, work_dir, resolved, options)
 
 
@@ -165,6 +169,7 @@ def ingest_video(
     delays = list(settings.network_retry_delays)
     retrying = {"retries": len(delays), "retry_delay_seconds": delays or 0}
     video = source.with_overrides(fetch_metadata.with_options(**retrying)(url, allow_local_files), overrides)
+    source.check_limits(video, settings.limits)  # before any download
     channel_settings = (
         settings.channel_named(channel)
         if channel

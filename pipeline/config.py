@@ -18,9 +18,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.source import Limits
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config") / "draftcast.toml"
@@ -75,6 +78,8 @@ class Settings:
     channels: tuple[Channel, ...] = ()
     network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
     engine: str = "openai-whisper"  # or faster-whisper (CTranslate2, same weights)
+    max_duration_hours: float = 6  # longer videos are refused before download
+    max_download_mb: float = 4096  # larger media are refused (before download where declared)
     captions: str = "human"  # use a video's own subtitles: human (made by people), any, off
     vad: bool = True  # decode only the speech that voice activity detection finds
     chinese_script: str = "zh-Hans"  # Mandarin text in zh-Hans, zh-Hant or zh-TW
@@ -97,6 +102,12 @@ class Settings:
     @property
     def store_path(self) -> Path:
         return self.data_dir / "draftcast.sqlite"
+
+    @property
+    def limits(self) -> Limits:
+        from pipeline.source import Limits  # yt-dlp is heavy: loaded when needed
+
+        return Limits(self.max_duration_hours * 3600, int(self.max_download_mb * 2**20))
 
     @property
     def ledger_path(self) -> Path:
@@ -262,6 +273,8 @@ def load_settings(config_path: Path | None = None) -> Settings:
         ledger=Path(ledger).expanduser() if ledger else None,
         captions=captions,
         engine=engine,
+        max_duration_hours=float(_expect(main, "max_duration_hours", int | float, where) or 6),
+        max_download_mb=float(_expect(main, "max_download_mb", int | float, where) or 4096),
         vad=vad is not False,
         chinese_script=_script(_expect(main, "chinese_script", str, where), where) or "zh-Hans",
         config_path=path,

@@ -67,6 +67,7 @@ class VideoInfo:
     chapters: tuple[Chapter, ...]
     fetch_url: str = ""  # where the media is fetched from, when not the page (a podcast's enclosure)
     language: str | None = None  # the spoken language, when the site says
+    size_bytes: int | None = None  # of the media to download, when the site says
     subtitles: tuple[SubtitleTrack, ...] = ()
 
     @classmethod
@@ -270,7 +271,31 @@ def fetch_metadata(url: str, *, allow_local_files: bool = False) -> VideoInfo:
         raise SourceError(f"{url}: this is a playlist or channel, not one video; give the URL of one video")
     if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
         raise NotReady(f"{url}: this is a live or upcoming stream; ingest it after it has been broadcast")
-    return dataclasses.replace(_video_info(info), fetch_url=url)
+    video = dataclasses.replace(_video_info(info), fetch_url=url)
+    size = info.get("filesize") or info.get("filesize_approx")
+    return dataclasses.replace(video, size_bytes=int(size) if size else None)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What draftcast refuses to download (before downloading it)."""
+
+    max_duration_seconds: float = 6 * 3600
+    max_download_bytes: int = 4 * 1024**3
+
+
+def check_limits(video: VideoInfo, limits: Limits) -> None:
+    """Refuse media over the limits by what the site declares, before any download."""
+    if video.duration and video.duration > limits.max_duration_seconds:
+        raise SourceError(
+            f"{video.webpage_url}: the video is {video.duration / 3600:.1f} h long, over the limit of "
+            f"{limits.max_duration_seconds / 3600:g} h (max_duration_hours in the config)"
+        )
+    if video.size_bytes and video.size_bytes > limits.max_download_bytes:
+        raise SourceError(
+            f"{video.webpage_url}: the media is {video.size_bytes / 2**20:.0f} MB, over the limit of "
+            f"{limits.max_download_bytes / 2**20:.0f} MB (max_download_mb in the config)"
+        )
 
 
 def downloaded_media(work_dir: Path) -> Path | None:
@@ -281,7 +306,9 @@ def downloaded_media(work_dir: Path) -> Path | None:
     return None
 
 
-def download_audio(video: VideoInfo, work_dir: Path, *, allow_local_files: bool = False) -> Path:
+def download_audio(
+    video: VideoInfo, work_dir: Path, *, allow_local_files: bool = False, limits: Limits = Limits()
+) -> Path:
     """Download the audio of ``video`` into ``work_dir``, with a progress bar on stderr.
 
     An earlier complete download is reused; an interrupted one is resumed where the
@@ -304,6 +331,7 @@ def download_audio(video: VideoInfo, work_dir: Path, *, allow_local_files: bool 
         progress_hooks=[hook],
         enable_file_urls=allow_local_files,
         continuedl=True,
+        max_filesize=limits.max_download_bytes,  # for sites that declare no size up front
     )
     log.info("downloading the audio of %s", video.media_url)
     try:
@@ -316,7 +344,10 @@ def download_audio(video: VideoInfo, work_dir: Path, *, allow_local_files: bool 
     done = downloaded_media(work_dir)
     log.info("downloaded %s (%.1f MB)", done.name if done else "nothing", done.stat().st_size / 1e6 if done else 0)
     if done is None:
-        raise SourceError(f"{video.media_url}: yt-dlp finished but no media file was written")
+        raise SourceError(
+            f"{video.media_url}: no media was downloaded; it may be over the limit of "
+            f"{limits.max_download_bytes / 2**20:.0f} MB (max_download_mb in the config)"
+        )
     return done
 
 

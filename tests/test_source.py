@@ -99,3 +99,22 @@ def test_server_errors_are_retryable_and_client_errors_are_not() -> None:
     assert type(source._translate("http://x/", http_error(503))) is SourceUnavailable
     assert type(source._translate("http://x/", http_error(429))) is SourceUnavailable
     assert type(source._translate("http://x/", http_error(403))) is SourceError
+
+
+def test_media_over_the_limits_is_refused_before_download(site: Site, tmp_path: Path) -> None:
+    long_page = site.root / "seven-hours.html"
+    long_page.write_text(
+        "<html><head><script type='application/ld+json'>"
+        '{"@context": "https://schema.org", "@type": "VideoObject", "name": "A very long stream",'
+        f' "duration": "PT7H", "contentUrl": "{site.url("jfk.mp4")}"}}'
+        "</script></head><body></body></html>"
+    )
+    video = source.fetch_metadata(site.url("seven-hours.html"))
+    with pytest.raises(SourceError, match=r"7\.0 h long, over the limit of 6 h \(max_duration_hours"):
+        source.check_limits(video, source.Limits())
+    small = source.Limits(max_download_bytes=10_000)  # jfk.mp4 is about 93 KB
+    jfk = source.fetch_metadata(site.url("jfk.mp4"))
+    source.check_limits(jfk, small)  # the server declared no size up front…
+    with pytest.raises(SourceError, match=r"over the limit of 0 MB \(max_download_mb"):
+        source.download_audio(jfk, tmp_path / "work", limits=small)  # …so the download stops at it
+    assert not [p for p in (tmp_path / "work").iterdir() if p.name.startswith("media")]
