@@ -174,6 +174,35 @@ def list_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def drafts(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.listing import list_drafts
+    from pipeline.store import DraftStore
+
+    settings = load_settings()
+    out_dir = Path(args.out or settings.out_dir)
+    channel = settings.channel_named(args.channel) if args.channel else None
+    entries = list_drafts(
+        out_dir,
+        DraftStore(settings.store_path),
+        include_published=args.all,
+        speaker=args.speaker,
+        since=args.since,
+        until=args.until,
+    )
+    if channel is not None:
+        entries = [e for e in entries if channel.matches(e.source, uploader=e.speaker) or e.speaker == channel.speaker]
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=1))
+        return 0
+    if not entries:
+        print(f"no drafts waiting in {out_dir}", file=sys.stderr)
+    for entry in entries:
+        print(f"{entry.date}  {entry.state:<9}  {entry.title[:60]}  ({entry.speaker})  {entry.source}  {entry.path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="draftcast", description="Turn video interviews into draft blog posts.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -209,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     poll_parser = commands.add_parser("poll", help="poll the configured channels once, now")
     poll_parser.set_defaults(handler=poll)
 
+    drafts_parser = commands.add_parser("drafts", help="list the drafts waiting for editors, newest first")
+    drafts_parser.add_argument("--out", help="the drafts dir (default: out_dir in the config)")
+    drafts_parser.add_argument("--speaker", help="only this speaker's drafts")
+    drafts_parser.add_argument("--channel", help="only drafts of this configured channel (its url)")
+    drafts_parser.add_argument("--since", help="only drafts dated on or after YYYY-MM-DD")
+    drafts_parser.add_argument("--until", help="only drafts dated on or before YYYY-MM-DD")
+    drafts_parser.add_argument("--all", action="store_true", help="published ones too (draft: false)")
+    drafts_parser.add_argument("--json", action="store_true", help="JSON for scripts")
+    drafts_parser.set_defaults(handler=drafts)
+
     status_parser = commands.add_parser("status", help="what polling found, launched, drafted and failed")
     status_parser.add_argument("--all", action="store_true", help="every video, not only those needing a person")
     status_parser.set_defaults(handler=status)
@@ -217,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.handler in (list_models, status):  # the others log through Prefect's handlers
+    if args.handler in (list_models, status, drafts):  # the others log through Prefect's handlers
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         return args.handler(args)

@@ -62,6 +62,12 @@ class DraftStore:
             ).fetchone()
         return None if row is None else DraftRecord(row[0], row[1], Path(row[2]), row[3], row[4], row[5])
 
+    def records(self) -> dict[Path, DraftRecord]:
+        """Every written draft, by its path."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT out_dir, video_key, path, sha256, source, written_at FROM drafts").fetchall()
+        return {Path(row[2]): DraftRecord(row[0], row[1], Path(row[2]), row[3], row[4], row[5]) for row in rows}
+
     def put(self, out_dir: Path, video_key: str, path: Path, sha256: str, source: str) -> None:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with closing(self._connect()) as db, db:

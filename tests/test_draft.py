@@ -257,3 +257,29 @@ def test_concurrent_writers_end_in_one_draft(tmp_path: Path) -> None:
     assert sorted(outcomes) == ["unchanged"] * 7 + ["written"]
     drafts = list((tmp_path / "out").iterdir())
     assert len(drafts) == 1 and drafts[0].read_text() == _text()
+
+
+def test_drafts_are_listed_newest_first_with_their_state(tmp_path: Path) -> None:
+    from pipeline.listing import list_drafts
+
+    store = DraftStore(tmp_path / "store.sqlite")
+    out = tmp_path / "out"
+
+    def write(video_id: str, date: str, title: str) -> Path:
+        video = _video(id=video_id, upload_date=date, title=title)
+        text = draft.compose(video, _transcript("Hi."), settings=load_settings(), speaker=None, today=TODAY)
+        return draft.write_draft(text, video=video, out_dir=out, store=store).path
+
+    write("aaa", "2025-01-01", "Old talk")
+    edited = write("bbb", "2025-06-01", "Edited talk")
+    edited.write_text(edited.read_text().replace("Hi.", "Hello, edited."))
+    published = write("ccc", "2025-07-01", "Published talk")
+    published.write_text(published.read_text().replace("draft: true", "draft: false"))
+    (out / "notes.md").write_text("no front matter here")
+
+    waiting = list_drafts(out, store)
+    assert [(e.title, e.state) for e in waiting] == [("Edited talk", "edited"), ("Old talk", "new")]
+    everything = list_drafts(out, store, include_published=True)
+    assert [e.state for e in everything] == ["published", "edited", "new"]
+    assert [e.title for e in list_drafts(out, store, since="2025-03-01")] == ["Edited talk"]
+    assert list_drafts(out, store, speaker="Nobody") == []

@@ -1,0 +1,71 @@
+"""What is waiting for editors: the drafts in an output dir, with their state."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from pipeline.store import DraftStore
+
+
+@dataclass(frozen=True)
+class DraftEntry:
+    path: str
+    date: str
+    title: str
+    speaker: str
+    source: str
+    state: str  # new (as draftcast wrote it), edited (changed by an editor), published (draft: false)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_drafts(
+    out_dir: Path,
+    store: DraftStore,
+    *,
+    include_published: bool = False,
+    speaker: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[DraftEntry]:
+    """Drafts in ``out_dir``, newest first; a file that is not a post is skipped."""
+    records = store.records()
+    entries = []
+    for path in sorted(out_dir.glob("*.md")):
+        data = path.read_bytes()
+        try:
+            post = frontmatter.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, yaml.YAMLError, ValueError):
+            continue
+        if "draft" not in post.metadata:
+            continue
+        record = records.get(path.resolve())
+        if post["draft"] is not True:
+            state = "published"
+        elif record is not None and record.sha256 == hashlib.sha256(data).hexdigest():
+            state = "new"
+        else:
+            state = "edited"
+        entry = DraftEntry(
+            path=str(path),
+            date=str(post.get("date", "")),
+            title=str(post.get("title", "")),
+            speaker=str(post.get("speaker", "")),
+            source=str(post.get("source", "")),
+            state=state,
+        )
+        if state == "published" and not include_published:
+            continue
+        if speaker and entry.speaker != speaker:
+            continue
+        if (since and entry.date < since) or (until and entry.date > until):
+            continue
+        entries.append(entry)
+    return sorted(entries, key=lambda e: (e.date, e.path), reverse=True)
