@@ -199,7 +199,8 @@ def drafts(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no drafts waiting in {out_dir}", file=sys.stderr)
     for entry in entries:
-        print(f"{entry.date}  {entry.state:<9}  {entry.title[:60]}  ({entry.speaker})  {entry.source}  {entry.path}")
+        title = " ".join(entry.title.split())[:60]  # one line per draft, whatever the title holds
+        print(f"{entry.date}  {entry.state:<9}  {title}  ({entry.speaker})  {entry.source}  {entry.path}")
     return 0
 
 
