@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -146,24 +147,26 @@ def _prompt(language: str, options: DecodingOptions) -> str | None:
     return None
 
 
-def _log_start(
-    model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]], language: str
-) -> None:
+def _language_and_prompt(
+    model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]], detect: Callable[[], str]
+) -> tuple[str, str | None]:
+    """The language (given, English for .en models, else detected by ``detect``) and the
+    prompt for it; logs what is about to be transcribed."""
+    language = options.language or ("en" if is_english_only(model.name) else None) or detect()
     log.info(
         "transcribing %.0f s of speech with %s %s (%s), language %s",
         sum(end - start for start, end in regions), options.engine, model.name, model.origin, language,
     )  # fmt: skip
+    return language, _prompt(language, options)
 
 
 def _decode_openai(
     audio: np.ndarray, model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]]
 ) -> tuple[str, list[dict[str, Any]]]:
     whisper_model = load_model(model.path, options.device)
-    language = options.language or ("en" if is_english_only(model.name) else None)
-    if language is None:
-        language = detect_language(whisper_model, audio, regions[0][0])
-    prompt = _prompt(language, options)
-    _log_start(model, options, regions, language)
+    language, prompt = _language_and_prompt(
+        model, options, regions, lambda: detect_language(whisper_model, audio, regions[0][0])
+    )
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -201,12 +204,10 @@ def _decode_faster(
     from tqdm import tqdm
 
     whisper_model = load_faster_model(model.path, options.device)
-    language = options.language or ("en" if is_english_only(model.name) else None)
-    if language is None:
-        first = audio[int(regions[0][0] * SAMPLE_RATE) :][: 30 * SAMPLE_RATE]
-        language = str(whisper_model.detect_language(first)[0])
-    prompt = _prompt(language, options)
-    _log_start(model, options, regions, language)
+    first_speech = audio[int(regions[0][0] * SAMPLE_RATE) :][: 30 * SAMPLE_RATE]
+    language, prompt = _language_and_prompt(
+        model, options, regions, lambda: str(whisper_model.detect_language(first_speech)[0])
+    )
     segments, _ = whisper_model.transcribe(
         audio,
         language=language,
