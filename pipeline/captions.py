@@ -15,7 +15,6 @@ from pipeline.source import SubtitleTrack, VideoInfo
 from pipeline.store import write_atomic
 from pipeline.transcribe import Segment, Transcript
 
-CAPTION_POLICIES = ("human", "any", "off")  # human: only human-made tracks; any: automatic too
 ENGINE = "captions"
 _TIMING = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})\s*-->\s*(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
 _TAG = re.compile(r"<[^>]+>")

@@ -145,9 +145,6 @@ def model_label(model: str) -> str:
     return Path(model).stem if _looks_like_path(model) else model
 
 
-ENGINES = ("openai-whisper", "faster-whisper")
-
-
 def resolve_model(model: str, *, models_dir: Path, engine: str = "openai-whisper") -> ResolvedModel:
     """The checkpoint for ``model`` (a name or a path), prepared if needed; for the
     faster-whisper engine, a CTranslate2 model folder instead."""
