@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from pipeline import cleanup, speech
 from pipeline.audio import SAMPLE_RATE, decode, is_silent
 from pipeline.errors import AudioError, ModelError, NoSpeechError
-from pipeline.models import ResolvedModel, is_english_only
+from pipeline.models import ResolvedModel, is_english_only, resolve_model
 from pipeline.store import write_atomic
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,19 @@ def load_model(checkpoint: Path, device: str = "cpu") -> Any:
     return model.to(device)
 
 
-def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions) -> Transcript:
-    """Transcribe 16 kHz mono samples; shows a progress bar on stderr."""
+BATCH_WINDOWS = 8  # windows decoded side by side; memory is bounded by one batch, whatever the length
+MAX_PASSES = 4  # a window whose text stops early is decoded again from there, at most this often
+MIN_REST_SECONDS = 1.0
+REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the end of the window
+
+
+def transcribe(
+    audio: np.ndarray, model: ResolvedModel, options: DecodingOptions, *, checkpoint: Path | None = None
+) -> Transcript:
+    """Transcribe 16 kHz mono samples; shows a progress bar on stderr and logs each batch.
+
+    ``checkpoint``: a file where finished windows are kept as they are done, so a run that
+    was interrupted goes on where it stopped (the caller removes it when it is done)."""
     if options.language and options.language != "en" and is_english_only(model.name):
         raise ModelError(
             f"model {model.name!r} only knows English but language {options.language!r} was asked: "
@@ -117,12 +129,14 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
     if is_silent(audio):  # whisper invents words in silence rather than say nothing
         log.info("the %.0f s of audio are silent: nothing to transcribe", duration)
         return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
-    regions = speech.speech_regions(audio) if options.vad else [(0.0, duration)]
+    fine = speech.speech_regions(audio, merge_gap=0.0) if options.vad else [(0.0, duration)]
+    regions = speech.merge(fine, speech.MERGE_GAP_SECONDS)
     if not regions:
         log.info("no speech detected in %.0f s of audio", duration)
         return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
-    decode = _decode_faster if options.engine == "faster-whisper" else _decode_openai
-    language, raw_segments = decode(audio, model, options, regions)
+    spans = speech.windows(regions, audio)
+    decode_batch = _openai_batches if options.engine == ENGINE else _faster_batches
+    language, raw_segments = decode_batch(audio, model, options, spans, fine, checkpoint)
     if options.clean:
         cleaned = cleanup.clean_segments(raw_segments, regions if options.vad else [])
     else:
@@ -140,6 +154,10 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, options: DecodingOptions
     return Transcript(language, model.name, options.engine, round(duration, 2), segments)
 
 
+Span = tuple[float, float]
+DecodeSpans = Callable[[list[Span]], list[list[dict[str, Any]]]]
+
+
 def _prompt(language: str, options: DecodingOptions) -> str | None:
     """For Mandarin, a prompt in the wanted script with punctuation, for every window."""
     if cleanup.is_chinese(language) and options.mandarin_prompt:
@@ -148,42 +166,51 @@ def _prompt(language: str, options: DecodingOptions) -> str | None:
 
 
 def _language_and_prompt(
-    model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]], detect: Callable[[], str]
+    model: ResolvedModel, options: DecodingOptions, spans: list[Span], detect: Callable[[], str]
 ) -> tuple[str, str | None]:
     """The language (given, English for .en models, else detected by ``detect``) and the
     prompt for it; logs what is about to be transcribed."""
     language = options.language or ("en" if is_english_only(model.name) else None) or detect()
     log.info(
-        "transcribing %.0f s of speech with %s %s (%s), language %s",
-        sum(end - start for start, end in regions), options.engine, model.name, model.origin, language,
+        "transcribing %.0f s of speech in %d windows with %s %s (%s), language %s",
+        sum(end - start for start, end in spans), len(spans), options.engine, model.name, model.origin, language,
     )  # fmt: skip
     return language, _prompt(language, options)
 
 
-def _decode_openai(
-    audio: np.ndarray, model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]]
+def _openai_batches(
+    audio: np.ndarray,
+    model: ResolvedModel,
+    options: DecodingOptions,
+    spans: list[Span],
+    speech_regions: list[Span],
+    checkpoint: Path | None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    whisper_model = load_model(model.path, options.device)
-    language, prompt = _language_and_prompt(
-        model, options, regions, lambda: detect_language(whisper_model, audio, regions[0][0])
-    )
     import torch
+    import whisper
+
+    from pipeline import batched
 
     torch.set_num_threads(os.cpu_count() or 1)
-    with contextlib.redirect_stdout(sys.stderr):
-        result = whisper_model.transcribe(
-            audio,
-            language=language,
-            beam_size=options.beam_size,
-            best_of=options.best_of,
-            fp16=options.device == "cuda",
-            condition_on_previous_text=options.condition_on_previous_text,
-            initial_prompt=prompt,
-            carry_initial_prompt=prompt is not None,
-            clip_timestamps=_clips(regions, audio),
-            verbose=False,  # False: a progress bar; None: silence; True: every segment
-        )
-    return language, list(result["segments"])
+    whisper_model = load_model(model.path, options.device)
+    language, prompt = _language_and_prompt(
+        model, options, spans, lambda: detect_language(whisper_model, audio, spans[0][0])
+    )
+    decoding = whisper.DecodingOptions(
+        language=language,
+        beam_size=options.beam_size,
+        fp16=options.device == "cuda",
+        prompt=prompt,
+    )
+    fingerprint = {"engine": options.engine, "model": str(model.path), "language": language, "beam": options.beam_size}
+    segments = _decode_spans(
+        spans,
+        lambda batch: batched.decode_windows(whisper_model, audio, batch, decoding, SAMPLE_RATE, options.best_of),
+        speech_regions,
+        checkpoint,
+        fingerprint | {"prompt": prompt},
+    )
+    return language, segments
 
 
 @lru_cache(maxsize=2)
@@ -198,32 +225,41 @@ def load_faster_model(folder: Path, device: str = "cpu") -> Any:
         raise ModelError(f"faster-whisper cannot load {folder}: {exc}") from exc
 
 
-def _decode_faster(
-    audio: np.ndarray, model: ResolvedModel, options: DecodingOptions, regions: list[tuple[float, float]]
+def _faster_batches(
+    audio: np.ndarray,
+    model: ResolvedModel,
+    options: DecodingOptions,
+    spans: list[Span],
+    speech_regions: list[Span],
+    checkpoint: Path | None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    from tqdm import tqdm
+    from faster_whisper import BatchedInferencePipeline
 
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every batch twice
     whisper_model = load_faster_model(model.path, options.device)
-    first_speech = audio[int(regions[0][0] * SAMPLE_RATE) :][: 30 * SAMPLE_RATE]
+    first_speech = audio[int(spans[0][0] * SAMPLE_RATE) :][: 30 * SAMPLE_RATE]
     language, prompt = _language_and_prompt(
-        model, options, regions, lambda: str(whisper_model.detect_language(first_speech)[0])
+        model, options, spans, lambda: str(whisper_model.detect_language(first_speech)[0])
     )
-    segments, _ = whisper_model.transcribe(
-        audio,
-        language=language,
-        beam_size=options.beam_size or 1,
-        best_of=options.best_of or 1,
-        condition_on_previous_text=options.condition_on_previous_text,
-        initial_prompt=prompt,
-        prefix=None,
-        clip_timestamps=_clips(regions, audio),
-        vad_filter=False,  # draftcast's own VAD chose the clips
-    )
-    raw = []
-    total = round(sum(end - start for start, end in regions))
-    with tqdm(total=total, unit="s", desc="transcribe", file=sys.stderr) as bar:
+    pipeline = BatchedInferencePipeline(whisper_model)
+
+    def decode(batch: list[Span]) -> list[list[dict[str, Any]]]:
+        found: list[list[dict[str, Any]]] = [[] for _ in batch]
+        segments, _ = pipeline.transcribe(
+            audio,
+            language=language,
+            beam_size=options.beam_size or 1,
+            best_of=options.best_of or 1,
+            condition_on_previous_text=False,
+            initial_prompt=prompt,
+            without_timestamps=False,
+            vad_filter=False,
+            clip_timestamps=[{"start": start, "end": end} for start, end in batch],
+            batch_size=len(batch),
+        )
         for segment in segments:  # a generator: decoding happens here
-            raw.append(
+            owner = max(i for i, (start, _) in enumerate(batch) if i == 0 or segment.start >= start - 0.01)
+            found[owner].append(
                 {
                     "start": segment.start,
                     "end": segment.end,
@@ -233,8 +269,118 @@ def _decode_faster(
                     "compression_ratio": segment.compression_ratio,
                 }
             )
-            bar.update(min(total, round(segment.end - regions[0][0])) - bar.n)
-    return language, raw
+        return found
+
+    fingerprint = {"engine": options.engine, "model": str(model.path), "language": language, "beam": options.beam_size}
+    return language, _decode_spans(spans, decode, speech_regions, checkpoint, fingerprint | {"prompt": prompt})
+
+
+def _decode_spans(
+    spans: list[Span],
+    decode: DecodeSpans,
+    speech_regions: list[Span],
+    checkpoint: Path | None,
+    fingerprint: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Every span's segments, in order, decoded BATCH_WINDOWS at a time. A window whose text
+    ends while speech goes on is decoded again from there (whisper.transcribe does the same
+    by moving its window; here the rest joins a later pass). Finished windows are appended
+    to ``checkpoint``; the ones already there are not decoded again."""
+    from tqdm import tqdm
+
+    done = _read_checkpoint(checkpoint, fingerprint)
+    todo = [span for span in spans if _key(span) not in done]
+    total = sum(end - start for start, end in spans)
+    if done:
+        log.info("resuming: %d of %d windows were transcribed before", len(spans) - len(todo), len(spans))
+    with (
+        tqdm(total=round(total), initial=round(total - sum(e - s for s, e in todo)), unit="s", desc="transcribe",
+             file=sys.stderr) as bar,
+        _checkpoint_writer(checkpoint, fingerprint, fresh=not done) as keep,
+    ):  # fmt: skip
+        for first in range(0, len(todo), BATCH_WINDOWS):
+            batch = todo[first : first + BATCH_WINDOWS]
+            found = _with_rests(batch, decode, speech_regions)
+            for span, segments in zip(batch, found, strict=True):
+                done[_key(span)] = segments
+                keep(span, segments)
+            bar.update(round(sum(end - start for start, end in batch)))
+            log.info("transcribed %d of %d windows", len(spans) - len(todo) + first + len(batch), len(spans))
+    return [segment for span in spans for segment in done[_key(span)]]
+
+
+def _with_rests(batch: list[Span], decode: DecodeSpans, speech_regions: list[Span]) -> list[list[dict[str, Any]]]:
+    found: list[list[dict[str, Any]]] = [[] for _ in batch]
+    pending = list(enumerate(batch))
+    for _ in range(MAX_PASSES):
+        rests = []
+        for (index, (start, end)), segments in zip(pending, decode([span for _, span in pending]), strict=True):
+            found[index] += segments
+            resume = segments[-1]["end"] if segments else end
+            speech_left = speech.speech_fraction(resume, end, speech_regions) >= REST_SPEECH_FRACTION
+            if end - resume >= MIN_REST_SECONDS and resume > start and speech_left:
+                rests.append((index, (resume, end)))
+        if not rests:
+            break
+        log.debug("%d window(s) stopped early: decoding the rest", len(rests))
+        pending = rests
+    return found
+
+
+def _key(span: Span) -> str:
+    return f"{span[0]:.2f}-{span[1]:.2f}"
+
+
+def _read_checkpoint(checkpoint: Path | None, fingerprint: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The windows finished before, if the checkpoint was made the same way."""
+    if checkpoint is None or not checkpoint.exists():
+        return {}
+    lines = checkpoint.read_text(encoding="utf-8").splitlines()
+    done: dict[str, list[dict[str, Any]]] = {}
+    try:
+        if not lines or json.loads(lines[0]) != {"fingerprint": fingerprint}:
+            return {}
+        for line in lines[1:]:
+            entry = json.loads(line)
+            done[entry["window"]] = entry["segments"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        pass  # a line torn by a crash ends what can be trusted
+    return done
+
+
+@contextlib.contextmanager
+def _checkpoint_writer(
+    checkpoint: Path | None, fingerprint: dict[str, Any], *, fresh: bool
+) -> Iterator[Callable[[Span, list[dict[str, Any]]], None]]:
+    if checkpoint is None:
+        yield lambda span, segments: None
+        return
+    with checkpoint.open("w" if fresh else "a", encoding="utf-8") as out:
+        if fresh:
+            out.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+
+        def keep(span: Span, segments: list[dict[str, Any]]) -> None:
+            out.write(json.dumps({"window": _key(span), "segments": segments}, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+        yield keep
+
+
+_PRELOADING = threading.Lock()
+
+
+def preload(model: str, *, models_dir: Path, engine: str, device: str) -> ResolvedModel:
+    """``model`` resolved (prepared once if needed) and loaded into this process's cache,
+    so that loading overlaps other work (Prefect's start, the download). Threads may call
+    it together: the first does the work, the others wait for it and share the result."""
+    with _PRELOADING:
+        resolved = resolve_model(model, models_dir=models_dir, engine=engine)
+        if engine == ENGINE:
+            load_model(resolved.path, device)
+        else:
+            load_faster_model(resolved.path, device)
+        return resolved
 
 
 def default_device() -> str:
@@ -242,15 +388,6 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _clips(regions: list[tuple[float, float]], audio: np.ndarray) -> list[float]:
-    """Speech regions as whisper's clip_timestamps, inside the audio's mel frames: a clip
-    that ends past the last frame makes whisper's seek loop spin forever."""
-    import whisper
-
-    last = (len(audio) // whisper.audio.HOP_LENGTH - 1) / whisper.audio.FRAMES_PER_SECOND
-    return [min(t, last) for region in regions for t in region]
 
 
 def detect_language(whisper_model: Any, audio: np.ndarray, start: float) -> str:
@@ -281,8 +418,10 @@ def transcribe_media(media: Path | None, work_dir: Path, model: ResolvedModel, o
         except AudioError:
             media.unlink(missing_ok=True)  # useless; a later run downloads it again
             raise
-        transcript = transcribe(samples, model, options)
+        partial = path.with_name(path.name + ".partial")  # windows done so far, for a resumed run
+        transcript = transcribe(samples, model, options, checkpoint=partial)
         write_atomic(path, transcript.to_json().encode("utf-8"))
+        partial.unlink(missing_ok=True)
         from pipeline.captions import write_sidecars
 
         write_sidecars(transcript, path)

@@ -34,7 +34,8 @@ def test_ingest_edit_and_rerun(site: Site, tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     path = Path(first.stdout.strip())
     assert path.parent == tmp_path / "drafts" and path.exists()
-    assert "download" in first.stderr and "frames/s" in first.stderr  # progress is shown
+    assert "download" in first.stderr and "transcribe:" in first.stderr  # progress bars
+    assert "transcribed 1 of 1 windows" in first.stderr  # and the log says how far it got
     assert "wrote " in first.stderr
     post = frontmatter.load(path)
     assert (post["title"], post["summary"], post["speaker"], post["source"]) == (

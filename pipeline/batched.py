@@ -1,0 +1,188 @@
+"""openai-whisper decoding many 30-second windows side by side.
+
+``whisper.transcribe`` decodes one window after another, each step of it mostly fixed cost
+on a CPU. Windows cut at pauses by voice activity detection are independent (draftcast
+does not condition on the previous window's text), so a batch of them can be decoded at
+once, with whisper's own beam search and the same weights. Two things in whisper
+20250625 stand in the way, and are handled here:
+
+- its DecodingTask keeps one copy of the audio features per window but repeats the tokens
+  per beam, which fails for more than one window (``decode_batch`` runs the task's steps
+  itself);
+- cross-attention reads a window's keys and values once per beam; it is bound by memory
+  traffic on a CPU, so ``share_audio_across_beams`` makes the beams of a window one query
+  block against a single copy (the same arithmetic: cross-attention has no mask).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+
+COMPRESSION_RATIO_LIMIT = 2.4  # whisper.transcribe's thresholds for a failed window
+LOGPROB_LIMIT = -1.0
+NO_SPEECH_LIMIT = 0.6
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def share_audio_across_beams(model: Any) -> None:
+    """Let each decoder block's cross-attention take n_audio × beams queries against
+    n_audio audio features (idempotent)."""
+    for block in model.decoder.blocks:
+        attention = block.cross_attn
+        if getattr(attention, "shares_audio", False):
+            continue
+        attention.forward = _grouped(attention.forward)
+        attention.shares_audio = True
+
+
+def _grouped(forward: Any) -> Any:
+    def grouped_forward(x: Any, xa: Any = None, mask: Any = None, kv_cache: Any = None) -> Any:
+        if xa is None or x.shape[0] == xa.shape[0]:
+            return forward(x, xa, mask, kv_cache)
+        batch, length, width = x.shape  # rows are window-major: beams of one window are adjacent
+        out, qk = forward(x.reshape(xa.shape[0], -1, width), xa, mask, kv_cache)
+        return out.reshape(batch, length, width), qk
+
+    return grouped_forward
+
+
+def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
+    """whisper's ``decode`` for a batch of log-mel windows (n, n_mels, 3000), beams allowed."""
+    import torch
+    from whisper.decoding import DecodingResult, DecodingTask
+
+    share_audio_across_beams(model)
+    n_audio = mel.shape[0]
+    task = DecodingTask(model, options)
+    task.decoder.reset()
+    with torch.no_grad():
+        features = task._get_audio_features(mel)
+        tokens = torch.tensor([task.initial_tokens]).repeat(n_audio, 1)
+        tokens = tokens.repeat_interleave(task.n_group, dim=0).to(features.device)
+        tokens, sum_logprobs, no_speech_probs = task._main_loop(features, tokens)
+    tokens = tokens.reshape(n_audio, task.n_group, -1)
+    candidates, scores = task.decoder.finalize(tokens, sum_logprobs.reshape(n_audio, task.n_group))
+    eot = task.tokenizer.eot
+    sequences = [[t[task.sample_begin : (t == eot).nonzero()[0, 0]] for t in group] for group in candidates]
+    chosen = task.sequence_ranker.rank(sequences, scores)
+    results = []
+    for i, (group, best) in enumerate(zip(sequences, chosen, strict=True)):
+        picked = group[best].tolist()
+        text = task.tokenizer.decode([t for t in picked if t < eot]).strip()
+        results.append(
+            DecodingResult(
+                audio_features=features[i],
+                language=options.language,
+                tokens=picked,
+                text=text,
+                avg_logprob=scores[i][best] / (len(picked) + 1),
+                no_speech_prob=no_speech_probs[i * task.n_group],
+                temperature=options.temperature,
+                compression_ratio=compression_ratio(text),
+            )
+        )
+    return results
+
+
+def decode_windows(
+    model: Any,
+    samples: np.ndarray,
+    spans: list[tuple[float, float]],
+    options: Any,
+    sample_rate: int,
+    best_of: int | None = 5,
+) -> list[list[dict[str, Any]]]:
+    """The segments of each span (seconds of ``samples``), the spans decoded side by side.
+
+    As in whisper.transcribe, a window that failed (repetitive, or unsure) is decoded again
+    at rising temperatures (sampling ``best_of`` candidates), and a window without speech
+    gives no segments."""
+    import dataclasses
+
+    import whisper
+
+    tokenizer = whisper.tokenizer.get_tokenizer(
+        model.is_multilingual, num_languages=model.num_languages, language=options.language, task="transcribe"
+    )
+    mel = window_mels(model, samples, spans, sample_rate)
+    found = []
+    for row, ((start, end), result) in enumerate(zip(spans, decode_batch(model, mel, options), strict=True)):
+        for temperature in FALLBACK_TEMPERATURES:
+            if not failed(result):
+                break
+            again = dataclasses.replace(options, temperature=temperature, beam_size=None, best_of=best_of)
+            result = whisper.decode(model, mel[row], again)
+        found.append([] if silent(result) else segments(result, tokenizer, start, end - start))
+    return found
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def failed(result: Any) -> bool:
+    """whisper.transcribe's test for a window to decode again at a higher temperature."""
+    return (result.compression_ratio > COMPRESSION_RATIO_LIMIT or result.avg_logprob < LOGPROB_LIMIT) and not silent(
+        result
+    )
+
+
+def silent(result: Any) -> bool:
+    """whisper.transcribe's test for a window without speech (its text is dropped)."""
+    return result.no_speech_prob > NO_SPEECH_LIMIT and result.avg_logprob < LOGPROB_LIMIT
+
+
+def segments(result: Any, tokenizer: Any, offset: float, duration: float) -> list[dict[str, Any]]:
+    """A window's tokens as segments between timestamp tokens, in seconds of the recording."""
+    begin = tokenizer.timestamp_begin
+    found: list[dict[str, Any]] = []
+    start: float | None = None
+    words: list[int] = []
+
+    def close(end: float) -> None:
+        text = tokenizer.decode(words).strip()
+        if text:
+            first = min(start if start is not None else 0.0, end)
+            found.append(
+                {
+                    "start": offset + first,
+                    "end": offset + end,
+                    "text": text,
+                    "avg_logprob": result.avg_logprob,
+                    "no_speech_prob": result.no_speech_prob,
+                    "compression_ratio": result.compression_ratio,
+                    "temperature": result.temperature,
+                }
+            )
+
+    for token in result.tokens:
+        if token >= begin:
+            time = min((token - begin) * 0.02, duration)
+            if words:
+                close(time)
+                words, start = [], None
+            else:
+                start = time
+        elif token < tokenizer.eot:
+            words.append(token)
+    if words:
+        close(duration)
+    return found
+
+
+def window_mels(model: Any, samples: np.ndarray, spans: list[tuple[float, float]], sample_rate: int) -> Any:
+    """Log-mel spectrograms of the spans, stacked. As in whisper.transcribe, a short window
+    is padded with zeros after the spectrogram is taken (not with silent samples before)."""
+    import torch
+    import whisper
+
+    mels = []
+    for start, end in spans:
+        piece = samples[int(start * sample_rate) : int(end * sample_rate)]
+        mel = whisper.log_mel_spectrogram(piece[: whisper.audio.N_SAMPLES], model.dims.n_mels)
+        mels.append(whisper.pad_or_trim(mel, whisper.audio.N_FRAMES))
+    return torch.stack(mels).to(model.device)

@@ -1,0 +1,102 @@
+"""The fast path: windows cut at pauses, decoded side by side with whisper's own beam
+search, and a long transcription that resumes where it was interrupted. Real weights,
+real speech; bench/speed.py measures the speed itself."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipeline import audio, batched, models, speech, transcribe
+from pipeline.audio import SAMPLE_RATE
+from tests.conftest import MEDIA, Site
+
+
+def _speech_like(seconds_on: list[float], pause: float) -> np.ndarray:
+    """Noise bursts (stand-ins for phrases) separated by silent pauses."""
+    rng = np.random.default_rng(0)
+    silence = np.zeros(int(pause * SAMPLE_RATE), np.float32)
+    parts = []
+    for length in seconds_on:
+        parts += [0.3 * rng.standard_normal(int(length * SAMPLE_RATE)).astype(np.float32), silence]
+    return np.concatenate(parts)
+
+
+def test_long_speech_is_cut_at_its_last_pause_into_windows_whisper_can_read() -> None:
+    samples = _speech_like([7.0] * 12, pause=0.4)  # 88.8 s of "speech" with a pause every 7 s
+    windows = speech.windows([(0.0, len(samples) / SAMPLE_RATE)], samples)
+    assert all(end - start <= speech.WINDOW_SECONDS for start, end in windows)
+    assert windows[0][0] == 0.0 and windows[-1][1] == len(samples) / SAMPLE_RATE
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))  # nothing lost between
+    for _, cut in windows[:-1]:  # every cut is inside a pause, not in a phrase
+        assert np.abs(samples[int(cut * SAMPLE_RATE) - 80 : int(cut * SAMPLE_RATE) + 80]).max() == 0.0
+    assert min(end - start for start, end in windows[:-1]) > 25.0  # windows stay long: the last pause is taken
+
+
+def test_nearby_regions_share_a_window_and_far_ones_do_not() -> None:
+    samples = np.zeros(200 * SAMPLE_RATE, np.float32)
+    regions = [(0.0, 5.0), (7.0, 12.0), (60.0, 70.0)]
+    assert speech.windows(regions, samples) == [(0.0, 12.0), (60.0, 70.0)]
+
+
+def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(shared_models: Path) -> None:
+    import whisper
+
+    model = transcribe.load_model(models.resolve_model("tiny.en", models_dir=shared_models).path)
+    clips = [audio.decode(MEDIA / name) for name in ("jfk.flac", "librispeech-1995-1837-0001.wav")]
+    samples = np.concatenate([clips[0], np.zeros(SAMPLE_RATE, np.float32), clips[1]])
+    spans = [
+        (0.0, len(clips[0]) / SAMPLE_RATE),
+        ((len(clips[0]) + SAMPLE_RATE) / SAMPLE_RATE, len(samples) / SAMPLE_RATE),
+    ]
+    mel = batched.window_mels(model, samples, spans, SAMPLE_RATE)
+    options = whisper.DecodingOptions(language="en", beam_size=5, fp16=False)
+    together = batched.decode_batch(model, mel, options)
+    one_by_one = [whisper.decode(model, mel[i], options) for i in range(len(spans))]
+    assert [r.tokens for r in together] == [r.tokens for r in one_by_one]
+    assert [round(r.avg_logprob, 4) for r in together] == [round(r.avg_logprob, 4) for r in one_by_one]
+    assert "ask not what your country" in together[0].text and "sorrow" in together[1].text
+
+
+def test_an_interrupted_transcription_resumes_without_redoing_finished_windows(
+    site: Site, shared_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    samples = audio.decode(site.root / "gap.wav")  # two stretches of speech: two windows
+    model = models.resolve_model("tiny.en", models_dir=shared_models)
+    options = transcribe.DecodingOptions(language="en")
+    whole = transcribe.transcribe(samples, model, options)
+    monkeypatch.setattr(transcribe, "BATCH_WINDOWS", 1)
+    decoded: list[tuple[float, float]] = []
+    real = batched.decode_windows
+
+    def interrupted(model: Any, samples: Any, spans: list[tuple[float, float]], *args: Any) -> Any:
+        if decoded:
+            raise KeyboardInterrupt  # as a kill would, after the first window
+        decoded.extend(spans)
+        return real(model, samples, spans, *args)
+
+    checkpoint = tmp_path / "transcript.partial"
+    monkeypatch.setattr(batched, "decode_windows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        transcribe.transcribe(samples, model, options, checkpoint=checkpoint)
+    assert len(checkpoint.read_text().splitlines()) == 2  # the fingerprint and one finished window
+
+    again: list[tuple[float, float]] = []
+
+    def counting(model: Any, samples: Any, spans: list[tuple[float, float]], *args: Any) -> Any:
+        again.extend(spans)
+        return real(model, samples, spans, *args)
+
+    monkeypatch.setattr(batched, "decode_windows", counting)
+    resumed = transcribe.transcribe(samples, model, options, checkpoint=checkpoint)
+    assert decoded[0] not in again and len(again) >= 1  # the finished window was not decoded again
+    assert resumed.text == whole.text
+
+    other = transcribe.DecodingOptions(language="en", beam_size=None)  # made another way: not reused
+    again.clear()
+    transcribe.transcribe(samples, model, other, checkpoint=checkpoint)
+    assert decoded[0] in again
