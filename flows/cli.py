@@ -59,8 +59,26 @@ def _start_prefect(settings: Settings) -> None:
     _filter_console()
 
 
+def _preload_model(settings: Settings, args: argparse.Namespace) -> None:
+    """Load the model the flow will most likely use while Prefect starts (seconds either
+    way); the flow's own step then finds it loaded. A wrong guess costs only memory."""
+    from pipeline import models, transcribe
+
+    try:
+        name = args.model or settings.model
+        if (args.language or settings.language) != "en":
+            name = models.multilingual_for(name, models_dir=settings.models_dir)
+        engine = args.engine or settings.engine
+        transcribe.preload(name, models_dir=settings.models_dir, engine=engine, device=transcribe.default_device())
+    except Exception:
+        pass
+
+
 def ingest(args: argparse.Namespace) -> int:
+    import threading
+
     settings = load_settings()
+    threading.Thread(target=_preload_model, args=(settings, args), daemon=True).start()
     _start_prefect(settings)
     api = os.environ.get("PREFECT_API_URL") or f"embedded Prefect in {os.environ['PREFECT_HOME']}"
     print(f"draftcast: ingesting {args.url} ({api})", file=sys.stderr, flush=True)

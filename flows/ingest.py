@@ -48,8 +48,8 @@ def fetch_metadata(url: str, allow_local_files: bool) -> VideoInfo:
 
 
 @task
-def prepare_model(model: str, models_dir: Path, engine: str) -> models.ResolvedModel:
-    resolved = models.resolve_model(model, models_dir=models_dir, engine=engine)
+def prepare_model(model: str, models_dir: Path, engine: str, device: str) -> models.ResolvedModel:
+    resolved = transcribe.preload(model, models_dir=models_dir, engine=engine, device=device)
     get_run_logger().info("model %s: %s", resolved.name, resolved.origin)
     return resolved
 
@@ -131,7 +131,8 @@ def _transcribe(
         vad=settings.vad,
         chinese_script=chinese_script,
     )
-    resolved = prepare_model.submit(model_name, settings.models_dir, options.engine)  # overlaps the download
+    # loads the model into memory while the audio downloads
+    resolved = prepare_model.submit(model_name, settings.models_dir, options.engine, options.device)
     done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
     media = (
         None

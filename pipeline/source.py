@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import sys
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -271,9 +272,27 @@ def fetch_metadata(url: str, *, allow_local_files: bool = False) -> VideoInfo:
         raise SourceError(f"{url}: this is a playlist or channel, not one video; give the URL of one video")
     if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
         raise NotReady(f"{url}: this is a live or upcoming stream; ingest it after it has been broadcast")
+    _remember(url, info)
     video = dataclasses.replace(_video_info(info), fetch_url=url)
     size = info.get("filesize") or info.get("filesize_approx")
     return dataclasses.replace(video, size_bytes=int(size) if size else None)
+
+
+_EXTRACTED: dict[str, tuple[float, dict[str, Any]]] = {}  # url → (when, yt-dlp's answer), this process
+_EXTRACTED_KEEP = 8
+_EXTRACTED_SECONDS = 600.0  # media links of some sites expire within hours: ask again after this
+
+
+def _remember(url: str, info: dict[str, Any]) -> None:
+    """Keep what yt-dlp answered for ``url``, so the download that follows does not ask again."""
+    _EXTRACTED[url] = (time.monotonic(), info)
+    while len(_EXTRACTED) > _EXTRACTED_KEEP:
+        del _EXTRACTED[next(iter(_EXTRACTED))]
+
+
+def _recall(url: str) -> dict[str, Any] | None:
+    when, info = _EXTRACTED.get(url, (0.0, None))
+    return info if info is not None and time.monotonic() - when < _EXTRACTED_SECONDS else None
 
 
 @dataclass(frozen=True)
@@ -336,7 +355,11 @@ def download_audio(
     log.info("downloading the audio of %s", video.media_url)
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
-            ydl.extract_info(check_url(video.media_url, allow_local_files=allow_local_files), download=True)
+            url = check_url(video.media_url, allow_local_files=allow_local_files)
+            if (info := _recall(url)) is not None:  # metadata was just fetched: download from it
+                ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
+            else:
+                ydl.extract_info(url, download=True)
     except (DownloadError, ExtractorError) as exc:
         raise _translate(video.media_url, exc) from exc
     finally:
