@@ -18,6 +18,7 @@ MIN_SPEECH_SECONDS = 0.25
 MIN_SILENCE_SECONDS = 0.8  # shorter pauses stay inside one region
 PAD_SECONDS = 0.3  # around each region, so first and last syllables are not cut
 MERGE_GAP_SECONDS = 2.0  # regions closer than this are decoded as one
+VAD_PIECE_SECONDS = 600.0  # a 2-hour recording in one piece took over 1 GB in the VAD model
 
 
 def speech_regions(
@@ -29,21 +30,20 @@ def speech_regions(
 
     if len(samples) == 0:
         return []
-    stamps = get_speech_timestamps(
-        np.ascontiguousarray(samples, dtype=np.float32),
-        VadOptions(
-            threshold=threshold,
-            min_speech_duration_ms=int(MIN_SPEECH_SECONDS * 1000),
-            min_silence_duration_ms=int(MIN_SILENCE_SECONDS * 1000),
-            speech_pad_ms=0,
-        ),
-        sampling_rate=SAMPLE_RATE,
+    options = VadOptions(
+        threshold=threshold,
+        min_speech_duration_ms=int(MIN_SPEECH_SECONDS * 1000),
+        min_silence_duration_ms=int(MIN_SILENCE_SECONDS * 1000),
+        speech_pad_ms=0,
     )
     duration = len(samples) / SAMPLE_RATE
-    padded = [
-        (max(0.0, stamp["start"] / SAMPLE_RATE - PAD_SECONDS), min(duration, stamp["end"] / SAMPLE_RATE + PAD_SECONDS))
-        for stamp in stamps
-    ]
+    padded = []
+    step = int(VAD_PIECE_SECONDS * SAMPLE_RATE)
+    for offset in range(0, len(samples), step):  # in pieces: the model's buffers grow with its input
+        piece = np.ascontiguousarray(samples[offset : offset + step], dtype=np.float32)
+        for stamp in get_speech_timestamps(piece, options, sampling_rate=SAMPLE_RATE):
+            start, end = (offset + stamp["start"]) / SAMPLE_RATE, (offset + stamp["end"]) / SAMPLE_RATE
+            padded.append((max(0.0, start - PAD_SECONDS), min(duration, end + PAD_SECONDS)))
     return merge(padded, merge_gap)
 
 
