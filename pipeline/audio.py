@@ -53,7 +53,8 @@ def decode(path: Path) -> np.ndarray:
             raise AudioError(f"cannot decode the audio of {path.name}: {reason}")
         if not raw.exists() or raw.stat().st_size == 0:
             raise AudioError(f"{path.name} has no audio track")
-        return np.fromfile(raw, dtype="<f4")
+        samples = np.fromfile(raw, dtype="<f4")
+    return np.clip(samples, -1.0, 1.0, out=samples)  # resampling can overshoot full scale
 
 
 def sound_seconds(samples: np.ndarray) -> float:
