@@ -202,13 +202,12 @@ def _openai_batches(
         fp16=options.device == "cuda",
         prompt=prompt,
     )
-    fingerprint = {"engine": options.engine, "model": str(model.path), "language": language, "beam": options.beam_size}
     segments = _decode_spans(
         spans,
         lambda batch: batched.decode_windows(whisper_model, audio, batch, decoding, SAMPLE_RATE, options.best_of),
         speech_regions,
         checkpoint,
-        fingerprint | {"prompt": prompt},
+        _fingerprint(model, options, language, prompt),
     )
     return language, segments
 
@@ -271,8 +270,19 @@ def _faster_batches(
             )
         return found
 
-    fingerprint = {"engine": options.engine, "model": str(model.path), "language": language, "beam": options.beam_size}
-    return language, _decode_spans(spans, decode, speech_regions, checkpoint, fingerprint | {"prompt": prompt})
+    fingerprint = _fingerprint(model, options, language, prompt)
+    return language, _decode_spans(spans, decode, speech_regions, checkpoint, fingerprint)
+
+
+def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, prompt: str | None) -> dict[str, Any]:
+    """What a checkpoint's windows depend on: one made another way is not reused."""
+    return {
+        "engine": options.engine,
+        "model": str(model.path),
+        "language": language,
+        "beam": options.beam_size,
+        "prompt": prompt,
+    }
 
 
 def _decode_spans(
