@@ -27,36 +27,45 @@ def _prepare_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "pipeline")
     # The work files are draftcast's cache; Prefect's own results need not be kept.
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+    # pipeline logs from outside a flow run (the CLI's prefetch) go to the console only
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
 class _ConsoleFilter(logging.Filter):
     """What the person at the terminal needs: expected failures without their tracebacks
-    (those stay in Prefect's API), and no notes on the temporary server's start and stop."""
+    (those stay in Prefect's API), no notes on the temporary server's start and stop, and
+    no links to a UI that the embedded API does not serve."""
+
+    def __init__(self, hide_ui_links: bool) -> None:
+        super().__init__()
+        self.hide_ui_links = hide_ui_links
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "prefect" and record.levelno < logging.WARNING:
+            return False
+        if self.hide_ui_links and str(record.msg).startswith("View at "):
             return False
         if record.exc_info and isinstance(record.exc_info[1], DraftcastError):
             record.exc_info, record.exc_text = None, None
         return True
 
 
-def _filter_console() -> None:
+def _filter_console(hide_ui_links: bool) -> None:
     """Prefect's console handler sits on the root logger; filter it there."""
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and not any(
             isinstance(f, _ConsoleFilter) for f in handler.filters
         ):
-            handler.addFilter(_ConsoleFilter())
+            handler.addFilter(_ConsoleFilter(hide_ui_links))
 
 
-def _start_prefect(settings: Settings) -> None:
+def _start_prefect(settings: Settings, *, hide_ui_links: bool = False) -> None:
     """Prefect's environment and console logging, before any flow runs."""
     _prepare_prefect(settings)
     from prefect.logging.configuration import setup_logging
 
     setup_logging()
-    _filter_console()
+    _filter_console(hide_ui_links)
 
 
 def _preload_model(settings: Settings, args: argparse.Namespace) -> None:
@@ -74,16 +83,58 @@ def _preload_model(settings: Settings, args: argparse.Namespace) -> None:
         pass
 
 
+def _prefetch_audio(settings: Settings, args: argparse.Namespace) -> None:
+    """Fetch the metadata, download the audio, decode it and find its speech while Prefect
+    starts. The flow's steps then find all of it (under the work dir's lock, so they wait
+    for it rather than do it twice). Failures are left for those steps to meet, retry and
+    report."""
+    from pipeline import captions, source, transcribe
+    from pipeline.store import locked
+
+    try:
+        video = source.fetch_metadata(args.url, allow_local_files=args.allow_local_files)
+        source.check_limits(video, settings.limits)
+        channel = settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
+        spoken = args.language or (channel.language if channel else None) or settings.language
+        if captions.choose_track(video, spoken, settings.captions) is not None:
+            return  # the flow will use the video's subtitles, not its audio
+        work_dir = settings.work_dir / video.work_name
+        with locked(work_dir):
+            if any(work_dir.glob("transcript.*.json")):
+                return  # transcribed before: the flow will not need the audio
+            media = source.download_audio(
+                video, work_dir, allow_local_files=args.allow_local_files, limits=settings.limits
+            )
+            transcribe.prepare_audio(media, vad=settings.vad)  # decoded once, handed to the flow
+    except Exception:
+        pass
+
+
 def ingest(args: argparse.Namespace) -> int:
+    import atexit
     import threading
 
+    from flows.server import start_embedded_api
+
     settings = load_settings()
-    threading.Thread(target=_preload_model, args=(settings, args), daemon=True).start()
-    _start_prefect(settings)
-    api = os.environ.get("PREFECT_API_URL") or f"embedded Prefect in {os.environ['PREFECT_HOME']}"
-    print(f"draftcast: ingesting {args.url} ({api})", file=sys.stderr, flush=True)
+    _prepare_prefect(settings)
+    # Prefect's API starts in its own process; meanwhile this one loads and downloads.
+    for work in (_preload_model, _prefetch_audio):
+        threading.Thread(target=work, args=(settings, args), daemon=True).start()
+    embedded = None
+    if not os.environ.get("PREFECT_API_URL"):
+        embedded = start_embedded_api(settings.prefect_home)
+        os.environ["PREFECT_API_URL"] = embedded.url  # before Prefect is imported
+        # registered before Prefect's own exit handlers, so it runs after them: Prefect
+        # sends its last logs to the API before the API stops
+        atexit.register(embedded.stop)
+    _start_prefect(settings, hide_ui_links=embedded is not None)
+    where = f"embedded Prefect in {os.environ['PREFECT_HOME']}" if embedded else os.environ["PREFECT_API_URL"]
+    print(f"draftcast: ingesting {args.url} ({where})", file=sys.stderr, flush=True)
     from flows.ingest import ingest_video
 
+    if embedded:
+        embedded.wait_ready()
     path = ingest_video(
         url=args.url,
         speaker=args.speaker,

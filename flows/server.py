@@ -1,4 +1,5 @@
-"""A Prefect server process on this machine, for `draftcast serve` and the tests.
+"""Prefect server processes on this machine: the full server of `draftcast serve` and the
+tests, and the embedded API of `draftcast ingest`.
 
 No Prefect import here: the server must be up, and PREFECT_API_URL set, before Prefect
 reads its settings in this process.
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ConfigError
@@ -67,3 +70,94 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@dataclass
+class EmbeddedApi:
+    """The temporary API Prefect starts on a flow's first call when no server is set
+    (uvicorn, no UI, no background services, SQLite under PREFECT_HOME), started by
+    draftcast at once instead, so that its 5 s of start-up overlap draftcast's own
+    imports, model load and download. Its socket is bound before it starts: the port is
+    known (PREFECT_API_URL can be set before Prefect is imported) and cannot be taken."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _healthy(self.url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise ConfigError(f"Prefect's embedded API did not start: see {self.log}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # uvicorn shuts down cleanly on SIGTERM
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when draftcast dies, even by SIGKILL (Linux), so that no
+    server is left behind; elsewhere it stops when draftcast exits normally."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_embedded_api(prefect_home: Path) -> EmbeddedApi:
+    """Prefect's embedded API on a free port of 127.0.0.1, starting in the background.
+
+    The first start of a Prefect version creates or migrates its database, and two such
+    starts at once collide (two ingests started together on a fresh machine): that first
+    start is made under a lock, and waited for."""
+    import importlib.metadata
+
+    from filelock import FileLock
+
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    migrated = prefect_home / "embedded-api.migrated"
+    version = importlib.metadata.version("prefect")
+    if _read(migrated) == version:
+        return _spawn_embedded_api(prefect_home)
+    with FileLock(prefect_home / "embedded-api.lock"):
+        api = _spawn_embedded_api(prefect_home)
+        if _read(migrated) != version:
+            api.wait_ready()
+            migrated.write_text(version)
+        return api
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _spawn_embedded_api(prefect_home: Path) -> EmbeddedApi:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_UI_ENABLED": "0"}
+    env |= {"PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}  # as Prefect starts it
+    env.pop("PREFECT_API_URL", None)
+    log_path = prefect_home / "embedded-api.log"
+    with listener, log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+             "--fd", str(listener.fileno()), "--log-level", "error", "--lifespan", "on"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()],
+            preexec_fn=_die_with_parent,
+        )  # fmt: skip
+    return EmbeddedApi(process, f"http://127.0.0.1:{port}/api", log_path)

@@ -263,11 +263,13 @@ def _video_info(info: dict[str, Any]) -> VideoInfo:
 def fetch_metadata(url: str, *, allow_local_files: bool = False) -> VideoInfo:
     """The metadata of the video at ``url``, without downloading the media."""
     url = check_url(url, allow_local_files=allow_local_files)
-    try:
-        with yt_dlp.YoutubeDL(_options(enable_file_urls=allow_local_files)) as ydl:
-            info = ydl.extract_info(url, download=False)
-    except (DownloadError, ExtractorError) as exc:
-        raise _translate(url, exc) from exc
+    info = _recall(url)  # asked a moment ago in this process (the CLI asks while Prefect starts)
+    if info is None:
+        try:
+            with yt_dlp.YoutubeDL(_options(enable_file_urls=allow_local_files)) as ydl:
+                info = ydl.extract_info(url, download=False)
+        except (DownloadError, ExtractorError) as exc:
+            raise _translate(url, exc) from exc
     if info is None or info.get("_type") == "playlist":
         raise SourceError(f"{url}: this is a playlist or channel, not one video; give the URL of one video")
     if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):

@@ -114,12 +114,18 @@ REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the 
 
 
 def transcribe(
-    audio: np.ndarray, model: ResolvedModel, options: DecodingOptions, *, checkpoint: Path | None = None
+    audio: np.ndarray,
+    model: ResolvedModel,
+    options: DecodingOptions,
+    *,
+    checkpoint: Path | None = None,
+    found_speech: list[Span] | None = None,
 ) -> Transcript:
     """Transcribe 16 kHz mono samples; shows a progress bar on stderr and logs each batch.
 
     ``checkpoint``: a file where finished windows are kept as they are done, so a run that
-    was interrupted goes on where it stopped (the caller removes it when it is done)."""
+    was interrupted goes on where it stopped (the caller removes it when it is done).
+    ``found_speech``: what speech_regions(audio, merge_gap=0) gave, if already known."""
     if options.language and options.language != "en" and is_english_only(model.name):
         raise ModelError(
             f"model {model.name!r} only knows English but language {options.language!r} was asked: "
@@ -129,7 +135,10 @@ def transcribe(
     if is_silent(audio):  # whisper invents words in silence rather than say nothing
         log.info("the %.0f s of audio are silent: nothing to transcribe", duration)
         return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
-    fine = speech.speech_regions(audio, merge_gap=0.0) if options.vad else [(0.0, duration)]
+    if not options.vad:
+        fine = [(0.0, duration)]
+    else:
+        fine = found_speech if found_speech is not None else speech.speech_regions(audio, merge_gap=0.0)
     regions = speech.merge(fine, speech.MERGE_GAP_SECONDS)
     if not regions:
         log.info("no speech detected in %.0f s of audio", duration)
@@ -410,6 +419,46 @@ def detect_language(whisper_model: Any, audio: np.ndarray, start: float) -> str:
     return str(max(probabilities, key=probabilities.get))
 
 
+@dataclass(frozen=True)
+class PreparedAudio:
+    """A recording decoded, with the speech VAD found in it (None: not looked for)."""
+
+    file: tuple[str, int, int]  # path, size and mtime of the file it was decoded from
+    samples: np.ndarray
+    found_speech: list[Span] | None
+
+
+_PREPARED: list[PreparedAudio] = []  # at most one, from prepare_audio to transcribe_media
+
+
+def _identity(media: Path) -> tuple[str, int, int]:
+    stat = media.stat()
+    return (str(media.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _prepare(media: Path, *, vad: bool) -> PreparedAudio:
+    try:
+        samples = decode(media)
+    except AudioError:
+        media.unlink(missing_ok=True)  # useless; a later run downloads it again
+        raise
+    found = speech.speech_regions(samples, merge_gap=0.0) if vad and not is_silent(samples) else None
+    return PreparedAudio(_identity(media), samples, found)
+
+
+def prepare_audio(media: Path, *, vad: bool) -> None:
+    """Decode ``media`` and find its speech ahead of the transcription step (the CLI does
+    it while Prefect starts); transcribe_media of the same file takes it from here."""
+    _PREPARED[:] = [_prepare(media, vad=vad)]
+
+
+def _take_prepared(media: Path, vad: bool) -> PreparedAudio | None:
+    prepared = _PREPARED.pop() if _PREPARED else None
+    if prepared is None or prepared.file != _identity(media) or (vad and prepared.found_speech is None):
+        return None
+    return prepared
+
+
 def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) -> Path:
     """Where the transcript of one video by one model, engine and language is kept."""
     engine = "" if options.engine == ENGINE else f"{options.engine}-"
@@ -423,13 +472,11 @@ def transcribe_media(media: Path | None, work_dir: Path, model: ResolvedModel, o
     if not path.exists():
         if media is None:
             raise FileNotFoundError(f"{path} vanished and no media was given to transcribe again")
-        try:
-            samples = decode(media)
-        except AudioError:
-            media.unlink(missing_ok=True)  # useless; a later run downloads it again
-            raise
+        prepared = _take_prepared(media, options.vad) or _prepare(media, vad=False)
         partial = path.with_name(path.name + ".partial")  # windows done so far, for a resumed run
-        transcript = transcribe(samples, model, options, checkpoint=partial)
+        transcript = transcribe(
+            prepared.samples, model, options, checkpoint=partial, found_speech=prepared.found_speech
+        )
         write_atomic(path, transcript.to_json().encode("utf-8"))
         partial.unlink(missing_ok=True)
         from pipeline.captions import write_sidecars
