@@ -66,7 +66,10 @@ def speech_fraction(start: float, end: float, regions: list[tuple[float, float]]
     return inside / (end - start)
 
 
-WINDOW_SECONDS = 30.0  # whisper reads 30 s at a time
+# Whisper reads 30 s at a time, but in a window filled to the edge it stops early, taking
+# the last words as cut off; the rest then costs another encoder pass (0.6 s with base on
+# 2 cores). Ending 2 s short took those passes from 41 to 28 on bench/speed.py's recording.
+WINDOW_SECONDS = 28.0
 PACK_GAP_SECONDS = 4.0  # regions closer than this share a window (a short pause is fine to decode)
 QUIET_FRAME_SECONDS = 0.2  # a long region is cut in the quietest stretch of this length
 
