@@ -102,13 +102,19 @@ class EmbeddedApi:
                 self.process.wait()
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when draftcast dies, even by SIGKILL (Linux), so that no
-    server is left behind; elsewhere it stops when draftcast exits normally."""
-    if sys.platform == "linux":
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+# Run in the server's own fresh process, before uvicorn: the kernel sends it SIGTERM when
+# draftcast dies, even by SIGKILL, so no server is left behind (Linux; elsewhere it stops
+# when draftcast exits normally). Not a preexec_fn: code run between fork and exec can
+# deadlock on a lock another thread of draftcast held at the fork.
+_LAUNCH_DYING_WITH_PARENT = """
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+if sys.platform == "linux":
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # draftcast died before that
+        sys.exit(1)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
 
 
 def start_embedded_api(prefect_home: Path) -> EmbeddedApi:
@@ -152,12 +158,12 @@ def _spawn_embedded_api(prefect_home: Path) -> EmbeddedApi:
     log_path = prefect_home / "embedded-api.log"
     with listener, log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+            [sys.executable, "-c", _LAUNCH_DYING_WITH_PARENT, str(os.getpid()),
+             "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
              "--fd", str(listener.fileno()), "--log-level", "error", "--lifespan", "on"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             pass_fds=[listener.fileno()],
-            preexec_fn=_die_with_parent,
         )  # fmt: skip
     return EmbeddedApi(process, f"http://127.0.0.1:{port}/api", log_path)
