@@ -58,19 +58,24 @@ def wer(reference: str, hypothesis: str) -> float:
     return 100 * jiwer.wer(NORMALIZE(reference), NORMALIZE(hypothesis) or "<nothing>")
 
 
-def _tree_rss(root: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
-    total, todo = 0, [root]
+def _tree_rss(root: int) -> dict[str, int]:
+    """Resident memory of a process and each of its descendants, in bytes, by "pid name"."""
+    found, todo = {}, [root]
     while todo:
         pid = todo.pop()
         try:
             status = Path(f"/proc/{pid}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024  # type: ignore[union-attr]
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            name = " ".join(part.decode(errors="replace").rsplit("/", 1)[-1] for part in command[:3])
+            found[f"{pid} {name}"] = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) * 1024  # type: ignore[union-attr]
             for task in Path(f"/proc/{pid}/task").iterdir():
                 todo += [int(child) for child in (task / "children").read_text().split()]
         except (OSError, AttributeError):
             continue
-    return total
+    return found
+
+
+PEAK_PARTS: dict[str, int] = {}  # the processes at the last run's peak, for --long
 
 
 def run(command: list[str], env: dict[str, str], *, kill_after: float | None = None) -> tuple[float, int, str]:
@@ -84,7 +89,11 @@ def run(command: list[str], env: dict[str, str], *, kill_after: float | None = N
     reader = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
     reader.start()
     while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
+        parts = _tree_rss(process.pid)
+        if sum(parts.values()) > peak:
+            peak = sum(parts.values())
+            PEAK_PARTS.clear()
+            PEAK_PARTS.update(parts)
         if kill_after is not None and time.perf_counter() - start > kill_after:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -288,6 +297,10 @@ def vad(work: Path, env: dict[str, str], models_dir: Path) -> None:
     print(f"with VAD / without: {timed['on'] / timed['off']:.2f}")
 
 
+def _parts() -> str:
+    return ", ".join(f"{name} {rss / 2**20:.0f} MiB" for name, rss in sorted(PEAK_PARTS.items(), key=lambda p: -p[1]))
+
+
 def long(args: argparse.Namespace, work: Path) -> None:
     """A recording of --hours through draftcast: killed part-way, then resumed."""
     site_root = work / "site"
@@ -306,11 +319,13 @@ def long(args: argparse.Namespace, work: Path) -> None:
     done_before = sum(1 for _ in partial[0].open()) - 1 if partial else 0
     print(f"first run killed (SIGKILL) after {first:.0f} s, peak RSS {peak_first / 2**20:.0f} MiB; "
           f"{done_before} windows were kept")  # fmt: skip
+    print(f"  at the peak: {_parts()}")
     second, peak_second, output = run(command, env)
     resumed = re.search(r"resuming: (\d+) of (\d+) windows", output)
     drafts = list((work / "drafts").glob("*.md"))
     print(f"second run: {second:.0f} s, peak RSS {peak_second / 2**20:.0f} MiB; "
           f"log: {resumed.group(0) if resumed else 'no resume'}; {len(drafts)} draft")  # fmt: skip
+    print(f"  at the peak: {_parts()}")
     progress = [line for line in output.splitlines() if "transcribed" in line]
     print(f"progress lines in the log: {len(progress)} (last: {progress[-1].split(' - ')[-1] if progress else '-'})")
     if drafts:
