@@ -92,7 +92,7 @@ def _prefetch_audio(settings: Settings, args: argparse.Namespace) -> None:
     from pipeline.store import locked
 
     try:
-        video = source.fetch_metadata(args.url, allow_local_files=args.allow_local_files)
+        video = source.fetch_metadata(args.url, allow_local_files=args.allow_local_files, network=settings.network)
         source.check_limits(video, settings.limits)
         channel = settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
         spoken = args.language or (channel.language if channel else None) or settings.language
@@ -103,7 +103,11 @@ def _prefetch_audio(settings: Settings, args: argparse.Namespace) -> None:
             if any(work_dir.glob("transcript.*.json")):
                 return  # transcribed before: the flow will not need the audio
             media = source.download_audio(
-                video, work_dir, allow_local_files=args.allow_local_files, limits=settings.limits
+                video,
+                work_dir,
+                allow_local_files=args.allow_local_files,
+                limits=settings.limits,
+                network=settings.network,
             )
             transcribe.prepare_audio(media, vad=settings.vad)  # decoded once, handed to the flow
     except Exception:

@@ -15,10 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.concurrency.sync import concurrency
 
-from pipeline import captions, draft, models, source, transcribe
+from pipeline import captions, draft, models, source, transcribe, writer
 from pipeline.config import Channel, Settings, load_settings
 from pipeline.errors import SourceUnavailable
 from pipeline.source import SubtitleTrack, VideoInfo
@@ -41,8 +46,8 @@ def _retry_if_transient(task, task_run, state) -> bool:  # type: ignore[no-untyp
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
-def fetch_metadata(url: str, allow_local_files: bool) -> VideoInfo:
-    video = source.fetch_metadata(url, allow_local_files=allow_local_files)
+def fetch_metadata(url: str, allow_local_files: bool, network: source.Network) -> VideoInfo:
+    video = source.fetch_metadata(url, allow_local_files=allow_local_files, network=network)
     get_run_logger().info("%s: %r by %s (%s)", video.key, video.title, video.uploader or "unknown", video.upload_date)
     return video
 
@@ -55,9 +60,13 @@ def prepare_model(model: str, models_dir: Path, engine: str, device: str) -> mod
 
 
 @task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
-def download_audio(video: VideoInfo, work_dir: Path, allow_local_files: bool, limits: source.Limits) -> Path:
+def download_audio(
+    video: VideoInfo, work_dir: Path, allow_local_files: bool, limits: source.Limits, network: source.Network
+) -> Path:
     with locked(work_dir):
-        return source.download_audio(video, work_dir, allow_local_files=allow_local_files, limits=limits)
+        return source.download_audio(
+            video, work_dir, allow_local_files=allow_local_files, limits=limits, network=network
+        )
 
 
 @task
@@ -70,7 +79,12 @@ def transcribe_audio(
         # At most N transcriptions at once across all workers. Without the limit (the
         # embedded default, before `draftcast setup`) this does not wait.
         with concurrency(TRANSCRIPTION_LIMIT, occupy=1, raise_on_lease_renewal_failure=False):
-            return transcribe.transcribe_media(media, work_dir, model, options)
+            progress = create_progress_artifact(progress=0.0, description="Share of the speech transcribed")
+
+            def show(done: float) -> None:
+                update_progress_artifact(artifact_id=progress, progress=round(100 * done, 1))
+
+            return transcribe.transcribe_media(media, work_dir, model, options, on_progress=show)
 
 
 @task
@@ -82,20 +96,34 @@ def write_draft(
     channel: Channel | None,
     speaker: str | None,
     rewrite: bool,
+    written: writer.Written | None,
 ) -> draft.DraftResult:
     transcript = transcribe.Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
-    text = draft.compose(video, transcript, settings=settings, channel=channel, speaker=speaker, today=dt.date.today())
+    text = draft.compose(
+        video, transcript, settings=settings, channel=channel, speaker=speaker, today=dt.date.today(), written=written
+    )
     with locked(work_dir):
         result = draft.write_draft(
             text, video=video, out_dir=settings.out_dir, store=DraftStore(settings.store_path), rewrite=rewrite
         )
     get_run_logger().info(result.message)
+    key = video.work_name.rsplit("-", 1)[-1]
     create_markdown_artifact(
-        key=f"draft-{video.work_name.rsplit('-', 1)[-1]}",
-        markdown=draft.preview(text, result),
-        description=f"Draft for {video.webpage_url}",
+        key=f"draft-{key}", markdown=draft.preview(text, result), description=f"Draft for {video.webpage_url}"
+    )
+    create_table_artifact(
+        key=f"provenance-{key}",
+        table=draft.provenance_rows(transcript, written),
+        description=f"Where the draft of {video.webpage_url} came from",
     )
     return result
+
+
+@task
+def draft_with_writer(video: VideoInfo, transcript_file: Path, settings: Settings) -> writer.Written:
+    """The optional writing step; it never fails the run (a failure is a note in the draft)."""
+    transcript = transcribe.Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
+    return writer.draft_fields(video, transcript, settings.writer)
 
 
 @task
@@ -137,7 +165,9 @@ def _transcribe(
     media = (
         None
         if done_before
-        else download_audio.with_options(**retrying)(video, work_dir, allow_local_files, settings.limits)
+        else download_audio.with_options(**retrying)(
+            video, work_dir, allow_local_files, settings.limits, settings.network
+        )
     )
     return transcribe_audio(media, work_dir, resolved, options)
 
@@ -169,7 +199,9 @@ def ingest_video(
         models.check_model(model)
     delays = list(settings.network_retry_delays)
     retrying = {"retries": len(delays), "retry_delay_seconds": delays or 0}
-    video = source.with_overrides(fetch_metadata.with_options(**retrying)(url, allow_local_files), overrides)
+    video = source.with_overrides(
+        fetch_metadata.with_options(**retrying)(url, allow_local_files, settings.network), overrides
+    )
     source.check_limits(video, settings.limits)  # before any download
     channel_settings = (
         settings.channel_named(channel)
@@ -186,5 +218,6 @@ def ingest_video(
         transcript_file = _transcribe(
             video, work_dir, settings, channel_settings, model, spoken, script, retrying, allow_local_files, engine
         )
-    result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite)
+    written = draft_with_writer(video, transcript_file, settings) if settings.writer.enabled else None
+    result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite, written)
     return str(result.path)

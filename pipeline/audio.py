@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -34,12 +35,26 @@ def ffmpeg_executable() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+_FOLDER_PREFIX = "draftcast-audio-"  # then the pid of the process decoding
+
+
+def _remove_stale_folders() -> None:
+    """Decoded samples a killed process left in the temp dir (an hour is 230 MB)."""
+    from pipeline.store import process_gone
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{_FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_FOLDER_PREFIX).split("-")[0]
+        if pid.isdigit() and process_gone(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def decode(path: Path) -> np.ndarray:
     """The audio of ``path`` as 16 kHz mono float32 samples in [-1, 1].
 
     ffmpeg writes the samples to a file that is read straight into one array: through a
     pipe, Python holds the bytes, their join and the array at once (an hour is 230 MB)."""
-    with tempfile.TemporaryDirectory(prefix="draftcast-audio-") as folder:
+    _remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-") as folder:
         raw = Path(folder) / "samples.f32"
         command = [
             ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "0",

@@ -7,7 +7,8 @@ one lives). TOML is read with the standard library's parser, which evaluates not
 
 Environment overrides (for deployments): DRAFTCAST_HOME, DRAFTCAST_OUT, DRAFTCAST_MODEL,
 DRAFTCAST_LANGUAGE, DRAFTCAST_TEMPLATE, DRAFTCAST_BEAM_SIZE, DRAFTCAST_RETRY_DELAYS
-(seconds, comma-separated; empty: no retries), DRAFTCAST_LEDGER, DRAFTCAST_CAPTIONS, DRAFTCAST_ENGINE.
+(seconds, comma-separated; empty: no retries), DRAFTCAST_NETWORK_TIMEOUT, DRAFTCAST_LEDGER,
+DRAFTCAST_CAPTIONS, DRAFTCAST_ENGINE.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pipeline.source import Limits
+    from pipeline.source import Limits, Network
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config") / "draftcast.toml"
@@ -67,6 +69,29 @@ class PollSettings:
 
 
 @dataclass(frozen=True)
+class WriterSettings:
+    base_url: str = ""  # e.g. http://127.0.0.1:11434/v1 (Ollama); '' turns the step off
+    model: str = ""
+    api_key: str = ""  # sent as a bearer token when set
+    timeout_seconds: float = 120.0
+    max_transcript_chars: int = 24_000  # the start of a longer transcript is sent
+    prompts: Path = PROJECT_DIR / "templates"  # where writer-system.md.j2 and writer-user.md.j2 are
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+
+@dataclass(frozen=True)
+class SuggestSettings:
+    """Suggested tags and names in drafts (pipeline/suggest.py)."""
+
+    enabled: bool = True
+    posts: tuple[Path, ...] = ()  # folders of published posts whose names are known (besides out_dir)
+    names: dict[str, list[str]] = field(default_factory=dict)  # people, companies_orgs, products_models
+
+
+@dataclass(frozen=True)
 class Settings:
     out_dir: Path
     data_dir: Path
@@ -77,6 +102,7 @@ class Settings:
     front_matter: dict[str, Any]
     channels: tuple[Channel, ...] = ()
     network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
+    network_timeout_seconds: float = 30  # a server silent for longer counts as failed (then retried)
     engine: str = "openai-whisper"  # or faster-whisper (CTranslate2, same weights)
     max_duration_hours: float = 6  # longer videos are refused before download
     max_download_mb: float = 4096  # larger media are refused (before download where declared)
@@ -84,6 +110,8 @@ class Settings:
     vad: bool = True  # decode only the speech that voice activity detection finds
     chinese_script: str = "zh-Hans"  # Mandarin text in zh-Hans, zh-Hant or zh-TW
     poll: PollSettings = PollSettings()
+    suggest: SuggestSettings = SuggestSettings()
+    writer: WriterSettings = WriterSettings()
     ledger: Path | None = None  # default: in the data dir
     config_path: Path | None = None
 
@@ -108,6 +136,12 @@ class Settings:
         from pipeline.source import Limits  # yt-dlp is heavy: loaded when needed
 
         return Limits(self.max_duration_hours * 3600, int(self.max_download_mb * 2**20))
+
+    @property
+    def network(self) -> Network:
+        from pipeline.source import Network
+
+        return Network(self.network_timeout_seconds, self.network_retry_delays)
 
     @property
     def ledger_path(self) -> Path:
@@ -163,6 +197,42 @@ def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _suggest_settings(table: dict[str, Any], where: str) -> SuggestSettings:
+    from pipeline.suggest import ENTITY_FIELDS
+
+    unknown = set(table) - {"enabled", "posts", *ENTITY_FIELDS}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    names = {}
+    for name in ENTITY_FIELDS:
+        values = _expect(table, name, list, where) or []
+        if not all(isinstance(v, str) for v in values):
+            raise ConfigError(f"{where}: '{name}' must be a list of names")
+        names[name] = values
+    posts = tuple(Path(p).expanduser().resolve() for p in _expect(table, "posts", list, where) or [])
+    return SuggestSettings(enabled=_expect(table, "enabled", bool, where) is not False, posts=posts, names=names)
+
+
+def _writer_settings(table: dict[str, Any], where: str, env: Mapping[str, str]) -> WriterSettings:
+    unknown = set(table) - {"base_url", "model", "timeout_seconds", "max_transcript_chars", "prompts"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (the API key goes in an env variable)")
+    defaults = WriterSettings()
+    base_url = env.get("DRAFTCAST_WRITER_URL") or _expect(table, "base_url", str, where) or ""
+    model = env.get("DRAFTCAST_WRITER_MODEL") or _expect(table, "model", str, where) or ""
+    if base_url and not model:
+        raise ConfigError(f"{where}: base_url is set but no model: name the model the endpoint serves")
+    prompts = _expect(table, "prompts", str, where)
+    return WriterSettings(
+        base_url=base_url,
+        model=model,
+        api_key=env.get("DRAFTCAST_WRITER_API_KEY", ""),
+        timeout_seconds=float(_expect(table, "timeout_seconds", int | float, where) or defaults.timeout_seconds),
+        max_transcript_chars=int(_expect(table, "max_transcript_chars", int, where) or defaults.max_transcript_chars),
+        prompts=_resolve_template(prompts) if prompts else defaults.prompts,
+    )
+
+
 CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant", "zh-TW")
 CAPTION_POLICIES = ("human", "any", "off")
 ENGINES = ("openai-whisper", "faster-whisper")
@@ -202,6 +272,11 @@ def load_settings(config_path: Path | None = None) -> Settings:
         )
     except ValueError as exc:
         raise ConfigError(f"DRAFTCAST_RETRY_DELAYS must be seconds separated by commas, not {delays!r}") from exc
+    timeout = env.get("DRAFTCAST_NETWORK_TIMEOUT") or _expect(main, "network_timeout_seconds", int | float, where) or 30
+    try:
+        timeout = float(timeout)
+    except ValueError as exc:
+        raise ConfigError(f"DRAFTCAST_NETWORK_TIMEOUT must be seconds, not {timeout!r}") from exc
     channels = []
     for index, table in enumerate(raw.get("channels", [])):
         if not isinstance(table, dict) or not isinstance(table.get("url"), str):
@@ -234,6 +309,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 chinese_script=_script(_expect(table, "chinese_script", str, here), here),
             )
         )
+    suggest = _suggest_settings(_expect(raw, "suggest", dict, where) or {}, f"{where} [suggest]")
     poll_table = _expect(raw, "poll", dict, where) or {}
     defaults = PollSettings()
     try:
@@ -269,7 +345,10 @@ def load_settings(config_path: Path | None = None) -> Settings:
         front_matter=_expect(raw, "front_matter", dict, where) or {},
         channels=tuple(channels),
         network_retry_delays=retry_delays,
+        network_timeout_seconds=timeout,
         poll=poll,
+        suggest=suggest,
+        writer=_writer_settings(_expect(raw, "writer", dict, where) or {}, f"{where} [writer]", env),
         ledger=Path(ledger).expanduser() if ledger else None,
         captions=captions,
         engine=engine,

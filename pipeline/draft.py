@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
+import logging
 import re
 import tempfile
 import unicodedata
@@ -19,12 +21,15 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from slugify import slugify
 
-from pipeline import cleanup
+from pipeline import cleanup, suggest
 from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
 from pipeline.source import GENERIC_EXTRACTORS, Chapter, VideoInfo
-from pipeline.store import DraftStore, write_atomic
+from pipeline.store import DraftStore, remove_stale_temps, write_atomic
 from pipeline.transcribe import Segment, Transcript
+from pipeline.writer import Written
+
+log = logging.getLogger(__name__)
 
 # The blog's front matter, field for field, in its order, with each field's type.
 SCHEMA: dict[str, type] = {
@@ -231,8 +236,17 @@ def _environment(template: Path) -> SandboxedEnvironment:
     return environment
 
 
-def render(video: VideoInfo, transcript: Transcript, front_matter: dict[str, Any], template: Path) -> str:
-    """The whole draft file: YAML front matter and the body rendered from ``template``."""
+def render(
+    video: VideoInfo,
+    transcript: Transcript,
+    front_matter: dict[str, Any],
+    template: Path,
+    *,
+    suggested: dict[str, list[str]] | None = None,
+    notes: list[str] | None = None,
+) -> str:
+    """The whole draft file: YAML front matter and the body rendered from ``template``;
+    the list items in ``suggested`` are marked as suggestions."""
     if not template.is_file():
         raise ConfigError(f"draft template {template} does not exist: fix 'template' in the config")
     try:
@@ -245,12 +259,16 @@ def render(video: VideoInfo, transcript: Transcript, front_matter: dict[str, Any
                 sections=sections(transcript, video.chapters),
                 front_matter=front_matter,
                 link_at=video.link_at,
+                notes=notes or [],
             )
         )
     except jinja2.TemplateError as exc:
         raise ConfigError(f"draft template {template}: {exc}") from exc
     post = frontmatter.Post(body.strip() + "\n", **front_matter)
     text = frontmatter.dumps(post, Dumper=_DraftDumper, sort_keys=False, allow_unicode=True, width=1 << 30)
+    if suggested:
+        head, _, body = text.removeprefix("---\n").partition("\n---\n")
+        text = f"---\n{_mark_suggestions(head, suggested)}\n---\n{body}"
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -262,9 +280,11 @@ def compose(
     speaker: str | None,
     today: dt.date,
     channel: Channel | None = None,
+    written: Written | None = None,
 ) -> str:
     """The draft for ``video``: speaker is the one given, else the channel's, else the uploader.
-    ``channel`` is found from the video's URLs when not given."""
+    ``channel`` is found from the video's URLs when not given; ``written``: what the
+    optional writing step drafted (its text fields win, its names are suggestions)."""
     channel = channel or settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
     defaults = [(str(settings.config_path or "config"), settings.front_matter)]
     if channel:
@@ -275,12 +295,69 @@ def compose(
         defaults=defaults,
         today=today,
     )
+    suggested: dict[str, list[str]] = {}
+    notes = [written.note] if written and written.note else []
+    if written:
+        fields.update({name: value for name, value in written.fields.items() if isinstance(value, str)})
+        names = {name: tuple(v) for name, v in written.fields.items() if isinstance(v, list)}
+        fields, suggested = _add_suggestions(fields, suggest.Suggestions(**names))
+    if settings.suggest.enabled and transcript.segments:
+        known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
+        found = suggest.suggest(video.title, video.description, transcript.text, transcript.language, known)
+        fields, more = _add_suggestions(fields, found)
+        suggested = {name: [*suggested.get(name, []), *more.get(name, [])] for name in {*suggested, *more}}
     if cleanup.is_chinese(transcript.language):  # one script through the whole post
         script = (channel.chinese_script if channel else None) or settings.chinese_script
         fields = cleanup.convert_fields(fields, script)
+        suggested = {name: [cleanup.to_script(v, script) for v in values] for name, values in suggested.items()}
         segments = tuple(dataclasses.replace(s, text=cleanup.to_script(s.text, script)) for s in transcript.segments)
         transcript = dataclasses.replace(transcript, segments=segments)
-    return render(video, transcript, fields, settings.template)
+    return render(video, transcript, fields, settings.template, suggested=suggested, notes=notes)
+
+
+def _add_suggestions(fields: dict[str, Any], found: suggest.Suggestions) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """``fields`` with the suggestions appended to their lists (what is there stays first,
+    nothing twice), and what was added, by field."""
+    fields = dict(fields)
+    added: dict[str, list[str]] = {}
+    for name, values in found.fields().items():
+        present = {str(v).casefold() for v in fields[name]}
+        new = [v for v in values if v.casefold() not in present]
+        if new:
+            fields[name] = [*fields[name], *new]
+            added[name] = new
+    return fields, added
+
+
+SUGGESTION_MARK = "  # suggested by draftcast: keep, fix or delete"
+
+
+def _mark_suggestions(front_matter: str, suggested: dict[str, list[str]]) -> str:
+    """A YAML comment after each list item draftcast suggested (the blog's schema has no
+    field for it, and a comment is seen where the editor looks, then dropped by the build)."""
+    lines, field = [], ""
+    for line in front_matter.split("\n"):
+        if re.match(r"^[A-Za-z_]+:", line):
+            field = line.split(":", 1)[0]
+        elif line.startswith("- ") and field in suggested and yaml.safe_load(line[2:]) in suggested[field]:
+            line += SUGGESTION_MARK
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def provenance_rows(transcript: Transcript, written: Written | None = None) -> list[dict[str, str]]:
+    """Where a draft came from, as rows of a table (the Prefect UI shows it)."""
+    rows = {
+        "transcript from": transcript.provenance,
+        "engine": transcript.engine,
+        "model": transcript.model,
+        "language": transcript.language,
+        "duration": timestamp(transcript.duration),
+        "spans flagged for review": str(transcript.flagged),
+    }
+    if written is not None:
+        rows["writing step"] = written.note
+    return [{"what": what, "value": value} for what, value in rows.items()]
 
 
 def preview(text: str, result: DraftResult, paragraphs_shown: int = 3) -> str:
@@ -333,6 +410,8 @@ def write_draft(text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore
     path = record.path if record else out_dir / file_name(video, frontmatter.loads(text)["date"])
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in remove_stale_temps(out_dir):
+            log.info("removed %s, left by a run that was killed while writing", stale.name)
         if path.exists():
             current = _sha256(path.read_bytes())
             if record is None or current != record.sha256:
@@ -354,6 +433,7 @@ def write_draft(text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore
             else:
                 return DraftResult(path, Outcome.KEPT_EDITED)
     except OSError as exc:
-        raise OutputError(f"cannot write the draft to {out_dir}: {exc.strerror or exc}") from exc
+        hint = ": free some space there, or set out_dir to another disk" if exc.errno == errno.ENOSPC else ""
+        raise OutputError(f"cannot write the draft to {out_dir}: {exc.strerror or exc}{hint}") from exc
     store.put(out_dir, video.key, path, _sha256(data), video.webpage_url)
     return DraftResult(path, outcome)

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import yt_dlp
 from tqdm import tqdm
 from yt_dlp.networking.exceptions import HTTPError, TransportError
-from yt_dlp.utils import DownloadError, ExtractorError, UnsupportedError
+from yt_dlp.utils import ContentTooShortError, DownloadError, ExtractorError, UnsupportedError
 
 from pipeline.audio import ffmpeg_executable
 from pipeline.errors import NotReady, SourceError, SourceUnavailable
@@ -30,7 +30,6 @@ from pipeline.errors import NotReady, SourceError, SourceUnavailable
 log = logging.getLogger(__name__)
 
 AUDIO_FORMAT = "bestaudio/best"  # audio only where the site offers it
-SOCKET_TIMEOUT_SECONDS = 30
 MEDIA_STEM = "media"
 # Extractors whose "id" is only a file name: the page URL must tell videos apart.
 GENERIC_EXTRACTORS = ("generic", "html5mediaembed")
@@ -150,7 +149,20 @@ def _js_runtimes() -> dict[str, dict[str, str]]:
     return {"deno": {"path": str(deno.find_deno_bin())}}
 
 
-def _options(**extra: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Network:
+    """How patient draftcast is with a server: a read that waits longer than the timeout
+    fails, and a failed request or an interrupted download (resumed where the server
+    allows ranges) is tried again after each delay in turn, then given up."""
+
+    timeout_seconds: float = 30
+    retry_delays: tuple[float, ...] = (2, 5, 15)
+
+    def delay(self, retry: int) -> float:
+        return self.retry_delays[min(retry, len(self.retry_delays) - 1)] if self.retry_delays else 0
+
+
+def _options(network: Network = Network(), **extra: Any) -> dict[str, Any]:
     """The one place yt-dlp's options are built."""
     options: dict[str, Any] = {
         "js_runtimes": _js_runtimes(),
@@ -160,8 +172,9 @@ def _options(**extra: Any) -> dict[str, Any]:
         "no_warnings": False,
         "logger": _YtDlpLogger(),
         "noplaylist": True,
-        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
-        "retries": 3,
+        "socket_timeout": network.timeout_seconds,
+        "retries": len(network.retry_delays),
+        "retry_sleep_functions": {"http": lambda n: network.delay(n)},  # yt-dlp's default: no pause
         "ffmpeg_location": ffmpeg_executable(),
         "color": {"stderr": "no_color", "stdout": "no_color"},
     }
@@ -180,13 +193,23 @@ def _translate(url: str, exc: Exception) -> SourceError:
         if cause.status >= 500 or cause.status == 429:
             return SourceUnavailable(f"{url}: the server answered HTTP {cause.status}; try again later")
         return SourceError(f"{url}: the server answered HTTP {cause.status} ({cause.reason}); check the URL")
+    if isinstance(cause, ContentTooShortError):
+        return SourceUnavailable(f"{url}: the server kept sending less than it announced; try again later")
     if isinstance(cause, TransportError):
         return SourceUnavailable(
             f"{url}: cannot reach the host ({_os_reason(cause)}); check the URL and your connection"
         )
     if isinstance(cause, UnsupportedError):
         return SourceError(f"{url}: no video or audio was found at this address")
-    message = _reason(exc).removeprefix("ERROR: ")
+    message = _reason(exc).removeprefix("ERROR: ").removeprefix("[download] Got error: ")
+    # yt-dlp's downloader gives up with a message, not the exception it retried on
+    if status := re.search(r"HTTP Error (\d{3})", message):
+        code = int(status.group(1))
+        if code >= 500 or code == 429:
+            return SourceUnavailable(f"{url}: the server answered HTTP {code}; try again later")
+        return SourceError(f"{url}: the server answered HTTP {code}; check the URL")
+    if "Giving up after" in message:  # a network failure that outlasted the retries
+        return SourceUnavailable(f"{url}: the download kept failing ({message}); try again later")
     if re.search(r"live event will begin|Premieres in|is_upcoming|not (yet )?(started|live)", message, re.I):
         return NotReady(f"{url}: not broadcast yet ({message}); it is tried again later")
     if "Unsupported URL" in message or "No video formats found" in message:
@@ -210,7 +233,8 @@ def _os_reason(exc: BaseException) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    """The first line of an error's message ('\\r' is yt-dlp's progress-line reset, not a break)."""
+    text = str(exc).replace("\r", "").strip() or type(exc).__name__
     return text.splitlines()[0]
 
 
@@ -237,22 +261,32 @@ def _subtitle_tracks(info: dict[str, Any]) -> tuple[SubtitleTrack, ...]:
     return tuple(tracks)
 
 
+# C0 and C1 control characters but tab and newline, and the bidirectional overrides and
+# isolates that make a title read other than it is written ("\u202egpj.exe").
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _text(value: object) -> str:
+    """Metadata text as a site sent it, less characters no post should carry."""
+    return _UNWANTED.sub("", str(value))
+
+
 def _video_info(info: dict[str, Any]) -> VideoInfo:
     chapters = tuple(
-        Chapter(start=float(c.get("start_time") or 0), end=c.get("end_time"), title=str(c.get("title") or ""))
+        Chapter(start=float(c.get("start_time") or 0), end=c.get("end_time"), title=_text(c.get("title") or ""))
         for c in info.get("chapters") or ()
     )
-    tags = tuple(dict.fromkeys(str(t).strip() for t in info.get("tags") or () if str(t).strip()))
+    tags = tuple(dict.fromkeys(_text(t).strip() for t in info.get("tags") or () if _text(t).strip()))
     return VideoInfo(
         id=str(info["id"]),
         extractor=str(info.get("extractor_key") or info.get("extractor") or "generic").lower(),
-        title=str(info.get("title") or info["id"]),
-        uploader=str(info.get("uploader") or info.get("channel") or info.get("creator") or ""),
+        title=_text(info.get("title") or info["id"]),
+        uploader=_text(info.get("uploader") or info.get("channel") or info.get("creator") or ""),
         channel_url=str(info.get("channel_url") or info.get("uploader_url") or ""),
         upload_date=_date(info),
         duration=info.get("duration"),
         webpage_url=str(info.get("webpage_url") or info.get("original_url")),
-        description=str(info.get("description") or ""),
+        description=_text(info.get("description") or ""),
         tags=tags,
         chapters=chapters,
         language=str(info["language"]) if info.get("language") else None,
@@ -260,13 +294,13 @@ def _video_info(info: dict[str, Any]) -> VideoInfo:
     )
 
 
-def fetch_metadata(url: str, *, allow_local_files: bool = False) -> VideoInfo:
+def fetch_metadata(url: str, *, allow_local_files: bool = False, network: Network = Network()) -> VideoInfo:
     """The metadata of the video at ``url``, without downloading the media."""
     url = check_url(url, allow_local_files=allow_local_files)
     info = _recall(url)  # asked a moment ago in this process (the CLI asks while Prefect starts)
     if info is None:
         try:
-            with yt_dlp.YoutubeDL(_options(enable_file_urls=allow_local_files)) as ydl:
+            with yt_dlp.YoutubeDL(_options(network, enable_file_urls=allow_local_files)) as ydl:
                 info = ydl.extract_info(url, download=False)
         except (DownloadError, ExtractorError) as exc:
             raise _translate(url, exc) from exc
@@ -282,7 +316,9 @@ def fetch_metadata(url: str, *, allow_local_files: bool = False) -> VideoInfo:
 
 _EXTRACTED: dict[str, tuple[float, dict[str, Any]]] = {}  # url → (when, yt-dlp's answer), this process
 _EXTRACTED_KEEP = 8
-_EXTRACTED_SECONDS = 600.0  # media links of some sites expire within hours: ask again after this
+# Long enough for the CLI's prefetch and the flow's steps that follow it; short enough that
+# a long-running worker ingesting a video again sees its metadata as it is now.
+_EXTRACTED_SECONDS = 60.0
 
 
 def _remember(url: str, info: dict[str, Any]) -> None:
@@ -328,7 +364,12 @@ def downloaded_media(work_dir: Path) -> Path | None:
 
 
 def download_audio(
-    video: VideoInfo, work_dir: Path, *, allow_local_files: bool = False, limits: Limits = Limits()
+    video: VideoInfo,
+    work_dir: Path,
+    *,
+    allow_local_files: bool = False,
+    limits: Limits = Limits(),
+    network: Network = Network(),
 ) -> Path:
     """Download the audio of ``video`` into ``work_dir``, with a progress bar on stderr.
 
@@ -348,6 +389,7 @@ def download_audio(
             bar.update(int(status.get("downloaded_bytes") or 0) - bar.n)
 
     options = _options(
+        network,
         outtmpl={"default": str(work_dir / f"{MEDIA_STEM}.%(ext)s")},
         progress_hooks=[hook],
         enable_file_urls=allow_local_files,

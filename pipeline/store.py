@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import socket
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -86,12 +88,17 @@ def locked(directory: Path) -> Iterator[None]:
         yield
 
 
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:40]
+_WRITER = f"{_HOST}-{os.getpid()}"
+
+
 def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> bool:
     """Write ``data`` to ``path`` through a synced temp file in the same directory, so a
     reader sees the old file or the new one, never half of one. Without ``replace`` an
     existing file wins (returns False), even one that appeared a moment ago."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the writer's host and pid in the name: what a killed writer leaves is recognised and removed
+    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER}.", suffix=".tmp", dir=path.parent)
     temp = Path(temp_name)
     try:
         with os.fdopen(descriptor, "wb") as stream:
@@ -114,3 +121,27 @@ def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> bool:
         return True
     finally:
         temp.unlink(missing_ok=True)
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process ``pid`` runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's
+        return False
+    return False
+
+
+def remove_stale_temps(directory: Path) -> list[Path]:
+    """Remove the temp files of write_atomic whose writer is gone (killed mid-write). A
+    live writer's are left alone, and so are other machines' (a shared folder)."""
+    removed = []
+    for temp in directory.glob(".*.tmp"):
+        writer = temp.name.rsplit(".", 3)[-3] if temp.name.count(".") >= 4 else ""
+        host, _, pid = writer.rpartition("-")
+        if host == _HOST and pid.isdigit() and process_gone(int(pid)):
+            temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed

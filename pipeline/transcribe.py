@@ -20,7 +20,7 @@ from pipeline import cleanup, speech
 from pipeline.audio import SAMPLE_RATE, decode, is_silent
 from pipeline.errors import AudioError, ModelError, NoSpeechError
 from pipeline.models import ResolvedModel, is_english_only, resolve_model
-from pipeline.store import write_atomic
+from pipeline.store import remove_stale_temps, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +120,14 @@ def transcribe(
     *,
     checkpoint: Path | None = None,
     found_speech: list[Span] | None = None,
+    on_progress: Progress | None = None,
 ) -> Transcript:
     """Transcribe 16 kHz mono samples; shows a progress bar on stderr and logs each batch.
 
     ``checkpoint``: a file where finished windows are kept as they are done, so a run that
     was interrupted goes on where it stopped (the caller removes it when it is done).
-    ``found_speech``: what speech_regions(audio, merge_gap=0) gave, if already known."""
+    ``found_speech``: what speech_regions(audio, merge_gap=0) gave, if already known.
+    ``on_progress``: called with the share of the speech transcribed (0 to 1) after each batch."""
     if options.language and options.language != "en" and is_english_only(model.name):
         raise ModelError(
             f"model {model.name!r} only knows English but language {options.language!r} was asked: "
@@ -145,7 +147,7 @@ def transcribe(
         return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
     spans = speech.windows(regions, audio)
     decode_batch = _openai_batches if options.engine == ENGINE else _faster_batches
-    language, raw_segments = decode_batch(audio, model, options, spans, fine, checkpoint)
+    language, raw_segments = decode_batch(audio, model, options, spans, fine, checkpoint, on_progress)
     if options.clean:
         cleaned = cleanup.clean_segments(raw_segments, regions if options.vad else [])
     else:
@@ -165,6 +167,7 @@ def transcribe(
 
 Span = tuple[float, float]
 DecodeSpans = Callable[[list[Span]], list[list[dict[str, Any]]]]
+Progress = Callable[[float], None]
 
 
 def _prompt(language: str, options: DecodingOptions) -> str | None:
@@ -194,6 +197,7 @@ def _openai_batches(
     spans: list[Span],
     speech_regions: list[Span],
     checkpoint: Path | None,
+    on_progress: Progress | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     import torch
     import whisper
@@ -217,6 +221,7 @@ def _openai_batches(
         speech_regions,
         checkpoint,
         _fingerprint(model, options, language, prompt),
+        on_progress,
     )
     return language, segments
 
@@ -240,6 +245,7 @@ def _faster_batches(
     spans: list[Span],
     speech_regions: list[Span],
     checkpoint: Path | None,
+    on_progress: Progress | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     from faster_whisper import BatchedInferencePipeline
 
@@ -280,7 +286,7 @@ def _faster_batches(
         return found
 
     fingerprint = _fingerprint(model, options, language, prompt)
-    return language, _decode_spans(spans, decode, speech_regions, checkpoint, fingerprint)
+    return language, _decode_spans(spans, decode, speech_regions, checkpoint, fingerprint, on_progress)
 
 
 def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, prompt: str | None) -> dict[str, Any]:
@@ -300,6 +306,7 @@ def _decode_spans(
     speech_regions: list[Span],
     checkpoint: Path | None,
     fingerprint: dict[str, Any],
+    on_progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Every span's segments, in order, decoded BATCH_WINDOWS at a time. A window whose text
     ends while speech goes on is decoded again from there (whisper.transcribe does the same
@@ -325,6 +332,8 @@ def _decode_spans(
                 keep(span, segments)
             bar.update(round(sum(end - start for start, end in batch)))
             log.info("transcribed %d of %d windows", len(spans) - len(todo) + first + len(batch), len(spans))
+            if on_progress:
+                on_progress(bar.n / max(bar.total, 1))
     return [segment for span in spans for segment in done[_key(span)]]
 
 
@@ -465,17 +474,29 @@ def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) 
     return work_dir / f"transcript.{engine}{model_label}.{options.language or 'auto'}.json"
 
 
-def transcribe_media(media: Path | None, work_dir: Path, model: ResolvedModel, options: DecodingOptions) -> Path:
+def transcribe_media(
+    media: Path | None,
+    work_dir: Path,
+    model: ResolvedModel,
+    options: DecodingOptions,
+    on_progress: Progress | None = None,
+) -> Path:
     """Transcribe ``media`` once: a transcript saved earlier is reused (``media`` may then
     be None). Returns the transcript's path."""
     path = transcript_path(work_dir, model.name, options)
+    remove_stale_temps(work_dir)
     if not path.exists():
         if media is None:
             raise FileNotFoundError(f"{path} vanished and no media was given to transcribe again")
         prepared = _take_prepared(media, options.vad) or _prepare(media, vad=False)
         partial = path.with_name(path.name + ".partial")  # windows done so far, for a resumed run
         transcript = transcribe(
-            prepared.samples, model, options, checkpoint=partial, found_speech=prepared.found_speech
+            prepared.samples,
+            model,
+            options,
+            checkpoint=partial,
+            found_speech=prepared.found_speech,
+            on_progress=on_progress,
         )
         write_atomic(path, transcript.to_json().encode("utf-8"))
         partial.unlink(missing_ok=True)

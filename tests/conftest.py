@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -174,3 +175,31 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_models: Pat
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return home
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """Prefect's test harness: a temporary API for flows run in this process."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    saved = dict(os.environ)
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def run_cli(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``draftcast ingest ARGS`` in this process: (exit code, stdout, stderr)."""
+    from prefect.logging import configuration
+
+    from flows.cli import main
+    from pipeline import source
+
+    # Each call configures logging as a fresh process would, so Prefect's console
+    # handler writes to this test's captured stderr, not to an earlier test's.
+    configuration.PROCESS_LOGGING_CONFIG.clear()
+    source._EXTRACTED.clear()  # nor does a fresh process remember what yt-dlp answered before
+    code = main(["ingest", *args])
+    captured = capfd.readouterr()
+    return code, captured.out, captured.err

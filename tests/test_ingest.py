@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import frontmatter
@@ -11,30 +9,9 @@ import jiwer
 import pytest
 from whisper.normalizers import EnglishTextNormalizer
 
-from flows.cli import main
+from pipeline import draft
 from tests.conftest import HOSTILE, REFERENCES, Site
-
-
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    saved = dict(os.environ)
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-def _run(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    # Each call configures logging as a fresh process would, so Prefect's console
-    # handler writes to this test's captured stderr, not to an earlier test's.
-    from prefect.logging import configuration
-
-    configuration.PROCESS_LOGGING_CONFIG.clear()
-    code = main(["ingest", *args])
-    captured = capfd.readouterr()
-    return code, captured.out, captured.err
+from tests.conftest import run_cli as _run
 
 
 def _drafts(isolated: Path) -> list[Path]:
@@ -71,12 +48,13 @@ def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
         "First line: {{ x }}\n---\nlast line",
         "Invested Podcast",
     )
-    assert (post["source"], post["date"], post["tags"], post["draft"]) == (
+    assert (post["source"], post["date"], post["tags"][:2], post["draft"]) == (
         url,
         "2025-10-22",
-        ["ai", "geopolitics"],
+        ["ai", "geopolitics"],  # the page's own tags first, then suggestions, each marked
         True,
     )
+    assert path.read_text().count(draft.SUGGESTION_MARK) == len(post["tags"]) - 2 > 0
     normalize = EnglishTextNormalizer()
     reference = REFERENCES["librispeech-1995-1837-0001.wav"]
     assert jiwer.wer(normalize(reference), normalize(_body_text(post))) <= 0.10

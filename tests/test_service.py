@@ -229,6 +229,33 @@ def test_a_failing_video_is_retried_within_its_bound(service: Service, site: Sit
     assert service.draftcast("poll").startswith("0 new launched, 0 retried")
 
 
+def test_a_server_that_keeps_failing_is_recorded_in_the_ledger(service: Service, site: Site) -> None:
+    import datetime as dt
+
+    from tests.faults import Fault, FaultyServer
+
+    faulty = FaultyServer(site.root)
+    faulty.fail("busy.mp4", *[Fault(status=503)] * 200)
+    try:
+        feed = rss_feed([("svc-busy", "Busy", dt.datetime.now(dt.UTC))], site.base)
+        (site.root / "svc-busy.xml").write_text(feed.replace(f"{site.base}/jfk.mp4", faulty.url("busy.mp4")))
+        _write_config(service, site, "svc-busy.xml", max_attempts=2)
+        assert service.draftcast("poll").startswith("1 new launched")
+
+        def busy_line() -> str:
+            service.draftcast("poll")  # learns how the runs ended, relaunches while attempts remain
+            lines = service.draftcast("status").splitlines()
+            return next((f"{line}\n{lines[i + 1]}" for i, line in enumerate(lines) if " Busy " in line), "")
+
+        wait_for(lambda: busy_line().startswith("gave-up"), timeout=240, what="the busy video to be given up")
+    finally:
+        faulty.close()
+    line = busy_line()
+    assert line.startswith("gave-up    2 ") and "busy.mp4: the server answered HTTP 503; try again later" in line
+    # bounded: per attempt, the first request and one retry (DRAFTCAST_RETRY_DELAYS has one delay)
+    assert len(faulty.requests_for("busy.mp4")) <= 2 * 2 * 2
+
+
 def test_the_transcription_limit_holds_with_more_runs_than_slots(service: Service, site: Site) -> None:
     titles = [f"Limit {n}" for n in range(3)]
     for n, title in enumerate(titles):

@@ -1,0 +1,207 @@
+"""Suggested front-matter fields, drawn offline from a video's title, description and
+transcript: a head start for the editor, marked as suggestions in the draft.
+
+- ``tags``: keywords of the transcript. Mandarin: jieba's TF-IDF (its dictionary ships
+  with it); English: YAKE (statistics of the text itself, nothing to download).
+- ``people``, ``companies_orgs``, ``products_models``: names the blog already uses (the
+  lists in the posts of the output dir and of ``[suggest] posts``, and ``[suggest]`` in
+  the config) wherever the text mentions them; in Mandarin also the names jieba tags as
+  people and organisations; in any language, model-like names (letters with digits:
+  H100, GPT-4o) said at least twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from pipeline import cleanup
+
+log = logging.getLogger(__name__)
+
+ENTITY_FIELDS = ("people", "companies_orgs", "products_models")
+SUGGESTED_FIELDS = ("tags", *ENTITY_FIELDS)
+MAX_TAGS = 8
+MAX_NAMES = 12
+MIN_MENTIONS = 2  # a name found only by its shape must be said this often (the title counts twice)
+_MODEL_LIKE = re.compile(r"\b(?=[A-Za-z0-9.-]*[A-Za-z])(?=[A-Za-z0-9.-]*\d)[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*\b")
+_NOT_MODELS = re.compile(r"^(?:\d+[a-z]{1,2}|[A-Z]\d|mp\d|h\d|covid-?19|\d+s)$", re.I)  # 1st, 90s, H1, MP3
+
+
+@dataclass(frozen=True)
+class Known:
+    """Names the blog already uses, by field: matched in new transcripts."""
+
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def of(self, name: str) -> tuple[str, ...]:
+        return self.names.get(name, ())
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    tags: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    companies_orgs: tuple[str, ...] = ()
+    products_models: tuple[str, ...] = ()
+
+    def fields(self) -> dict[str, tuple[str, ...]]:
+        return {name: getattr(self, name) for name in SUGGESTED_FIELDS if getattr(self, name)}
+
+
+def known_names(folders: Iterable[Path], configured: dict[str, list[str]]) -> Known:
+    """The names in the front matter of the posts in ``folders`` and in the config."""
+    found: dict[str, list[str]] = {name: list(configured.get(name, ())) for name in ENTITY_FIELDS}
+    for folder in folders:
+        for path in sorted(folder.glob("*.md")) if folder.is_dir() else ():
+            try:
+                metadata = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
+            except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+                continue
+            for name in ENTITY_FIELDS:
+                values = metadata.get(name) or []
+                if name == "companies_orgs":
+                    values = [*values, *(metadata.get("companies") or [])]
+                found[name] += [str(v) for v in values if isinstance(v, str | int) and str(v).strip()]
+    return Known({name: tuple(_unique(values)) for name, values in found.items()})
+
+
+def suggest(title: str, description: str, text: str, language: str, known: Known) -> Suggestions:
+    """What the editor may want in the list fields; each list deduplicated, best first."""
+    chinese = cleanup.is_chinese(language)
+    everything = "\n".join((title, title, description, text))  # the title weighs more
+    if chinese:  # one script to match in (a name known as 輝達 is said 辉达); drafts convert after
+        everything, text = cleanup.to_script(everything, "zh-Hans"), cleanup.to_script(text, "zh-Hans")
+        known = Known({n: tuple(cleanup.to_script(v, "zh-Hans") for v in vs) for n, vs in known.names.items()})
+    tags = _chinese_tags(text or everything, known) if chinese else _english_tags(text or everything)
+    mentioned = {name: _mentioned(known.of(name), everything) for name in ENTITY_FIELDS}
+    if chinese:
+        people, orgs = _chinese_names(everything, known)
+        mentioned["people"] += people
+        mentioned["companies_orgs"] += orgs
+    mentioned["products_models"] += _model_like(everything)
+    taken = {name.casefold() for names in mentioned.values() for name in names}
+    return Suggestions(
+        tags=tuple(t for t in _unique(tags) if t.casefold() not in taken)[:MAX_TAGS],
+        **{name: tuple(_unique(values))[:MAX_NAMES] for name, values in mentioned.items()},
+    )
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    """In order, without repeats that differ only in case or surrounding space."""
+    seen: set[str] = set()
+    result = []
+    for value in values:
+        value = " ".join(str(value).split())
+        if value and value.casefold() not in seen:
+            seen.add(value.casefold())
+            result.append(value)
+    return result
+
+
+def _mentioned(names: Iterable[str], text: str) -> list[str]:
+    """The known names said in ``text``, most often said first."""
+    folded = text.casefold()
+    counts = Counter()
+    for name in _unique(names):
+        key = name.casefold()
+        pattern = re.escape(key) if not key.isascii() else rf"(?<![\w-]){re.escape(key)}(?![\w-])"
+        if hits := len(re.findall(pattern, folded)):
+            counts[name] = hits
+    return [name for name, _ in counts.most_common()]
+
+
+def _model_like(text: str) -> list[str]:
+    counts = Counter(m for m in _MODEL_LIKE.findall(text) if not _NOT_MODELS.match(m) and len(m) <= 24)
+    return [name for name, hits in counts.most_common() if hits >= MIN_MENTIONS]
+
+
+# Words every interview is full of, which say nothing of its topic (YAKE's own stop list
+# has only the function words).
+_TALK_WORDS_LISTED = """
+able actually also always another anything around away back bad basically being best better big bit
+came come comes coming course day days different doing done else end enough even ever every everything
+example fact far feel find first found get gets getting give given go goes going gone good got great guess
+guest guys happen happened hard help here high host idea important interesting interview just keep kind
+know last later least left less let like little long look looking lot lots made make makes making many
+maybe mean means might more most much need new next nice now number okay old one ones part people place
+point pretty probably put question questions quite rather really right said saw say saying says see seen
+show side since small something sort start started still stuff sure take talk talking tell thank thanks
+thing things think thinking thought time times today together told took top true try trying turn two
+understand use used using very want way ways week well went whole work working world year years yes yet
+"""
+_TALK_WORDS = frozenset(_TALK_WORDS_LISTED.split())
+_TAG_SHAPE = re.compile(r"^[^\W\d_]{3,}(?:[ -][^\W\d_]+)*$")  # words of letters: no "site.title", no "2024"
+
+
+def _english_tags(text: str) -> list[str]:
+    """Topics, not names: YAKE's keyphrases less those written capitalized in the text
+    (Gavin Baker, Atreides Management), and less a word already inside a longer tag."""
+    import yake
+
+    extractor = yake.KeywordExtractor(lan="en", n=2, top=MAX_TAGS * 3, dedupLim=0.7)
+    capitalized = re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][A-Za-z]+", text, re.M)  # not at a sentence's start
+    proper = Counter(w.lower() for w in [*capitalized, *re.findall(r"\b[A-Z]{2,}\b", text)])
+    lowered = Counter(re.findall(r"\b[a-z]+", text))
+    tags = []
+    for keyword, _ in extractor.extract_keywords(text):
+        words = keyword.lower().split()
+        if not _TAG_SHAPE.match(keyword) or any(proper[w] > lowered[w] for w in words):
+            continue
+        if len(words) == 1 and words[0] in _TALK_WORDS:
+            continue
+        tags.append(keyword.lower())
+    phrases = [t for t in tags if " " in t]
+    return [t for t in tags if " " in t or not any(t in phrase.split() for phrase in phrases)]
+
+
+@lru_cache(maxsize=1)
+def _jieba(known_words: tuple[str, ...]) -> tuple[Any, Any]:
+    """jieba's keyword extractor and part-of-speech tagger, with the known names as words
+    of their own (so 英伟达 is not split). A tokenizer of their own: jieba's global one
+    would keep every name any earlier draft taught it."""
+    import jieba
+    import jieba.analyse
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)  # it announces building its dictionary
+    tokenizer = jieba.Tokenizer()
+    for word in known_words:
+        tokenizer.add_word(word, freq=50_000)
+    tagger = jieba.posseg.POSTokenizer(tokenizer)
+    extractor = jieba.analyse.TFIDF()
+    extractor.tokenizer, extractor.postokenizer = tokenizer, tagger
+    return extractor, tagger
+
+
+def _chinese_words(known: Known) -> tuple[str, ...]:
+    return tuple(sorted({n for names in known.names.values() for n in names if not n.isascii()}))
+
+
+def _chinese_tags(text: str, known: Known) -> list[str]:
+    extractor, _ = _jieba(_chinese_words(known))
+    nouns = ("n", "nz", "vn", "eng")
+    tags = extractor.extract_tags(text, topK=MAX_TAGS * 2, allowPOS=nouns)
+    return [str(tag) for tag in tags if len(tag) >= 2 and not str(tag).isdigit()]
+
+
+def _chinese_names(text: str, known: Known) -> tuple[list[str], list[str]]:
+    """People (nr) and organisations (nt) jieba finds, said at least MIN_MENTIONS times."""
+    _, tagger = _jieba(_chinese_words(known))
+    people, orgs = Counter(), Counter()
+    for word, flag in tagger.cut(text):
+        if len(word) >= 2 and flag == "nr":
+            people[word] += 1
+        elif len(word) >= 2 and flag == "nt":
+            orgs[word] += 1
+    keep = lambda counts: [w for w, hits in counts.most_common() if hits >= MIN_MENTIONS]  # noqa: E731
+    return keep(people), keep(orgs)
