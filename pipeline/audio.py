@@ -48,17 +48,20 @@ def _remove_stale_folders() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def decode(path: Path) -> np.ndarray:
-    """The audio of ``path`` as 16 kHz mono float32 samples in [-1, 1].
+def decode(path: Path, *, dtype: type = np.float32) -> np.ndarray:
+    """The audio of ``path`` as 16 kHz mono samples: float32 in [-1, 1], or int16 (half
+    the memory: a long recording is kept so, and turned into floats a window at a time
+    by ``floats``).
 
     ffmpeg writes the samples to a file that is read straight into one array: through a
     pipe, Python holds the bytes, their join and the array at once (an hour is 230 MB)."""
+    pcm = "s16le" if dtype == np.int16 else "f32le"
     _remove_stale_folders()
     with tempfile.TemporaryDirectory(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-") as folder:
-        raw = Path(folder) / "samples.f32"
+        raw = Path(folder) / f"samples.{pcm}"
         command = [
             ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "0",
-            "-i", str(path), "-vn", "-f", "f32le", "-ac", "1", "-acodec", "pcm_f32le", "-ar", str(SAMPLE_RATE),
+            "-i", str(path), "-vn", "-f", pcm, "-ac", "1", "-acodec", f"pcm_{pcm}", "-ar", str(SAMPLE_RATE),
             "-y", str(raw),
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, check=False)
@@ -68,20 +71,34 @@ def decode(path: Path) -> np.ndarray:
             raise AudioError(f"cannot decode the audio of {path.name}: {reason}")
         if not raw.exists() or raw.stat().st_size == 0:
             raise AudioError(f"{path.name} has no audio track")
+        if dtype == np.int16:
+            return np.fromfile(raw, dtype="<i2")
         samples = np.fromfile(raw, dtype="<f4")
     return np.clip(samples, -1.0, 1.0, out=samples)  # resampling can overshoot full scale
 
 
+def floats(samples: np.ndarray) -> np.ndarray:
+    """``samples`` as float32 in [-1, 1], whichever way they were decoded."""
+    if samples.dtype == np.int16:
+        converted = samples.astype(np.float32)
+        converted *= 1 / 32768
+        return converted
+    return samples.astype(np.float32, copy=False)
+
+
 def sound_seconds(samples: np.ndarray) -> float:
-    """How many seconds of ``samples`` are louder than silence."""
+    """How many seconds of ``samples`` are louder than silence (a minute at a time: no
+    copy of the whole recording)."""
     frame = SAMPLE_RATE // 50
-    usable = len(samples) - len(samples) % frame
-    if usable == 0:
-        return 0.0
-    frames = samples[:usable].reshape(-1, frame)
-    power = np.einsum("ij,ij->i", frames, frames) / frame  # no copy of the whole recording
-    loud = np.sqrt(power) > SILENCE_RMS
-    return float(loud.sum()) / 50
+    loud = 0
+    step = 60 * SAMPLE_RATE
+    for offset in range(0, len(samples), step):
+        block = floats(samples[offset : offset + step])
+        usable = len(block) - len(block) % frame
+        frames = block[:usable].reshape(-1, frame)
+        power = np.einsum("ij,ij->i", frames, frames) / frame
+        loud += int((np.sqrt(power) > SILENCE_RMS).sum())
+    return loud / 50
 
 
 def is_silent(samples: np.ndarray) -> bool:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.audio import floats
+
 COMPRESSION_RATIO_LIMIT = 2.4  # whisper.transcribe's thresholds for a failed window
 LOGPROB_LIMIT = -1.0
 NO_SPEECH_LIMIT = 0.6
@@ -59,7 +61,9 @@ def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
     task = DecodingTask(model, options)
     task.decoder.reset()
     with torch.no_grad():
-        features = task._get_audio_features(mel)
+        # one window at a time through the encoder: as fast on a CPU as all at once, and
+        # its attention scores (8 heads × 1500² floats a window) are not held for eight
+        features = torch.cat([task._get_audio_features(mel[i : i + 1]) for i in range(n_audio)])
         tokens = torch.tensor([task.initial_tokens]).repeat(n_audio, 1)
         tokens = tokens.repeat_interleave(task.n_group, dim=0).to(features.device)
         tokens, sum_logprobs, no_speech_probs = task._main_loop(features, tokens)
@@ -182,7 +186,7 @@ def window_mels(model: Any, samples: np.ndarray, spans: list[tuple[float, float]
 
     mels = []
     for start, end in spans:
-        piece = samples[int(start * sample_rate) : int(end * sample_rate)]
+        piece = floats(samples[int(start * sample_rate) : int(end * sample_rate)])
         mel = whisper.log_mel_spectrogram(piece[: whisper.audio.N_SAMPLES], model.dims.n_mels)
         mels.append(whisper.pad_or_trim(mel, whisper.audio.N_FRAMES))
     return torch.stack(mels).to(model.device)

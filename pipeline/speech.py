@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE
+from pipeline.audio import SAMPLE_RATE, floats
 
 MIN_SPEECH_SECONDS = 0.25
 MIN_SILENCE_SECONDS = 0.8  # shorter pauses stay inside one region
@@ -40,7 +40,7 @@ def speech_regions(
     padded = []
     step = int(VAD_PIECE_SECONDS * SAMPLE_RATE)
     for offset in range(0, len(samples), step):  # in pieces: the model's buffers grow with its input
-        piece = np.ascontiguousarray(samples[offset : offset + step], dtype=np.float32)
+        piece = np.ascontiguousarray(floats(samples[offset : offset + step]))
         for stamp in get_speech_timestamps(piece, options, sampling_rate=SAMPLE_RATE):
             start, end = (offset + stamp["start"]) / SAMPLE_RATE, (offset + stamp["end"]) / SAMPLE_RATE
             padded.append((max(0.0, start - PAD_SECONDS), min(duration, end + PAD_SECONDS)))
@@ -99,7 +99,7 @@ def _last_pause(samples: np.ndarray, earliest: float, latest: float) -> float:
     near the quietest level there), in seconds."""
     hop = int(0.01 * SAMPLE_RATE)
     first, last = int(earliest * SAMPLE_RATE), int(latest * SAMPLE_RATE)
-    piece = samples[first:last].astype(np.float32)
+    piece = floats(samples[first:last])
     frames = len(piece) // hop
     if frames < 2:
         return latest

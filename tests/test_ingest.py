@@ -190,3 +190,30 @@ def test_the_faster_whisper_engine_writes_a_draft_that_reads_the_same_way(
 
 def draft_structure(body: str) -> list[str]:
     return ["comment" if block.startswith("<!--") else "paragraph" for block in body.strip().split("\n\n")]
+
+
+@pytest.mark.slow
+def test_each_run_shows_its_draft_provenance_and_progress_in_prefect(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from prefect.client.orchestration import get_client
+
+    url = site.add_page("artifacts.html", media="jfk.mp4", title="Shown in the UI", uploader="JFK Library")
+    code, _, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
+    assert code == 0, err
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    run_ids = {a.flow_run_id for a in artifacts if a.key and a.key.startswith("draft-") and "Shown in the UI" in a.data}
+    assert len(run_ids) == 1
+    (run_id,) = run_ids
+    ours = [a for a in artifacts if a.flow_run_id == run_id]
+    preview = next(a for a in ours if a.type == "markdown")
+    assert "title: Shown in the UI" in preview.data and "ask not what your country" in preview.data.lower()
+    table = json.loads(next(a for a in ours if a.type == "table").data)
+    rows = {row["what"]: row["value"] for row in table}
+    assert rows["engine"] == "openai-whisper" and rows["model"] == "tiny.en" and rows["language"] == "en"
+    assert rows["duration"] == "0:11" and rows["spans flagged for review"] == "0"
+    progress = [a for a in ours if a.type == "progress"]
+    assert len(progress) == 1 and float(progress[0].data) == 100.0  # updated after each batch
