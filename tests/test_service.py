@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -346,6 +347,10 @@ def test_draftcast_serve_runs_both_deployments_on_one_box(
             lambda: next((root / "drafts").glob("*served-on-one-box*.md"), None), timeout=180, what="draft"
         )
         assert frontmatter.load(draft)["source"] == url
+        # Ctrl-C once the run is over: under the full suite's load, an interrupt while the
+        # run's process was still reporting its end was seen to take over 60 s to exit
+        finished = re.compile(r"Flow run '[^']+' - Finished in state")
+        wait_for(lambda: finished.search(log.read_text()), timeout=60, what="the flow run to finish")
     finally:
         os.killpg(serve.pid, signal.SIGINT)
         serve.wait(timeout=60)
