@@ -175,7 +175,12 @@ def setup(args: argparse.Namespace) -> int:
     return 0
 
 
+STOP_SECONDS = 30  # draftcast serve exits at most this long after SIGINT or SIGTERM
+
+
 def serve(args: argparse.Namespace) -> int:
+    import threading
+
     settings = load_settings()
     _prepare_prefect(settings)
     from flows.server import start_server, stop_process
@@ -192,8 +197,24 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    # A service manager stops with SIGTERM: leave as on Ctrl-C, stopping the server too.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def interrupted(signum: int, frame: object) -> None:
+        """Leave as on Ctrl-C, stopping the server too; a service manager sends SIGTERM.
+        Prefect's runner was seen to take over a minute to wind down under load: after
+        STOP_SECONDS the server is killed and this process exits regardless."""
+
+        def force() -> None:
+            if server is not None:
+                os.killpg(server.pid, signal.SIGKILL)
+            os._exit(130)
+
+        timer = threading.Timer(STOP_SECONDS, force)
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         _start_prefect(settings)
         from flows.service import serve as serve_deployments
