@@ -8,6 +8,7 @@ memory by a stand-in for YouTube's feed endpoint. Target: under 2 s.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import statistics
 import sys
 import tempfile
@@ -46,28 +47,23 @@ def build(ledger: Ledger) -> tuple[list[Channel], dict[str, bytes]]:
 
 
 def poll(channels: list[Channel], ledger: Ledger, documents: dict[str, bytes]) -> polling.PollReport:
-    """What the poll-channels flow does, minus Prefect and the network."""
-    report, now, settings = polling.PollReport(), dt.datetime.now(dt.UTC), PollSettings()
+    """The poll-channels flow's own function, with the feeds served from memory."""
 
     def launch(key: str, parameters: dict, attempt: int) -> str:
         raise AssertionError(f"nothing is new, yet {key} was launched")
 
-    polling.refresh(ledger, lambda run_id: polling.RunOutcome("running"), settings, report, now)
-    polling.relaunch_due(ledger, launch, report, now)
-    for channel in channels:
-        record = ledger.channel(channel.url)
-        listing = feeds.list_channel(
-            channel.url,
-            known=lambda key: bool(ledger.known([key])),
-            polled_before=record is not None,
-            channel_id=record.channel_id if record else "",
-            fetch=documents.__getitem__,
-        )
-        record = ledger.channel_polled(channel.url, channel_id=listing.channel_id)
-        polling.launch_new(
-            polling.new_entries(listing.entries, channel, record, ledger, settings), channel, ledger, launch, report
-        )
-    return report
+    def fetch(url: str) -> feeds.Document:
+        return feeds.Document(documents[url], url, "application/atom+xml")
+
+    return polling.poll(
+        channels,
+        ledger,
+        PollSettings(),
+        list_channel=functools.partial(feeds.list_channel, fetch=fetch),
+        launch=launch,
+        read_run=lambda run_id: polling.RunOutcome("running"),
+        now=dt.datetime.now(dt.UTC),
+    )
 
 
 def main() -> None:

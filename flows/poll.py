@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
@@ -23,8 +24,7 @@ from prefect.exceptions import ObjectNotFound
 
 from flows.ingest import _retry_if_transient
 from pipeline import feeds, polling
-from pipeline.config import Channel, load_settings
-from pipeline.errors import DraftcastError
+from pipeline.config import load_settings
 from pipeline.ledger import Ledger
 
 logging.getLogger("pipeline").setLevel(logging.INFO)
@@ -61,38 +61,9 @@ def _read_run(flow_run_id: str) -> polling.RunOutcome:
     return polling.RunOutcome("running")
 
 
-@task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_retry_if_transient)
-def list_channel(channel: Channel, ledger_path: Path) -> feeds.Listing:
-    ledger = Ledger(ledger_path)
-    record = ledger.channel(channel.url)
-    return feeds.list_channel(
-        channel.url,
-        known=lambda key: bool(ledger.known([key])),
-        polled_before=record is not None,
-        channel_id=record.channel_id if record else "",
-    )
-
-
-@task
-def launch_new_videos(channel: Channel, listing: feeds.Listing, ledger_path: Path, deployment: str) -> list[str]:
-    settings, ledger = load_settings(), Ledger(ledger_path)
-    record = ledger.channel_polled(channel.url, channel_id=listing.channel_id)
-    report = polling.PollReport()
-    entries = polling.new_entries(listing.entries, channel, record, ledger, settings.poll)
-    polling.launch_new(entries, channel, ledger, _launcher(deployment), report)
-    get_run_logger().info("%s: %d entries listed, %d new", channel.url, len(listing.entries), len(report.launched))
-    return report.launched
-
-
-@task
-def follow_up_runs(ledger_path: Path, deployment: str) -> polling.PollReport:
-    """Record how launched runs ended, then relaunch failures whose retry is due."""
-    settings, ledger = load_settings(), Ledger(ledger_path)
-    report = polling.PollReport()
-    now = dt.datetime.now(dt.UTC)
-    polling.refresh(ledger, _read_run, settings.poll, report, now)
-    polling.relaunch_due(ledger, _launcher(deployment), report, now)
-    return report
+@task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_retry_if_transient, cache_policy=NO_CACHE)
+def list_channel(url: str, *, known: Callable[[str], bool], polled_before: bool, channel_id: str) -> feeds.Listing:
+    return feeds.list_channel(url, known=known, polled_before=polled_before, channel_id=channel_id)
 
 
 @flow(name="poll-channels")
@@ -100,17 +71,15 @@ def poll_channels() -> str:
     """Poll every configured channel once; returns a one-line summary."""
     settings = load_settings()
     ledger = Ledger(settings.ledger_path)
-    deployment = settings.poll.deployment
-    report = follow_up_runs(settings.ledger_path, deployment)
-    for channel in (c for c in settings.channels if c.poll):
-        try:
-            listing = list_channel(channel, settings.ledger_path)
-        except DraftcastError as error:
-            ledger.channel_polled(channel.url, error=str(error))
-            report.channel_errors[channel.url] = str(error)
-            get_run_logger().error("%s: %s", channel.url, error)
-            continue
-        report.launched += launch_new_videos(channel, listing, settings.ledger_path, deployment)
+    report = polling.poll(
+        settings.channels,
+        ledger,
+        settings.poll,
+        list_channel=list_channel,
+        launch=_launcher(settings.poll.deployment),
+        read_run=_read_run,
+        now=dt.datetime.now(dt.UTC),
+    )
     create_markdown_artifact(key="poll-report", markdown=_report_markdown(report, ledger))
     get_run_logger().info(report.summary())
     return report.summary()

@@ -4,29 +4,49 @@
   (``/feeds/videos.xml?channel_id=…``, which yt-dlp does not read) is the cheap check. It
   holds only the 15 newest videos, so when none of them is known yet a backstop listing
   of the channel's videos tab (yt-dlp, flat) runs until the first known video.
-- RSS 2.0 and Atom feeds (podcasts with enclosures, YouTube's own format).
+- RSS and Atom feeds (podcasts with enclosures, YouTube's own format) are read by
+  feedparser, which has met feeds from the wild for twenty years: its loose parser reads
+  what is not well-formed XML, it knows the namespaces' many spellings and the dates'
+  many forms (a ``dateutil`` handler is added for ``Aug 15, 2019``-style dates).
 - Anything else yt-dlp lists as a playlist, flat.
 
-XML is parsed with defusedxml: no entity expansion, no external entities, no DTDs.
+What identifies an episode (``FeedEntry.key``), so it is launched once:
+
+- a YouTube video: ``youtube:<video id>``;
+- a feed entry: a hash of the feed's URL, the entry's guid (else its ``<link>``) and the
+  location of its media: the enclosure's host and path, without query or fragment, where
+  CDNs put the tracking and signing tokens that change on every fetch. Publishers reuse
+  guids, so the guid alone is not enough; two items that still collide (the same guid or
+  link and the same media path) are told apart by their titles, the oldest keeping the plain key;
+- an entry with none of those: its title and date.
+
+Relative URLs (``<enclosure url="/ep1.mp3">``, ``xml:base``) are resolved against the URL
+the feed was fetched from. Documents that declare XML entities are refused before parsing:
+feeds have no use for them, and they are how billion-laughs and external-entity attacks work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
+import html
+import io
 import logging
 import re
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urljoin, urlparse
 
 import defusedxml.ElementTree as SafeXML
+import feedparser
 import yt_dlp
+from dateutil import parser as dateutil_parser
 from defusedxml import DefusedXmlException
+from inscriptis import get_text
 from yt_dlp.utils import DownloadError, ExtractorError
 
 from pipeline import source
@@ -39,29 +59,68 @@ MAX_FEED_BYTES = 20 * 1024 * 1024
 BACKSTOP_LIMIT = 200  # videos listed at most when the feed's 15 are all new
 USER_AGENT = "draftcast (feed poller)"
 
-_NS = {
-    "atom": "http://www.w3.org/2005/Atom",
-    "yt": "http://www.youtube.com/xml/schemas/2015",
-    "media": "http://search.yahoo.com/mrss/",
-    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
-}
+# The podcast namespace (Podcasting 2.0), under its current and its first URI.
+PODCAST_NAMESPACES = (
+    "https://podcastindex.org/namespace/1.0",
+    "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
+)
+# Publisher transcripts, most useful first: timed cues, timed JSON, then text alone.
+TRANSCRIPT_TYPES = (
+    "text/vtt",
+    "application/x-subrip",
+    "application/srt",
+    "text/srt",
+    "application/json",
+    "text/html",
+    "text/plain",
+)
+_MEDIA_TYPES = ("audio/", "video/")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg")
 _YOUTUBE_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com")
 _YOUTUBE_CHANNEL_ID = re.compile(r"/channel/(UC[A-Za-z0-9_-]{22})")
+_ROOT_ELEMENT = re.compile(rb"<[A-Za-z]")
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]", re.I)
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_YEAR = re.compile(r"(?<!\d)(1[89]|2\d)\d\d(?!\d)")
+# The iTunes namespace as feeds spell it: https, Apple's host, any case. feedparser knows the
+# canonical URI; it reads the others only when their prefix happens to be "itunes".
+ITUNES_NAMESPACE = b"http://www.itunes.com/dtds/podcast-1.0.dtd"
+_ITUNES_SPELLINGS = re.compile(
+    rb"(xmlns:[\w.-]+\s*=\s*[\"'])https?://(?:www\.)?itunes(?:\.apple)?\.com/dtds/podcast-1\.0\.dtd(?=[\"'])", re.I
+)
 
-Fetch = Callable[[str], bytes]  # URL → body; the network, or a stand-in for benchmarks
+
+@dataclass(frozen=True)
+class PublisherTranscript:
+    """A ``<podcast:transcript>``: the publisher's own text of an episode."""
+
+    url: str  # absolute
+    type: str  # MIME type as the feed gives it ("text/vtt", "application/json", …)
+    language: str  # BCP 47, '' when neither the element nor the feed says
 
 
 @dataclass(frozen=True)
 class FeedEntry:
+    """One video or episode as a channel lists it."""
+
     key: str  # stable identity for the ledger ("youtube:<id>", "feed:<hash>", "<extractor>:<id>")
     url: str  # what ingest fetches: the video page, or a podcast's enclosure
     title: str
-    published: dt.datetime | None
-    page_url: str = ""  # the episode's web page when ``url`` is a bare media file
-    description: str = ""
-    uploader: str = ""
+    published: dt.datetime | None  # None: the feed gives no date draftcast can read
+    page_url: str = ""  # the episode's web page when ``url`` is an enclosure
+    description: str = ""  # plain text: tags gone, paragraphs as line breaks
+    uploader: str = ""  # itunes:author or the author, else the channel's name
     live_status: str = ""  # yt-dlp's: is_live, is_upcoming, post_live, was_live, not_live
-    duration: float | None = None
+    duration: float | None = None  # seconds
+    enclosure: bool = False  # ``url`` is a media file, whose own metadata is only its file name
+    aliases: tuple[str, ...] = ()  # keys earlier versions of draftcast gave this entry
+    transcript: PublisherTranscript | None = None
+    chapters_url: str = ""  # Podcasting 2.0 JSON chapters
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key this entry may be known by in the ledger."""
+        return (self.key, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -70,13 +129,31 @@ class Listing:
     channel_id: str = ""  # a YouTube channel's id, worth remembering between polls
 
 
-def fetch_url(url: str) -> bytes:
-    """A feed document over HTTP(S), bounded in time and size."""
+@dataclass(frozen=True)
+class Document:
+    """A fetched document: its bytes, the URL it came from (after redirects) and its type."""
+
+    body: bytes
+    url: str
+    content_type: str = ""
+
+
+Fetch = Callable[[str], Document]  # URL → document; the network, or a stand-in for benchmarks
+
+
+def fetch_url(url: str) -> Document:
+    """A feed document over HTTP(S), bounded in time and size.
+
+    Raises:
+        SourceUnavailable: refused, timed out, HTTP 5xx or 429 (worth retrying).
+        SourceError: any other HTTP error, or a document over ``MAX_FEED_BYTES``.
+    """
     source.check_url(url)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=FEED_TIMEOUT_SECONDS) as response:
             body = response.read(MAX_FEED_BYTES + 1)
+            final_url, content_type = response.geturl(), response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as exc:
         if exc.code >= 500 or exc.code == 429:
             raise SourceUnavailable(f"{url}: the server answered HTTP {exc.code}; try again later") from exc
@@ -86,29 +163,40 @@ def fetch_url(url: str) -> bytes:
         raise SourceUnavailable(f"{url}: cannot fetch the feed ({reason})") from exc
     if len(body) > MAX_FEED_BYTES:
         raise SourceError(f"{url}: the feed is larger than {MAX_FEED_BYTES // 2**20} MB")
-    return body
+    return Document(body, final_url, content_type)
 
 
-def _text(element: Any, path: str) -> str:
-    found = element.find(path, _NS)
-    return (found.text or "").strip() if found is not None else ""
+def plain_text(value: str) -> str:
+    """Show notes as plain text: tags dropped, paragraphs and line breaks kept as line
+    breaks, entities decoded, no-break spaces made plain. Text without tags keeps its lines."""
+    text = get_text(value) if _HTML_TAG.search(value) else html.unescape(value)
+    text = re.sub(r"[ \t]+\n", "\n", text.replace("\xa0", " ").replace("\r\n", "\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _date(value: str) -> dt.datetime | None:
-    if not value:
+def parse_date(value: str) -> dt.datetime | None:
+    """A date in a form feedparser's handlers miss ("Aug 15, 2019"), read by dateutil;
+    None for text with no four-digit year (dateutil would fill in this year) or no date."""
+    if not _YEAR.search(value):
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)  # RSS: RFC 822 dates
-        except (TypeError, ValueError):
-            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unknown zone name: read as UTC below
+            parsed = dateutil_parser.parse(value)
+    except (ValueError, OverflowError):
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _hash_key(*parts: str) -> str:
-    return "feed:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+def _published(entry: Any) -> dt.datetime | None:
+    for name in ("published", "updated"):
+        parsed = entry.get(f"{name}_parsed")
+        if parsed:
+            return dt.datetime(*parsed[:6], tzinfo=dt.UTC)
+    for name in ("published", "updated"):
+        if entry.get(name) and (moment := parse_date(str(entry[name]))):
+            return moment.astimezone(dt.UTC)
+    return None
 
 
 def _duration(value: str) -> float | None:
@@ -122,51 +210,185 @@ def _duration(value: str) -> float | None:
         return None
 
 
-def parse_feed(body: bytes, feed_url: str) -> tuple[FeedEntry, ...]:
-    """Entries of an RSS 2.0 or Atom document (YouTube's channel feeds included)."""
+def _hash_key(*parts: str) -> str:
+    return "feed:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def _location(url: str) -> str:
+    """Host and path of a media URL: what stays when a CDN signs or tracks it anew."""
+    parts = urlparse(url)
+    return f"{parts.netloc.lower()}{parts.path}"
+
+
+def _refuse_entities(body: bytes, feed_url: str) -> None:
+    root = _ROOT_ELEMENT.search(body)
+    prolog = body[: root.start()] if root else body
+    if b"<!ENTITY" in prolog:
+        raise SourceError(
+            f"{feed_url}: the feed declares XML entities, which feeds have no use for "
+            "(and which billion-laughs and external-entity attacks use); refused"
+        )
+
+
+def _media_link(entry: Any) -> tuple[str, str]:
+    """The enclosure to download and its length: audio or video, never the cover image."""
+    links = [link for link in entry.get("links", ()) if link.get("rel") == "enclosure" and link.get("href")]
+    links += [{"href": m["url"], "type": m.get("type", "")} for m in entry.get("media_content", ()) if m.get("url")]
+    typed = [link for link in links if str(link.get("type", "")).startswith(_MEDIA_TYPES)]
+    untyped = [
+        link
+        for link in links
+        if not link.get("type") and not urlparse(link["href"]).path.lower().endswith(_IMAGE_SUFFIXES)
+    ]
+    chosen = (typed or untyped or [{}])[0]
+    return str(chosen.get("href", "")).strip(), str(chosen.get("length", ""))
+
+
+def _page_link(entry: Any) -> str:
+    """The entry's web page: an html ``alternate`` link, never a guid taken for a link."""
+    for link in entry.get("links", ()):
+        html_type = link.get("type", "text/html") in ("text/html", "application/xhtml+xml", "")
+        if link.get("rel", "alternate") == "alternate" and link.get("href") and html_type:
+            return str(link["href"]).strip()
+    return ""
+
+
+def _text(detail: Any, value: str) -> str:
+    kind = (detail or {}).get("type", "text/plain")
+    return plain_text(value) if "html" in kind else html.unescape(value).strip()
+
+
+def _show_notes(entry: Any) -> str:
+    """The fullest of the entry's texts (content:encoded, description, itunes:summary)."""
+    candidates = [_text(c, c.get("value", "")) for c in entry.get("content", ())]
+    if entry.get("summary"):
+        candidates.append(_text(entry.get("summary_detail"), entry["summary"]))
+    return max(candidates, key=len, default="")
+
+
+def _language_matches(first: str, second: str) -> bool:
+    return not first or not second or first.lower().split("-")[0] == second.lower().split("-")[0]
+
+
+def choose_transcript(candidates: Iterable[dict[str, str]], language: str, base: str) -> PublisherTranscript | None:
+    """The publisher transcript to use: in the episode's ``language`` (or with none said),
+    of the most useful type (``TRANSCRIPT_TYPES``); None when none fits."""
+    fitting = []
+    for attributes in candidates:
+        kind = attributes.get("type", "").split(";")[0].strip().lower()
+        said = attributes.get("language", "").strip()
+        if attributes.get("url") and kind in TRANSCRIPT_TYPES and _language_matches(said, language):
+            fitting.append(PublisherTranscript(urljoin(base, attributes["url"].strip()), kind, said or language))
+    fitting.sort(key=lambda t: TRANSCRIPT_TYPES.index(t.type))
+    return fitting[0] if fitting else None
+
+
+def _podcast_transcripts(body: bytes) -> list[list[dict[str, str]]] | None:
+    """Each item's ``<podcast:transcript>`` attributes, in document order. feedparser keeps
+    only the last of an item's transcripts, and publishers list one per format and language."""
     try:
-        root = SafeXML.fromstring(body, forbid_dtd=True)
-    except (SafeXML.ParseError, DefusedXmlException) as exc:
-        raise SourceError(f"{feed_url}: not a valid RSS or Atom feed ({exc})") from exc
-    if root.tag == "rss":
-        return tuple(_rss_entry(item, feed_url) for item in root.iterfind("channel/item"))
-    if root.tag == f"{{{_NS['atom']}}}feed":
-        feed_author = _text(root, "atom:author/atom:name") or _text(root, "atom:title")
-        return tuple(_atom_entry(entry, feed_author) for entry in root.iterfind("atom:entry", _NS))
-    raise SourceError(f"{feed_url}: not an RSS or Atom feed (root element <{root.tag}>)")
+        root = SafeXML.fromstring(body)
+    except (SafeXML.ParseError, DefusedXmlException, ValueError):
+        return None  # not well-formed: feedparser's loose parser read it, and its one transcript serves
+    tags = {f"{{{namespace}}}transcript" for namespace in PODCAST_NAMESPACES}
+    items = [element for element in root.iter() if str(element.tag).rsplit("}", 1)[-1] in ("item", "entry")]
+    return [[dict(child.attrib) for child in item if child.tag in tags] for item in items]
 
 
-def _rss_entry(item: Any, feed_url: str) -> FeedEntry:
-    enclosure = item.find("enclosure")
-    media = enclosure.get("url", "").strip() if enclosure is not None else ""
-    link = _text(item, "link")
-    guid = _text(item, "guid") or media or link
+def parse_feed(body: bytes, feed_url: str) -> tuple[FeedEntry, ...]:
+    """Entries of an RSS or Atom document (YouTube's channel feeds included), newest first
+    as the feed lists them. ``feed_url`` is where it was fetched from (after redirects):
+    the base of relative URLs and part of each entry's key.
+
+    Raises:
+        SourceError: the document is not a feed, or declares XML entities.
+    """
+    body = body.removeprefix(b"\xef\xbb\xbf")
+    if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
+        body = body.lstrip()  # "XML declaration not at start": a blank line a CMS put there
+    _refuse_entities(body, feed_url)
+    body = _ITUNES_SPELLINGS.sub(lambda match: match.group(1) + ITUNES_NAMESPACE, body)
+    # A stream, never bytes: feedparser takes bytes that name a file for a path to open.
+    # The feed's URL as Content-Location: the base of its relative URLs and of its xml:base.
+    headers = {"content-location": feed_url}
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
+    if not parsed.version and not parsed.entries:
+        reason = f" ({parsed.bozo_exception})" if parsed.get("bozo_exception") else ""
+        raise SourceError(f"{feed_url}: not an RSS or Atom feed{reason}")
+    feed = parsed.feed
+    channel_name = str(feed.get("author_detail", {}).get("name") or feed.get("author") or feed.get("title") or "")
+    language = str(feed.get("language") or "")
+    transcripts = _podcast_transcripts(body) if b"transcript" in body else None
+    if transcripts is not None and len(transcripts) != len(parsed.entries):
+        transcripts = None
+    entries = [
+        _entry(
+            item,
+            feed_url,
+            channel_name=channel_name,
+            language=language,
+            transcripts=transcripts[n] if transcripts else None,
+        )
+        for n, item in enumerate(parsed.entries)
+    ]
+    return _distinct(entries)
+
+
+def _entry(
+    item: Any, feed_url: str, *, channel_name: str, language: str, transcripts: list[dict[str, str]] | None
+) -> FeedEntry:
+    media, _ = _media_link(item)
+    page = _page_link(item)
+    guid = str(item.get("id") or "").strip()
+    video_id = str(item.get("yt_videoid") or "")
+    title = _text(item.get("title_detail"), str(item.get("title") or ""))
+    published = _published(item)
+    if video_id:
+        key = f"youtube:{video_id}"
+    elif guid or page or media:
+        key = _hash_key(feed_url, guid or page, _location(media) if media else "")
+    else:
+        key = _hash_key(feed_url, title, published.isoformat() if published else "")
+    legacy = _hash_key(feed_url, guid or media or page)  # draftcast before feedparser
+    author = item.get("author_detail", {}).get("name") or item.get("author") or channel_name
+    candidates = (
+        transcripts if transcripts is not None else [item["podcast_transcript"]] if "podcast_transcript" in item else []
+    )
+    chapters = str(item.get("podcast_chapters", {}).get("url") or "").strip()
     return FeedEntry(
-        key=_hash_key(feed_url, guid),
-        url=media or link,
-        title=_text(item, "title"),
-        published=_date(_text(item, "pubDate")),
-        page_url=link if media else "",
-        description=_text(item, "description") or _text(item, "itunes:summary"),
-        uploader=_text(item, "itunes:author") or _text(item, "author"),
-        duration=_duration(_text(item, "itunes:duration")),
+        key=key,
+        url=urljoin(feed_url, media or page),
+        title=title,
+        published=published,
+        page_url=urljoin(feed_url, page) if media and page else "",
+        description=_show_notes(item),
+        uploader=str(author or "").strip(),
+        duration=_duration(str(item.get("itunes_duration") or "").strip()),
+        enclosure=bool(media),
+        aliases=(legacy,) if legacy != key and not video_id else (),
+        transcript=choose_transcript(candidates, language, feed_url) if media else None,
+        chapters_url=urljoin(feed_url, chapters) if chapters and media else "",
     )
 
 
-def _atom_entry(entry: Any, feed_author: str) -> FeedEntry:
-    links = {link.get("rel", "alternate"): link.get("href", "") for link in entry.iterfind("atom:link", _NS)}
-    video_id = _text(entry, "yt:videoId")
-    page = links.get("alternate", "")
-    media = links.get("enclosure", "")
-    return FeedEntry(
-        key=f"youtube:{video_id}" if video_id else _hash_key(_text(entry, "atom:id") or page or media),
-        url=media or page,
-        title=_text(entry, "atom:title"),
-        published=_date(_text(entry, "atom:published") or _text(entry, "atom:updated")),
-        page_url=page if media else "",
-        description=_text(entry, "media:group/media:description") or _text(entry, "atom:summary"),
-        uploader=_text(entry, "atom:author/atom:name") or feed_author,
+def _distinct(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
+    """One entry per key. Items that share a guid and a media path (publishers reuse
+    guids) are told apart by title: the oldest keeps the plain key, so that an episode
+    known before keeps its identity when a later one copies its guid."""
+    oldest_first = sorted(
+        range(len(entries)), key=lambda n: (entries[n].published or dt.datetime.max.replace(tzinfo=dt.UTC), -n)
     )
+    taken: dict[str, FeedEntry] = {}
+    keys: dict[int, str] = {}
+    for n in oldest_first:
+        entry = entries[n]
+        key = entry.key
+        if key in taken and taken[key].title != entry.title:
+            key = _hash_key(entry.key, entry.title)
+        if key not in taken:
+            taken[key] = entry
+            keys[n] = key
+    return tuple(replace(entries[n], key=keys[n]) for n in range(len(entries)) if n in keys)
 
 
 def youtube_channel_id(url: str) -> str | None:
@@ -192,7 +414,11 @@ def _flat_options(limit: int) -> dict[str, Any]:
 
 
 def flat_listing(url: str, *, limit: int = BACKSTOP_LIMIT) -> tuple[tuple[FeedEntry, ...], dict[str, Any]]:
-    """A playlist or channel tab listed by yt-dlp without resolving each video."""
+    """A playlist or channel tab listed by yt-dlp without resolving each video.
+
+    Raises:
+        SourceError: yt-dlp cannot list ``url`` (``SourceUnavailable`` when worth retrying).
+    """
     try:
         with yt_dlp.YoutubeDL(_flat_options(limit)) as ydl:
             info = ydl.extract_info(source.check_url(url), download=False) or {}
@@ -229,23 +455,34 @@ def until_known(entries: Iterable[FeedEntry], known: Callable[[str], bool]) -> t
     """Entries (newest first) up to, not including, the first one already known."""
     result = []
     for entry in entries:
-        if known(entry.key):
+        if any(known(key) for key in entry.keys):
             break
         result.append(entry)
     return tuple(result)
+
+
+def _looks_like_feed(document: Document) -> bool:
+    """An RSS, RDF or Atom root element near the start, or a feed's content type. A web
+    page (even XHTML) is not: yt-dlp lists what it embeds."""
+    kind = document.content_type.lower()
+    return bool(_FEED_ROOT.search(document.body[:65536])) or "rss" in kind or "atom" in kind
 
 
 def list_channel(
     url: str, *, known: Callable[[str], bool], polled_before: bool, channel_id: str = "", fetch: Fetch = fetch_url
 ) -> Listing:
     """What ``url`` has published, newest first. ``known`` tells keys seen before;
-    ``polled_before`` says whether a full page of unknown entries may hide more."""
+    ``polled_before`` says whether a full page of unknown entries may hide more.
+
+    Raises:
+        SourceError: the channel cannot be read (``SourceUnavailable`` when worth retrying).
+    """
     if is_youtube_channel(url):
         return _list_youtube_channel(url, known=known, polled_before=polled_before, channel_id=channel_id, fetch=fetch)
-    body = fetch(url)
-    if re.search(rb"<(rss|feed)[\s>]", body[:4096]):
-        return Listing(parse_feed(body, url))
-    entries, _ = flat_listing(url)
+    document = fetch(url)
+    if _looks_like_feed(document):
+        return Listing(parse_feed(document.body, document.url))
+    entries, _ = flat_listing(url)  # a web page or a playlist: yt-dlp lists what it holds
     return Listing(entries)
 
 
@@ -257,7 +494,8 @@ def _list_youtube_channel(
     if not channel_id:  # a handle: one flat request tells the id, and lists the videos too
         entries, info = flat_listing(tab)
         return Listing(entries, str(info.get("channel_id") or ""))
-    feed = parse_feed(fetch(youtube_feed_url(channel_id)), url)
+    document = fetch(youtube_feed_url(channel_id))
+    feed = parse_feed(document.body, document.url)
     if polled_before and feed and not any(known(entry.key) for entry in feed):
         log.info("%s: all %d feed entries are new; listing the channel up to a known video", url, len(feed))
         backstop, _ = flat_listing(tab)

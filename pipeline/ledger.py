@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -54,6 +55,11 @@ class State(StrEnum):
     FAILED = "failed"  # the run failed; retried after next_attempt_at
     WAITING = "waiting"  # live or upcoming: tried again later, not counted as a failure
     GAVE_UP = "gave-up"  # failed too often: left for a person (draftcast status shows it)
+    SKIPPED = "skipped"  # never launched: history (no backfill), or filtered out; last_error says why
+
+
+# The states whose next launch reads the parameters again: they follow the feed as it is now.
+_RELAUNCHABLE = (State.DISCOVERED, State.FAILED, State.WAITING, State.GAVE_UP)
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,12 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 class Ledger:
+    """The ledger in the SQLite file at ``path``. Each thread keeps one connection: a poll
+    asks it a few times per channel, and opening one per question was half of a poll's time."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -101,8 +111,12 @@ class Ledger:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=60)) as db, db:
+        """This thread's connection, in a transaction committed on leaving."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self.path, timeout=60)
             db.execute("PRAGMA synchronous=NORMAL")  # with WAL: safe, without an fsync per commit
+        with db:
             yield db
 
     # ------------------------------------------------------------ channels
@@ -167,6 +181,31 @@ class Ledger:
                 (key, channel, url, title, _iso(published), json.dumps(parameters), State.DISCOVERED, now, now),
             )
         return cursor.rowcount == 1
+
+    def skip(self, key: str, reason: str, *, channel: str, url: str, title: str, published: dt.datetime | None) -> bool:
+        """Record a video that is not launched, with why; False if the key was already there."""
+        now = _iso(_now())
+        with self._db() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO videos (key, channel, url, title, published, parameters, state, last_error,"
+                " discovered_at, updated_at) VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)",
+                (key, channel, url, title, _iso(published), State.SKIPPED, reason, now, now),
+            )
+        return cursor.rowcount == 1
+
+    def follow_feed(self, current: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+        """Take each (key, url, parameters) as the feed gives them now, for videos still to be
+        (re)launched: signed media URLs expire, so a retry must not use the first attempt's.
+        Returns how many videos changed."""
+        states = ", ".join(f"'{state}'" for state in _RELAUNCHABLE)  # constants of this module
+        rows = [{"key": key, "url": url, "parameters": json.dumps(parameters)} for key, url, parameters in current]
+        with self._db() as db:
+            cursor = db.executemany(
+                f"UPDATE videos SET url = :url, parameters = :parameters WHERE key = :key AND state IN ({states})"
+                " AND (url != :url OR parameters != :parameters)",
+                rows,
+            )
+        return cursor.rowcount
 
     def launched(self, key: str, flow_run_id: str) -> None:
         self._update(key, state=State.LAUNCHED, flow_run_id=flow_run_id, next_attempt_at=None, attempts_delta=1)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.config import Channel, PollSettings
-from pipeline.feeds import FeedEntry
+from pipeline.errors import DraftcastError
+from pipeline.feeds import FeedEntry, Listing
 from pipeline.ledger import ChannelRecord, Ledger, State
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,53 @@ class RunOutcome:
 
 Launch = Callable[[str, dict[str, Any], int], str]  # (key, ingest parameters, attempt) → flow run id
 ReadRun = Callable[[str], RunOutcome]
+ListChannel = Callable[..., Listing]  # feeds.list_channel's signature; the flow adds retries
+
+
+def poll(
+    channels: Iterable[Channel],
+    ledger: Ledger,
+    settings: PollSettings,
+    *,
+    list_channel: ListChannel,
+    launch: Launch,
+    read_run: ReadRun,
+    now: dt.datetime,
+) -> PollReport:
+    """One poll: learn how launched runs ended, list each channel that is polled and launch
+    its new entries, then relaunch failures whose retry is due. A channel that cannot be
+    read is reported and recorded; the others go on.
+
+    The poll-channels flow runs exactly this, with Prefect's tasks as ``list_channel``,
+    ``launch`` and ``read_run``; bench/poll.py times it with stand-ins for the network."""
+    report = PollReport()
+    refresh(ledger, read_run, settings, report, now)
+    for channel in (c for c in channels if c.poll):
+        before = ledger.channel(channel.url)
+        try:
+            listing = list_channel(
+                channel.url,
+                known=lambda key: bool(ledger.known([key])),
+                polled_before=before is not None,
+                channel_id=before.channel_id if before else "",
+            )
+        except DraftcastError as error:
+            ledger.channel_polled(channel.url, error=str(error))
+            report.channel_errors[channel.url] = str(error)
+            log.error("%s: %s", channel.url, error)
+            continue
+        record = ledger.channel_polled(channel.url, channel_id=listing.channel_id)
+        launched = len(report.launched)
+        poll_listing(listing.entries, channel, record, ledger, settings, launch, report)
+        log.info("%s: %d entries listed, %d new", channel.url, len(listing.entries), len(report.launched) - launched)
+    relaunch_due(ledger, launch, report, now)
+    return report
 
 
 @dataclass
 class PollReport:
     launched: list[str] = field(default_factory=list)  # keys of new videos launched
+    skipped: list[str] = field(default_factory=list)  # newly listed, not launched (history, filters)
     retried: list[str] = field(default_factory=list)
     drafted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -45,6 +88,7 @@ class PollReport:
     def summary(self) -> str:
         parts = [
             f"{len(self.launched)} new launched",
+            f"{len(self.skipped)} skipped",
             f"{len(self.retried)} retried",
             f"{len(self.drafted)} drafted",
             f"{len(self.failed)} failed",
@@ -64,58 +108,78 @@ def published_after(channel: Channel, record: ChannelRecord, poll: PollSettings)
     return record.first_polled_at - dt.timedelta(days=poll.lookback_days)
 
 
-def wanted(entry: FeedEntry, channel: Channel, after: dt.datetime | None, first_poll: bool) -> bool:
-    """Whether a channel's filters let ``entry`` through (live and upcoming wait)."""
-    if entry.live_status in SKIPPED_LIVE_STATUSES:
-        return False
+def skip_reason(entry: FeedEntry, channel: Channel, after: dt.datetime | None, first_poll: bool) -> str | None:
+    """Why ``entry`` is not launched (None: launch it). Live and upcoming streams are not
+    skipped here: they wait for their broadcast, and are launched when they appear again."""
     if channel.include and not any(re.search(pattern, entry.title) for pattern in channel.include):
-        return False
+        return "skipped: its title matches none of the channel's include patterns"
     if any(re.search(pattern, entry.title) for pattern in channel.exclude):
-        return False
+        return "skipped: its title matches one of the channel's exclude patterns"
     if after is None:
-        return True
+        return None
     if entry.published is None:
-        return not first_poll  # undated entries on a first poll are the channel's history
-    return entry.published >= after
+        # No date to compare: what a channel lists on its first poll is its history.
+        # An undated entry that first appears on a later poll is new, by when it appeared.
+        return "skipped: no readable date, and listed on the channel's first poll (no backfill)" if first_poll else None
+    if entry.published < after:
+        return f"skipped: published {entry.published.date()}, before {after.date()} (no backfill)"
+    return None
 
 
-def new_entries(
-    entries: tuple[FeedEntry, ...], channel: Channel, record: ChannelRecord, ledger: Ledger, poll: PollSettings
-) -> list[FeedEntry]:
-    """Entries not in the ledger that pass the filters, oldest first."""
-    known = ledger.known(entry.key for entry in entries)
-    first_poll = record.polls == 1
+def poll_listing(
+    entries: tuple[FeedEntry, ...],
+    channel: Channel,
+    record: ChannelRecord,
+    ledger: Ledger,
+    poll: PollSettings,
+    launch: Launch,
+    report: PollReport,
+) -> None:
+    """Act on one channel's listing (newest first): launch each new entry once, oldest
+    first; record the ones not launched with why; and give videos still to be retried
+    the URL and parameters the feed gives now (signed media URLs expire)."""
+    known = ledger.known(key for entry in entries for key in entry.keys)
+    ledger.follow_feed(
+        (key, entry.url, ingest_parameters(entry, channel)) for entry in entries for key in entry.keys if key in known
+    )
     after = published_after(channel, record, poll)
-    fresh = {
-        entry.key: entry for entry in entries if entry.key not in known and wanted(entry, channel, after, first_poll)
-    }
-    return list(reversed(fresh.values()))
+    for entry in reversed(entries):
+        if known.intersection(entry.keys) or entry.live_status in SKIPPED_LIVE_STATUSES:
+            continue
+        known.add(entry.key)
+        fields = {"channel": channel.url, "url": entry.url, "title": entry.title, "published": entry.published}
+        reason = skip_reason(entry, channel, after, first_poll=record.polls == 1)
+        if reason is not None:
+            ledger.skip(entry.key, reason, **fields)
+            report.skipped.append(entry.key)
+            continue
+        parameters = ingest_parameters(entry, channel)
+        if ledger.discover(entry.key, parameters=parameters, **fields):
+            ledger.launched(entry.key, launch(entry.key, parameters, 1))
+            report.launched.append(entry.key)
+            log.info("launched %s: %s", entry.key, entry.title)
 
 
 def ingest_parameters(entry: FeedEntry, channel: Channel) -> dict[str, Any]:
-    """The ingest run's parameters for a feed entry: a podcast's enclosure brings the
-    episode's page, title, date and text, which the media file itself does not carry."""
+    """The ingest run's parameters for a feed entry. An enclosure is only a media file:
+    the feed knows the episode's page, title, date, speaker and show notes, and the
+    publisher's transcript and chapters, so they go along as overrides."""
     parameters: dict[str, Any] = {"url": entry.url, "channel": channel.url}
-    if entry.page_url:
+    if entry.enclosure:
+        transcript = entry.transcript
         overrides = {
             "webpage_url": entry.page_url,
             "title": entry.title,
             "description": entry.description,
             "uploader": entry.uploader,
             "upload_date": entry.published.date().isoformat() if entry.published else "",
+            "transcript_url": transcript.url if transcript else "",
+            "transcript_type": transcript.type if transcript else "",
+            "transcript_language": transcript.language if transcript else "",
+            "chapters_url": entry.chapters_url,
         }
         parameters["overrides"] = {name: value for name, value in overrides.items() if value}
     return parameters
-
-
-def launch_new(entries: list[FeedEntry], channel: Channel, ledger: Ledger, launch: Launch, report: PollReport) -> None:
-    for entry in entries:
-        parameters = ingest_parameters(entry, channel)
-        fields = {"channel": channel.url, "url": entry.url, "title": entry.title, "published": entry.published}
-        if ledger.discover(entry.key, parameters=parameters, **fields):
-            ledger.launched(entry.key, launch(entry.key, parameters, 1))
-            report.launched.append(entry.key)
-            log.info("launched %s: %s", entry.key, entry.title)
 
 
 def refresh(ledger: Ledger, read_run: ReadRun, poll: PollSettings, report: PollReport, now: dt.datetime) -> None:
