@@ -158,12 +158,13 @@ def test_prefect_deployment_run_writes_a_draft(service: Service, site: Site) -> 
     assert post["source"] == url and post["speaker"] == "Deployer" and "country" in post.content
 
 
-def _write_config(service: Service, site: Site, *channels: str, max_attempts: int = 3) -> None:
+def _write_config(service: Service, site: Site, *channels: str, max_attempts: int = 3, speakers: bool = True) -> None:
     lines = [
         '[draftcast]\nmodel = "tiny.en"\nlanguage = "en"\n',
         f"[poll]\nmax_attempts = {max_attempts}\nretry_after_minutes = [0]\nmax_transcriptions = 1\n",
     ]
-    lines += [f'[[channels]]\nurl = "{site.url(name)}"\nspeaker = "Speaker of {name}"\n' for name in channels]
+    speaker = 'speaker = "Speaker of {}"\n' if speakers else ""
+    lines += [f'[[channels]]\nurl = "{site.url(name)}"\n{speaker.format(name)}' for name in channels]
     service.config.write_text("\n".join(lines))
 
 
@@ -179,19 +180,30 @@ def test_polling_rss_and_youtube_atom_feeds(service: Service, site: Site) -> Non
         youtube_feed(channel_id, [("svc-yt2", "Video svc-yt2", now), ("svc-yt1", "Video svc-yt1", now)], site.base)
     )
     old = now - dt.timedelta(days=400)
-    (site.root / "svc-pod.xml").write_text(
-        rss_feed([("svc-ep1", "Episode one", now), ("svc-ep0", "Old", old)], site.base)
+    # An episode as many feeds write one: no <link>, a relative enclosure, HTML show notes.
+    bare = (
+        "<item><title>Episode two: HBM &amp; CoWoS</title><guid isPermaLink='false'>svc-ep2</guid>"
+        f"<pubDate>{(now - dt.timedelta(days=1)).strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate>"
+        "<itunes:author>Ann Host</itunes:author><enclosure url='/librispeech-1995-1837-0001.mp4' type='video/mp4'/>"
+        "<description><![CDATA[<p>Guest:&nbsp;<b>Dylan</b></p><p>Memory &amp; packaging.</p>]]></description></item>"
     )
-    _write_config(service, site, "svc-atom.xml", "svc-pod.xml")
+    podcast = rss_feed([("svc-ep1", "Episode one", now), ("svc-ep0", "Old", old)], site.base)
+    (site.root / "svc-pod.xml").write_text(podcast.replace("<title>A podcast</title>", f"<title>A podcast</title>{bare}"))
+    _write_config(service, site, "svc-atom.xml", "svc-pod.xml", speakers=False)
 
     first = service.draftcast("poll")
-    assert first.startswith("3 new launched"), first  # the old episode is not backfilled
+    assert first.startswith("4 new launched, 1 skipped"), first  # the old episode is not backfilled
     assert service.draftcast("poll").startswith("0 new launched")  # polling twice launches nothing new
-    for title in ("Video svc-yt1", "Video svc-yt2", "Episode one"):
+    for title in ("Video svc-yt1", "Video svc-yt2", "Episode one", "Episode two: HBM & CoWoS"):
         wait_for(lambda title=title: service.draft_titled(title), timeout=240, what=title)
     episode = frontmatter.load(service.draft_titled("Episode one"))
     assert episode["source"] == site.url("svc-ep1.html")  # the episode's page, not the media file
-    assert episode["speaker"] == "Speaker of svc-pod.xml" and episode["summary"] == "Notes of Episode one"
+    assert episode["speaker"] == "Host" and episode["summary"] == "Notes of Episode one"
+    bare_episode = frontmatter.load(service.draft_titled("Episode two: HBM & CoWoS"))
+    assert bare_episode["date"] == (now - dt.timedelta(days=1)).date().isoformat()
+    assert bare_episode["speaker"] == "Ann Host" and bare_episode["summary"] == "Guest: Dylan\n\nMemory & packaging."
+    assert bare_episode["source"] == site.url("librispeech-1995-1837-0001.mp4")  # no page: the media file
+    assert "skipped: published" in service.draftcast("status", "--all")
 
     videos = [("svc-yt3", "Video svc-yt3", now), ("svc-yt2", "Video svc-yt2", now), ("svc-yt1", "Video svc-yt1", now)]
     site.add_page("svc-yt3.html", media="jfk.mp4", title="Video svc-yt3")
@@ -202,9 +214,9 @@ def test_polling_rss_and_youtube_atom_feeds(service: Service, site: Site) -> Non
 
     def all_drafted() -> bool:
         service.draftcast("poll")  # a poll learns how the launched runs ended
-        return service.draftcast("status").splitlines()[0] == "4 drafted"
+        return service.draftcast("status").splitlines()[0] == "5 drafted, 1 skipped"
 
-    wait_for(all_drafted, timeout=120, what="the ledger to record four drafted videos")
+    wait_for(all_drafted, timeout=120, what="the ledger to record five drafted videos")
 
 
 def test_a_failing_video_is_retried_within_its_bound(service: Service, site: Site) -> None:
