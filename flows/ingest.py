@@ -21,8 +21,8 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.concurrency.sync import concurrency
 
+from flows import slot
 from pipeline import captions, draft, models, source, transcribe, writer
 from pipeline.config import Channel, Settings, load_settings
 from pipeline.errors import SourceUnavailable
@@ -76,13 +76,15 @@ def transcribe_audio(
     with locked(work_dir):
         if transcribe.transcript_path(work_dir, model.name, options).exists():
             return transcribe.transcribe_media(None, work_dir, model, options)
-        # At most N transcriptions at once across all workers. Without the limit (the
-        # embedded default, before `draftcast setup`) this does not wait.
-        with concurrency(TRANSCRIPTION_LIMIT, occupy=1, raise_on_lease_renewal_failure=False):
+        # At most N transcriptions at once across all workers; a killed holder's slot is
+        # free again within a minute (flows/slot.py). Without the limit (the embedded
+        # default, before `draftcast setup`) this does not wait.
+        with slot.hold(TRANSCRIPTION_LIMIT) as held:
             progress = create_progress_artifact(progress=0.0, description="Share of the speech transcribed")
 
             def show(done: float) -> None:
                 update_progress_artifact(artifact_id=progress, progress=round(100 * done, 1))
+                held.keep()  # between batches: a slot lost meanwhile is waited for again
 
             return transcribe.transcribe_media(media, work_dir, model, options, on_progress=show)
 

@@ -21,7 +21,7 @@ import frontmatter
 import pytest
 
 from flows.server import start_server, stop_process
-from tests.conftest import Site
+from tests.conftest import MEDIA, Site, make_video
 from tests.test_polling import rss_feed, youtube_feed
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,8 @@ class Service:
             f"{self.api_url}{path}", data=data, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+            answer = response.read()
+        return json.loads(answer) if answer else None  # 204 No Content
 
     def running_flow_runs(self) -> int:
         runs = self.api("/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}})
@@ -284,6 +285,121 @@ def test_the_transcription_limit_holds_with_more_runs_than_slots(service: Servic
         time.sleep(0.2)
     assert most_running >= 2  # runs did overlap…
     assert most_slots == 1  # …but never two transcriptions at once
+
+
+def _holders(service: Service) -> dict[str, str]:
+    """The transcription slot's holders as the server knows them: variable name → last beat."""
+    found = service.api("/variables/filter", {"variables": {"tags": {"all_": ["draftcast-transcription"]}}})
+    return {variable["name"]: variable["updated"] for variable in found}  # type: ignore[union-attr]
+
+
+def _active_slots(service: Service) -> int:
+    return service.api("/v2/concurrency_limits/draftcast-transcription")["active_slots"]  # type: ignore[index]
+
+
+def _ingest(service: Service, url: str, log: Path) -> subprocess.Popen[bytes]:
+    """`draftcast ingest URL` against the service's server: the flow runs in this process."""
+    command = [sys.executable, "-m", "flows.cli", "ingest", url, "--model", "tiny.en", "--language", "en"]
+    return subprocess.Popen(command, cwd=service.root, env=service.env, stdout=subprocess.PIPE, stderr=log.open("wb"))
+
+
+def test_a_holder_killed_with_sigkill_frees_the_slot_within_a_minute(service: Service, site: Site) -> None:
+    from pipeline.audio import ffmpeg_executable
+
+    speech = site.root / "svc-long.wav"  # two minutes of speech: the kill lands mid-transcription
+    loop = ["-stream_loop", "-1", "-i", str(MEDIA / "librispeech-1995-1837-0001.wav"), "-t", "120"]
+    subprocess.run([ffmpeg_executable(), "-nostdin", "-loglevel", "error", "-y", *loop, str(speech)], check=True)
+    make_video(speech, site.root / "svc-long.mp4")
+    long_url = site.add_page("svc-killed.html", media="svc-long.mp4", title="Killed holding the slot")
+    next_url = site.add_page("svc-next.html", media="jfk.mp4", title="Next in line")
+    assert _active_slots(service) == 0 and not _holders(service)
+
+    holder = _ingest(service, long_url, service.root / "killed.log")
+    try:
+        wait_for(lambda: _active_slots(service) == 1 and _holders(service), timeout=120, what="A to hold the slot")
+        (dead,) = _holders(service)
+        holder.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        holder.wait()
+    finally:
+        holder.kill()
+    log = service.root / "next.log"
+    second = _ingest(service, next_url, log)
+    wait_for(lambda: set(_holders(service)) - {dead}, timeout=90, what="B to take the slot")
+    took = time.monotonic() - killed
+    out, _ = second.communicate(timeout=120)
+    done = time.monotonic() - killed
+    print(f"\nkill -9 of the holder → the next ingest holds the slot after {took:.1f} s, its draft after {done:.1f} s")
+    assert second.returncode == 0, log.read_text()
+    assert took < 60, f"the next ingest waited {took:.0f} s for the slot of the killed one"
+    assert frontmatter.load(out.decode().strip())["title"] == "Next in line"
+    assert "freed a slot of 'draftcast-transcription' whose holder was silent" in log.read_text()
+    # a normal ingest gives its slot back at once: nothing is held once it has exited
+    assert _active_slots(service) == 0 and not _holders(service)
+
+
+_LOSES_ITS_SLOT = """
+import sys, time
+from flows.slot import BEAT_SECONDS, Slot
+
+slot = Slot("draftcast-transcription")
+slot.acquire()
+print(slot.lease_id, flush=True)
+sys.stdin.readline()  # meanwhile the server freed the slot and another run took it
+time.sleep(BEAT_SECONDS + 2)  # a beat finds the lease gone
+print("keeping", flush=True)
+slot.keep()  # between two batches: waits for a slot again
+print(slot.lease_id, flush=True)
+slot.release()
+"""
+
+
+def test_a_holder_whose_slot_was_freed_waits_for_one_again(service: Service) -> None:
+    """A live holder taken for dead (a frozen process, a server out of reach for 30 s)
+    does not go on beyond the limit: it waits in line again before its next batch."""
+    import queue
+    import threading
+
+    run = subprocess.Popen(
+        [sys.executable, "-c", _LOSES_ITS_SLOT],
+        cwd=service.root,
+        env=service.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in run.stdout:  # type: ignore[union-attr]
+            lines.put(line.strip())
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        first = lines.get(timeout=60)
+        # what a waiting run does to a holder it takes for dead, then it holds the slot
+        service.api("/v2/concurrency_limits/decrement-with-lease", {"lease_id": first})
+        urllib.request.urlopen(
+            urllib.request.Request(f"{service.api_url}/variables/name/draftcast-transcription-{first}", method="DELETE")
+        )
+        other = service.api(
+            "/v2/concurrency_limits/increment-with-lease",
+            {"names": ["draftcast-transcription"], "slots": 1, "lease_duration": 60},
+        )
+        run.stdin.write("\n")  # type: ignore[union-attr]
+        run.stdin.flush()  # type: ignore[union-attr]
+        assert lines.get(timeout=30) == "keeping"
+        time.sleep(3)
+        assert lines.empty() and _active_slots(service) == 1  # still waiting: the other run holds the only slot
+        service.api("/v2/concurrency_limits/decrement-with-lease", {"lease_id": other["lease_id"]})  # type: ignore[index]
+        second = lines.get(timeout=30)
+        assert second not in ("", first)  # a new lease
+        assert run.wait(timeout=30) == 0
+    finally:
+        run.kill()
+    assert "lost the slot of 'draftcast-transcription' (the server freed it: HTTP 410)" in run.stderr.read()  # type: ignore[union-attr]
+    assert _active_slots(service) == 0 and not _holders(service)
 
 
 @pytest.fixture(scope="module")
