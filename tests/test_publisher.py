@@ -279,3 +279,103 @@ def test_a_new_speaker_starts_a_new_paragraph() -> None:
         draft.Paragraph(0.0, "Hello there.", (), "Ann"),
         draft.Paragraph(2.0, "Hi.", (), "Bob"),
     ]
+
+
+EPISODE_TRANSCRIPT = {  # the publisher's words: a host's line whisper could never hear, Kennedy's with a dash
+    "version": "1.0.0",
+    "segments": [
+        {"speaker": "Host", "startTime": 0.0, "endTime": 0.1, "body": "From the archive of the JFK Library."},
+        {"speaker": "John F. Kennedy", "startTime": 0.2, "endTime": 3.5, "body": "And so, my fellow Americans:"},
+        {"speaker": "John F. Kennedy", "startTime": 3.5, "endTime": 7.0, "body": "ask not what your country can"},
+        {"speaker": "John F. Kennedy", "startTime": 7.0, "endTime": 7.9, "body": "do for you —"},
+        {
+            "speaker": "John F. Kennedy",
+            "startTime": 8.0,
+            "endTime": 11.0,
+            "body": "ask what you can do for your country.",
+        },
+    ],
+}
+EPISODE_CHAPTERS = {
+    "version": "1.2.0",
+    "chapters": [
+        {"startTime": 7.0, "title": "The answer"},
+        {"startTime": 2.0, "title": "Sponsor", "toc": False},
+        {"startTime": 0, "title": "Welcome"},
+        {"startTime": 3.5, "title": "The ask", "endTime": 7.0},
+    ],
+}
+
+
+def _artifacts_of(path: Path) -> tuple[str, dict[str, str]]:
+    """The markdown preview and the provenance table the flow run of the draft at ``path`` published."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    (run_id,) = {a.flow_run_id for a in artifacts if a.type == "markdown" and str(path) in a.data}
+    table = next(a for a in artifacts if a.flow_run_id == run_id and a.type == "table")
+    return run_id, {row["what"]: row["value"] for row in json.loads(table.data)}
+
+
+@pytest.mark.slow
+def test_an_episodes_own_transcript_and_chapters_replace_whisper(prefect_api: None, site: Site, isolated: Path) -> None:
+    from flows.ingest import ingest_video
+
+    (site.root / "ep1.json").write_text(json.dumps(EPISODE_TRANSCRIPT), encoding="utf-8")
+    (site.root / "ep1.chapters.json").write_text(json.dumps(EPISODE_CHAPTERS), encoding="utf-8")
+    overrides = {
+        "webpage_url": "https://podcast.example/episodes/1",
+        "title": "Episode 1: The ask",
+        "transcript_url": site.url("ep1.json"),
+        "transcript_type": "application/json",
+        "transcript_language": "en",
+        "chapters_url": site.url("ep1.chapters.json"),
+    }
+    path = Path(ingest_video(url=site.url("jfk.mp4"), model="tiny.en", language="en", overrides=overrides))
+    body = frontmatter.load(path).content
+    assert body.startswith(
+        "<!-- draftcast: transcript from the publisher's transcript (podcast:transcript, application/json, en);"
+        " 0:11 of audio;"
+    )
+    assert "**Host:** From the archive of the JFK Library." in body  # words no one said in the recording
+    assert "ask not what your country can" in body and "do for you — ask what you can do for your country." in body
+    headings = [line for line in body.splitlines() if line.startswith("### ")]
+    assert headings == ["### Welcome", "### The ask", "### The answer"]  # the silent "Sponsor" marker is no heading
+    assert "[0:03](https://podcast.example/episodes/1#t=3) ask not" in body  # each section starts at its time
+    work = next((isolated / "work").iterdir())
+    assert sorted(p.name for p in work.glob("transcript.*")) == [
+        f"transcript.publisher.en.{suffix}" for suffix in ("json", "srt", "txt", "vtt")
+    ]
+    assert not list(work.glob("media.*"))  # nothing downloaded: whisper never ran
+    _, provenance = _artifacts_of(path)
+    assert provenance["engine"] == "publisher" and provenance["model"] == "application/json"
+
+
+@pytest.mark.slow
+def test_a_transcript_or_chapters_that_cannot_be_fetched_fall_back_to_whisper(
+    prefect_api: None, site: Site, isolated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows.ingest import ingest_video
+
+    overrides = {
+        "webpage_url": "https://podcast.example/episodes/2",
+        "transcript_url": site.url("gone/ep2.vtt"),
+        "transcript_type": "text/vtt",
+        "chapters_url": site.url("gone/ep2.chapters.json"),
+    }
+    path = Path(ingest_video(url=site.url("jfk.mp4"), model="tiny.en", language="en", overrides=overrides))
+    body = frontmatter.load(path).content
+    assert body.startswith(
+        "<!-- draftcast: transcript from openai-whisper tiny.en, language en (the publisher's transcript could not"
+        f" be used: {site.url('gone/ep2.vtt')}: the server answered HTTP 404"
+    )
+    assert "ask not what your country can do for you" in body.lower()  # whisper heard it
+    assert "### " not in body  # no chapters, and the draft is written all the same
+    work = next((isolated / "work").iterdir())
+    assert list(work.glob("transcript.tiny.en.*.json")) and not list(work.glob("transcript.publisher.*"))
+    ours = [r.getMessage() for r in caplog.records if r.name == "prefect.flow_runs" and r.levelname == "WARNING"]
+    assert len([line for line in ours if "HTTP 404" in line and "transcribing with whisper instead" in line]) == 1
+    assert len([line for line in ours if "HTTP 404" in line and line.startswith("the draft has no chapters")]) == 1
+    _, provenance = _artifacts_of(path)
+    assert provenance["engine"] == "openai-whisper" and "HTTP 404" in provenance["transcript from"]
