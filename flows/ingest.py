@@ -99,8 +99,10 @@ def write_draft(
     speaker: str | None,
     rewrite: bool,
     written: writer.Written | None,
+    note: str = "",
 ) -> draft.DraftResult:
     transcript = transcribe.Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
+    transcript = dataclasses.replace(transcript, note=note)  # e.g. why the publisher's transcript was not used
     text = draft.compose(
         video, transcript, settings=settings, channel=channel, speaker=speaker, today=dt.date.today(), written=written
     )
@@ -128,11 +130,31 @@ def draft_with_writer(video: VideoInfo, transcript_file: Path, settings: Setting
     return writer.draft_fields(video, transcript, settings.writer)
 
 
-@task
-def fetch_captions(video: VideoInfo, track: SubtitleTrack, work_dir: Path, chinese_script: str) -> Path:
-    get_run_logger().info("using the video's %s subtitles (%s) instead of whisper", track.language, track.ext)
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
+def fetch_captions(
+    video: VideoInfo, track: SubtitleTrack, work_dir: Path, chinese_script: str, network: source.Network
+) -> Path:
+    if track.publisher:
+        get_run_logger().info(
+            "using the publisher's transcript (%s, %s) instead of whisper", track.mime_type or track.ext, track.url
+        )
+    else:
+        get_run_logger().info("using the video's %s subtitles (%s) instead of whisper", track.language, track.ext)
     with locked(work_dir):
-        return captions.captions_to_file(video, track, work_dir, chinese_script=chinese_script)
+        return captions.captions_to_file(video, track, work_dir, chinese_script=chinese_script, network=network)
+
+
+@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
+def fetch_chapters(url: str, network: source.Network) -> tuple[source.Chapter, ...]:
+    chapters = source.fetch_chapters(url, network=network)
+    get_run_logger().info("%d chapters from the feed's chapters file %s", len(chapters), url)
+    return chapters
+
+
+def _failure(state: Any) -> str:
+    """The one-line reason a task's final state failed."""
+    error = state.result(raise_on_failure=False)
+    return str(error).splitlines()[0] if isinstance(error, BaseException) and str(error) else str(state.message)
 
 
 def _transcribe(
@@ -191,7 +213,9 @@ def ingest_video(
 
     ``channel`` names a configured channel whose settings apply (polling passes it);
     ``overrides`` replace metadata a feed knows better than the media file (title,
-    description, upload_date, uploader, webpage_url). ``engine``: openai-whisper or
+    description, upload_date, uploader, webpage_url) and bring a podcast episode's own
+    transcript and chapters (transcript_url, transcript_type, transcript_language,
+    chapters_url; see source.with_overrides). ``engine``: openai-whisper or
     faster-whisper (default: the config's)."""
     settings = load_settings()
     if out_dir:
@@ -213,13 +237,30 @@ def ingest_video(
     spoken = language or (channel_settings.language if channel_settings else None) or settings.language
     script = (channel_settings.chinese_script if channel_settings else None) or settings.chinese_script
     work_dir = settings.work_dir / video.work_name
+    if video.chapters_url and not video.chapters:  # the site's own chapters win over the feed's
+        chapters = fetch_chapters.with_options(**retrying)(video.chapters_url, settings.network, return_state=True)
+        if chapters.is_completed():
+            video = dataclasses.replace(video, chapters=chapters.result())
+        else:
+            get_run_logger().warning("the draft has no chapters: %s", _failure(chapters))
     track = captions.choose_track(video, spoken, settings.captions)
+    transcript_file, note = None, ""
     if track is not None:  # people wrote these: better than any model
-        transcript_file = fetch_captions.with_options(**retrying)(video, track, work_dir, script)
-    else:
+        fetched = fetch_captions.with_options(**retrying)(
+            video, track, work_dir, script, settings.network, return_state=True
+        )
+        if fetched.is_completed():
+            transcript_file = fetched.result()
+        elif track.publisher:  # a feed's link gone bad must not cost the episode
+            why = _failure(fetched).removeprefix("the publisher's transcript ")
+            note = f"the publisher's transcript could not be used: {why}"
+            get_run_logger().warning("%s; transcribing with whisper instead", note)
+        else:
+            fetched.result()  # raises: the video's own subtitles failed, as before
+    if transcript_file is None:
         transcript_file = _transcribe(
             video, work_dir, settings, channel_settings, model, spoken, script, retrying, allow_local_files, engine
         )
     written = draft_with_writer(video, transcript_file, settings) if settings.writer.enabled else None
-    result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite, written)
+    result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite, written, note)
     return str(result.path)

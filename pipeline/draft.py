@@ -81,6 +81,7 @@ class Paragraph:
     start: float
     text: str
     flags: tuple[str, ...] = ()  # "M:SS why" for each span an editor should check
+    speaker: str = ""  # who starts speaking with this paragraph, when the transcript says
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def _is_unspaced(language: str) -> bool:
 
 
 def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
-    """Readable paragraphs from transcript segments: breaks at pauses and sentence ends."""
+    """Readable paragraphs from transcript segments: breaks at pauses and sentence ends,
+    and where another speaker starts."""
     unspaced = _is_unspaced(language)
     minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if unspaced else "spaced"]
     joiner = "" if unspaced else " "
@@ -166,10 +168,13 @@ def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
     def flush() -> None:
         if current:
             flags = tuple(f"{timestamp(s.start)} {s.flag}" for s in current if s.flag)
-            result.append(Paragraph(current[0].start, joiner.join(s.text for s in current), flags))
+            text = joiner.join(s.text for s in current)
+            result.append(Paragraph(current[0].start, text, flags, current[0].speaker))
             current.clear()
 
     for segment in segments:
+        if segment.speaker:
+            flush()
         if current:
             length = sum(len(s.text) for s in current)
             paused = segment.start - current[-1].end >= PAUSE_SECONDS
@@ -186,7 +191,15 @@ def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
 
 
 def sections(transcript: Transcript, chapters: tuple[Chapter, ...]) -> list[Section]:
-    """Paragraphs grouped under the video's chapters (one untitled section without)."""
+    """Paragraphs grouped under the video's chapters (one untitled section without).
+
+    An untimed transcript keeps its own paragraphs, one per segment, in one untitled
+    section: without times there is no knowing where a chapter starts."""
+    if not transcript.timed:
+        if chapters:
+            log.info("the transcript has no timings: its %d chapters are not placed in the draft", len(chapters))
+        kept = tuple(Paragraph(s.start, s.text, (), s.speaker) for s in transcript.segments)
+        return [Section("", 0.0, kept)] if kept else []
     bounds = sorted(chapters, key=lambda c: c.start) or [Chapter(0.0, None, "")]
     result = []
     for index, chapter in enumerate(bounds):

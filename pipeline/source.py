@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 import sys
@@ -21,7 +22,7 @@ from urllib.parse import urlparse
 
 import yt_dlp
 from tqdm import tqdm
-from yt_dlp.networking.exceptions import HTTPError, TransportError
+from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import ContentTooShortError, DownloadError, ExtractorError, UnsupportedError
 
 from pipeline.audio import ffmpeg_executable
@@ -44,10 +45,12 @@ class Chapter:
 
 @dataclass(frozen=True)
 class SubtitleTrack:
-    language: str
+    language: str  # BCP 47; '' when a publisher's transcript does not say
     url: str
-    ext: str
+    ext: str  # vtt, srt; for a publisher's transcript also json, html, txt ('' when unknown)
     automatic: bool  # the site's speech recognition, not a person's
+    publisher: bool = False  # the episode's <podcast:transcript>, from its feed
+    mime_type: str = ""  # as the feed gives it (publisher's transcripts)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class VideoInfo:
     language: str | None = None  # the spoken language, when the site says
     size_bytes: int | None = None  # of the media to download, when the site says
     subtitles: tuple[SubtitleTrack, ...] = ()
+    chapters_url: str = ""  # a Podcasting 2.0 JSON chapters file (<podcast:chapters>), from the feed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
@@ -418,15 +422,108 @@ def download_audio(
     return done
 
 
-OVERRIDABLE = ("title", "description", "upload_date", "uploader", "webpage_url")
+MAX_DOCUMENT_BYTES = 20 * 2**20  # a transcript or a chapters file: hours of speech fit in a few MB
+
+
+def fetch_text(url: str, *, what: str, network: Network = Network()) -> str:
+    """The text of a small document at an http(s) ``url`` (a publisher's transcript, a
+    chapters file); ``what`` names it in errors ("the publisher's transcript").
+
+    Raises:
+        SourceUnavailable: a failure that may pass (refused, timeout, HTTP 5xx or 429).
+        SourceError: one that will not (not http(s), HTTP 404, over MAX_DOCUMENT_BYTES).
+    """
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SourceError(f"{what} {url!r} is not at an http(s) URL; the feed must give an absolute web address")
+    try:
+        with yt_dlp.YoutubeDL(_options(network)) as ydl, ydl.urlopen(url) as response:
+            data = response.read(MAX_DOCUMENT_BYTES + 1)
+    except (RequestError, OSError) as exc:
+        error = _translate(url, exc)
+        raise type(error)(f"{what} {error}") from exc
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise SourceError(f"{what} {url}: larger than {MAX_DOCUMENT_BYTES // 2**20} MB; not read")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def parse_chapters(text: str) -> tuple[Chapter, ...]:
+    """The chapters of a Podcasting 2.0 JSON chapters file, ``{"version": "1.2.0",
+    "chapters": [{"startTime": s, "title": str, "endTime": s, "toc": bool}]}``, by start
+    time. Chapters with ``"toc": false`` are silent markers, not headings, and are left out,
+    as are chapters without a title.
+
+    Raises:
+        ValueError: the text is not JSON of that shape.
+    """
+    try:
+        chapters = [
+            Chapter(float(c["startTime"]), float(c["endTime"]) if c.get("endTime") is not None else None, _text(title))
+            for c in json.loads(text)["chapters"]
+            if isinstance(c, dict) and c.get("toc", True) is not False and (title := str(c.get("title") or "").strip())
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"not a JSON chapters file ({type(exc).__name__}: {exc})") from exc
+    return tuple(sorted(chapters, key=lambda chapter: chapter.start))
+
+
+def fetch_chapters(url: str, *, network: Network = Network()) -> tuple[Chapter, ...]:
+    """The chapters of the Podcasting 2.0 JSON chapters file at ``url``.
+
+    Raises:
+        SourceUnavailable: a failure that may pass (refused, timeout, HTTP 5xx or 429).
+        SourceError: the file cannot be fetched (404, not http(s)) or is not a chapters file.
+    """
+    text = fetch_text(url, what="the chapters file", network=network)
+    try:
+        return parse_chapters(text)
+    except ValueError as exc:
+        raise SourceError(f"the chapters file {url}: {exc}; check the feed") from exc
+
+
+METADATA_OVERRIDES = ("title", "description", "upload_date", "uploader", "webpage_url")
+# Podcasting 2.0: the episode's <podcast:transcript> (one, chosen by the feed's reader) and
+# <podcast:chapters> (absolute URLs; the type as the feed gives it; BCP 47 language).
+PODCAST_OVERRIDES = ("transcript_url", "transcript_type", "transcript_language", "chapters_url")
+OVERRIDABLE = METADATA_OVERRIDES + PODCAST_OVERRIDES
+TRANSCRIPT_TYPES = {  # MIME type → format, as feeds name them
+    "text/vtt": "vtt",
+    "application/x-subrip": "srt",
+    "application/srt": "srt",
+    "text/srt": "srt",
+    "application/json": "json",
+    "text/html": "html",
+    "text/plain": "txt",
+}
+_TRANSCRIPT_SUFFIXES = {".vtt": "vtt", ".srt": "srt", ".json": "json", ".html": "html", ".htm": "html", ".txt": "txt"}
+
+
+def transcript_format(mime_type: str, url: str) -> str:
+    """vtt, srt, json, html or txt: by the MIME type, else the URL's suffix; '' if neither says."""
+    known = TRANSCRIPT_TYPES.get(mime_type.split(";")[0].strip().lower())
+    return known or _TRANSCRIPT_SUFFIXES.get(Path(urlparse(url).path).suffix.lower(), "")
 
 
 def with_overrides(video: VideoInfo, overrides: dict[str, str] | None) -> VideoInfo:
-    """``video`` with metadata a feed knows better (a podcast episode's title, page, date)."""
+    """``video`` with what a feed knows better: a podcast episode's title, page, date and
+    text (METADATA_OVERRIDES), and its publisher's transcript and chapters
+    (PODCAST_OVERRIDES). Empty values change nothing.
+
+    Raises:
+        SourceError: a key that is not in OVERRIDABLE.
+    """
     if not overrides:
         return video
     unknown = set(overrides) - set(OVERRIDABLE)
     if unknown:
         raise SourceError(f"cannot override {', '.join(sorted(unknown))}: only {', '.join(OVERRIDABLE)}")
-    changes = {name: str(value) for name, value in overrides.items() if value}
+    given = {name: str(value) for name, value in overrides.items() if value}
+    changes: dict[str, Any] = {name: given[name] for name in METADATA_OVERRIDES if name in given}
+    podcast = {name: given.get(name, "").strip() for name in PODCAST_OVERRIDES}
+    if podcast["chapters_url"]:
+        changes["chapters_url"] = podcast["chapters_url"]
+    if podcast["transcript_url"]:
+        url, mime_type, language = podcast["transcript_url"], podcast["transcript_type"], podcast["transcript_language"]
+        track = SubtitleTrack(language, url, transcript_format(mime_type, url), False, True, mime_type)
+        changes["subtitles"] = (track, *video.subtitles)  # the publisher's first
     return dataclasses.replace(video, fetch_url=video.media_url, **changes)

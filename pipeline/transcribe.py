@@ -33,6 +33,7 @@ class Segment:
     end: float
     text: str
     flag: str = ""  # why an editor should check this span ('' when nothing is doubtful)
+    speaker: str = ""  # who starts speaking here, when subtitles or a transcript say ('' otherwise)
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,10 @@ class Transcript:
     language: str
     model: str
     engine: str
-    duration: float  # seconds of audio transcribed
+    duration: float  # seconds of audio transcribed (0 when an untimed transcript's media says nothing)
     segments: tuple[Segment, ...]
+    timed: bool = True  # False: a transcript without times (HTML without <time>, plain text), one paragraph each
+    note: str = ""  # why this run used this text, for the editor (not saved: a property of the run)
 
     @property
     def text(self) -> str:
@@ -51,8 +54,14 @@ class Transcript:
     def provenance(self) -> str:
         """Where the text came from, for the editor."""
         if self.engine == "captions":
-            return f"the video's {self.model} ({self.language})"
-        return f"{self.engine} {self.model}, language {self.language}"
+            source = f"the video's {self.model} ({self.language})"
+        elif self.engine == "publisher":  # model: the MIME type the feed gave
+            details = [self.model or "type not given", self.language or "language not given"]
+            source = f"the publisher's transcript (podcast:transcript, {', '.join(details)})"
+        else:
+            source = f"{self.engine} {self.model}, language {self.language}"
+        source += "" if self.timed else ", without timings"
+        return f"{source} ({self.note})" if self.note else source
 
     @property
     def flagged(self) -> int:
