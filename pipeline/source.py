@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
 import sys
 import time
@@ -17,12 +18,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import yt_dlp
 from tqdm import tqdm
 from yt_dlp.networking.exceptions import HTTPError, TransportError
-from yt_dlp.utils import ContentTooShortError, DownloadError, ExtractorError, UnsupportedError
+from yt_dlp.utils import ContentTooShortError, DownloadError, ExtractorError, UnsupportedError, url_basename
 
 from pipeline.audio import ffmpeg_executable
 from pipeline.errors import NotReady, SourceError, SourceUnavailable
@@ -61,7 +62,9 @@ class VideoInfo:
     channel_url: str
     upload_date: str | None  # 'YYYY-MM-DD'
     duration: float | None  # seconds
-    webpage_url: str  # canonical page URL: the draft's `source`
+    # The draft's `source`: the site's canonical page, or for generic sites the URL given,
+    # never where a redirect led (a CDN signs that address anew on each request).
+    webpage_url: str
     description: str
     tags: tuple[str, ...]
     chapters: tuple[Chapter, ...]
@@ -79,7 +82,8 @@ class VideoInfo:
 
     @property
     def key(self) -> str:
-        """Stable identity of a video across runs and URLs: extractor + id."""
+        """Stable identity of a video across runs and URLs: extractor + id (+ the URL given,
+        for generic sites, whose ids are only file names)."""
         if self.extractor in GENERIC_EXTRACTORS:
             return f"{self.extractor}:{self.id}:{hashlib.sha256(self.webpage_url.encode()).hexdigest()[:12]}"
         return f"{self.extractor}:{self.id}"
@@ -294,6 +298,31 @@ def _video_info(info: dict[str, Any]) -> VideoInfo:
     )
 
 
+def _file_name(url: str) -> str:
+    """What yt-dlp's generic extractor names what it finds at ``url``: the last path
+    segment, unquoted, without its extension ('ep' for .../ep.mp3?sig=…)."""
+    return unquote(os.path.splitext(url_basename(url))[0])
+
+
+def _as_given(video: VideoInfo, url: str) -> VideoInfo:
+    """``video`` as found at ``url``, the URL given, when yt-dlp followed redirects from it.
+
+    For generic sites yt-dlp reports the page, the id and, without better metadata, the
+    title of where the redirects led; a CDN signs that address anew on each request (a
+    token in its query or path), so a re-run would see another video. Here they come from
+    ``url`` instead. A site's own extractor (YouTube) gives ids that do not move: left as is."""
+    landed = video.webpage_url
+    if video.extractor not in GENERIC_EXTRACTORS or landed == url:
+        return video
+    found, given = _file_name(landed), _file_name(url) or urlparse(url).hostname or "media"
+    return dataclasses.replace(
+        video,
+        webpage_url=url,
+        id=given + video.id[len(found) :] if video.id.startswith(found) else video.id,  # html5's 'ep-1'
+        title=given if video.title == _text(found) else video.title,  # a real title is kept
+    )
+
+
 def fetch_metadata(url: str, *, allow_local_files: bool = False, network: Network = Network()) -> VideoInfo:
     """The metadata of the video at ``url``, without downloading the media."""
     url = check_url(url, allow_local_files=allow_local_files)
@@ -309,7 +338,7 @@ def fetch_metadata(url: str, *, allow_local_files: bool = False, network: Networ
     if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
         raise NotReady(f"{url}: this is a live or upcoming stream; ingest it after it has been broadcast")
     _remember(url, info)
-    video = dataclasses.replace(_video_info(info), fetch_url=url)
+    video = dataclasses.replace(_as_given(_video_info(info), url), fetch_url=url)
     size = info.get("filesize") or info.get("filesize_approx")
     return dataclasses.replace(video, size_bytes=int(size) if size else None)
 
