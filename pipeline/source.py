@@ -186,17 +186,33 @@ def _options(network: Network = Network(), **extra: Any) -> dict[str, Any]:
     return options
 
 
-def _translate(url: str, exc: Exception) -> SourceError:
-    """A yt-dlp failure as draftcast's error, naming the URL and what to do."""
+def _cause(exc: Exception) -> BaseException:
+    """What yt-dlp's error wraps: the HTTP or network error underneath, when there is one."""
     cause = exc.exc_info[1] if isinstance(exc, DownloadError) and exc.exc_info else exc
     if isinstance(cause, ExtractorError) and cause.orig_msg is None and cause.exc_info:
         cause = cause.exc_info[1] or cause
     if isinstance(cause, ExtractorError) and isinstance(cause.cause, Exception):
         cause = cause.cause
-    if isinstance(cause, HTTPError):
-        if cause.status >= 500 or cause.status == 429:
-            return SourceUnavailable(f"{url}: the server answered HTTP {cause.status}; try again later")
-        return SourceError(f"{url}: the server answered HTTP {cause.status} ({cause.reason}); check the URL")
+    return cause or exc
+
+
+def _http_status(exc: Exception) -> int | None:
+    """The HTTP status that failed a yt-dlp call; its downloader gives up with a message,
+    not the exception it retried on."""
+    if isinstance(cause := _cause(exc), HTTPError):
+        return cause.status
+    status = re.search(r"HTTP Error (\d{3})", _reason(exc))
+    return int(status.group(1)) if status else None
+
+
+def _translate(url: str, exc: Exception) -> SourceError:
+    """A yt-dlp failure as draftcast's error, naming the URL and what to do."""
+    cause = _cause(exc)
+    if (status := _http_status(exc)) is not None:
+        if status >= 500 or status == 429:
+            return SourceUnavailable(f"{url}: the server answered HTTP {status}; try again later")
+        reason = f" ({cause.reason})" if isinstance(cause, HTTPError) else ""
+        return SourceError(f"{url}: the server answered HTTP {status}{reason}; check the URL")
     if isinstance(cause, ContentTooShortError):
         return SourceUnavailable(f"{url}: the server kept sending less than it announced; try again later")
     if isinstance(cause, TransportError):
@@ -206,12 +222,6 @@ def _translate(url: str, exc: Exception) -> SourceError:
     if isinstance(cause, UnsupportedError):
         return SourceError(f"{url}: no video or audio was found at this address")
     message = _reason(exc).removeprefix("ERROR: ").removeprefix("[download] Got error: ")
-    # yt-dlp's downloader gives up with a message, not the exception it retried on
-    if status := re.search(r"HTTP Error (\d{3})", message):
-        code = int(status.group(1))
-        if code >= 500 or code == 429:
-            return SourceUnavailable(f"{url}: the server answered HTTP {code}; try again later")
-        return SourceError(f"{url}: the server answered HTTP {code}; check the URL")
     if "Giving up after" in message:  # a network failure that outlasted the retries
         return SourceUnavailable(f"{url}: the download kept failing ({message}); try again later")
     if re.search(r"live event will begin|Premieres in|is_upcoming|not (yet )?(started|live)", message, re.I):
@@ -392,6 +402,25 @@ def downloaded_media(work_dir: Path) -> Path | None:
     return None
 
 
+def _download(ydl: yt_dlp.YoutubeDL, url: str) -> None:
+    """Download from what yt-dlp answered for ``url`` a moment ago, else ask it anew.
+
+    That answer holds where redirects led, which a CDN may sign for a short while only:
+    when it is refused (HTTP 4xx), ``url`` is asked again for a fresh address. After any
+    failure it is forgotten, so a retry of the step asks anew too."""
+    if (info := _recall(url)) is not None:
+        try:
+            ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
+            return
+        except (DownloadError, ExtractorError) as exc:
+            _EXTRACTED.pop(url, None)
+            status = _http_status(exc)
+            if status is None or not 400 <= status < 500 or status == 429:
+                raise
+            log.info("%s: the address found a moment ago was refused (HTTP %d); asking again", url, status)
+    ydl.extract_info(url, download=True)
+
+
 def download_audio(
     video: VideoInfo,
     work_dir: Path,
@@ -428,11 +457,7 @@ def download_audio(
     log.info("downloading the audio of %s", video.media_url)
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
-            url = check_url(video.media_url, allow_local_files=allow_local_files)
-            if (info := _recall(url)) is not None:  # metadata was just fetched: download from it
-                ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
-            else:
-                ydl.extract_info(url, download=True)
+            _download(ydl, check_url(video.media_url, allow_local_files=allow_local_files))
     except (DownloadError, ExtractorError) as exc:
         raise _translate(video.media_url, exc) from exc
     finally:

@@ -111,6 +111,27 @@ def test_redirects_from_two_urls_are_two_videos(cdn: FaultyServer) -> None:
     assert _fresh(cdn.url("ep.mp3")).key != _fresh(cdn.url("301/ep.mp3")).key
 
 
+def test_an_expired_address_is_asked_for_anew(cdn: FaultyServer, tmp_path: Path) -> None:
+    video = _fresh(cdn.url("in-name/ep.mp3"))
+    (found,) = _signatures(cdn)
+    cdn.expire_signatures()  # before the download: the address yt-dlp found is refused
+    media = source.download_audio(video, tmp_path, network=FAST)
+    assert media.read_bytes() == (cdn.root / CDN_FILE).read_bytes()
+    assert cdn.requests_for(CDN_FILE)[-1].signature not in (found, None)
+
+
+def test_a_retry_after_a_failed_download_is_sent_to_a_fresh_address(cdn: FaultyServer, tmp_path: Path) -> None:
+    video = _fresh(cdn.url("ep.mp3"))
+    (found,) = _signatures(cdn)
+    cdn.fail(CDN_FILE, *[Fault(status=503)] * (1 + len(FAST.retry_delays)))
+    with pytest.raises(SourceUnavailable):
+        source.download_audio(video, tmp_path, network=FAST)
+    assert {r.signature for r in cdn.requests_for(CDN_FILE)} == {found}  # yt-dlp's own retries
+    media = source.download_audio(video, tmp_path, network=FAST)  # the flow's retry, moments later
+    assert media.read_bytes() == (cdn.root / CDN_FILE).read_bytes()
+    assert cdn.requests_for(CDN_FILE)[-1].signature not in (found, None)
+
+
 def test_a_rerun_resumes_the_same_work_from_a_fresh_redirect(cdn: FaultyServer, isolated: Path) -> None:
     """The first run is cut off mid-download and its address expires; the next one (a new
     process) finds the same work folder and resumes the part from a newly signed address."""
