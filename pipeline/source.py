@@ -406,8 +406,8 @@ def _download(ydl: yt_dlp.YoutubeDL, url: str) -> None:
     """Download from what yt-dlp answered for ``url`` a moment ago, else ask it anew.
 
     That answer holds where redirects led, which a CDN may sign for a short while only:
-    when it is refused (HTTP 4xx), ``url`` is asked again for a fresh address. After any
-    failure it is forgotten, so a retry of the step asks anew too."""
+    when it is refused (HTTP 4xx but 429), ``url`` is asked again for a fresh address. Any
+    failure forgets it, so a retry of the step asks anew too."""
     if (info := _recall(url)) is not None:
         try:
             ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
