@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -18,12 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import yt_dlp
 from tqdm import tqdm
 from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
-from yt_dlp.utils import ContentTooShortError, DownloadError, ExtractorError, UnsupportedError
+from yt_dlp.utils import ContentTooShortError, DownloadError, ExtractorError, UnsupportedError, url_basename
 
 from pipeline.audio import ffmpeg_executable
 from pipeline.errors import NotReady, SourceError, SourceUnavailable
@@ -64,7 +65,9 @@ class VideoInfo:
     channel_url: str
     upload_date: str | None  # 'YYYY-MM-DD'
     duration: float | None  # seconds
-    webpage_url: str  # canonical page URL: the draft's `source`
+    # The draft's `source`: the site's canonical page, or for generic sites the URL given,
+    # never where a redirect led (a CDN signs that address anew on each request).
+    webpage_url: str
     description: str
     tags: tuple[str, ...]
     chapters: tuple[Chapter, ...]
@@ -83,7 +86,8 @@ class VideoInfo:
 
     @property
     def key(self) -> str:
-        """Stable identity of a video across runs and URLs: extractor + id."""
+        """Stable identity of a video across runs and URLs: extractor + id (+ the URL given,
+        for generic sites, whose ids are only file names)."""
         if self.extractor in GENERIC_EXTRACTORS:
             return f"{self.extractor}:{self.id}:{hashlib.sha256(self.webpage_url.encode()).hexdigest()[:12]}"
         return f"{self.extractor}:{self.id}"
@@ -186,17 +190,33 @@ def _options(network: Network = Network(), **extra: Any) -> dict[str, Any]:
     return options
 
 
-def _translate(url: str, exc: Exception) -> SourceError:
-    """A yt-dlp failure as draftcast's error, naming the URL and what to do."""
+def _cause(exc: Exception) -> BaseException:
+    """What yt-dlp's error wraps: the HTTP or network error underneath, when there is one."""
     cause = exc.exc_info[1] if isinstance(exc, DownloadError) and exc.exc_info else exc
     if isinstance(cause, ExtractorError) and cause.orig_msg is None and cause.exc_info:
         cause = cause.exc_info[1] or cause
     if isinstance(cause, ExtractorError) and isinstance(cause.cause, Exception):
         cause = cause.cause
-    if isinstance(cause, HTTPError):
-        if cause.status >= 500 or cause.status == 429:
-            return SourceUnavailable(f"{url}: the server answered HTTP {cause.status}; try again later")
-        return SourceError(f"{url}: the server answered HTTP {cause.status} ({cause.reason}); check the URL")
+    return cause or exc
+
+
+def _http_status(exc: Exception) -> int | None:
+    """The HTTP status that failed a yt-dlp call; its downloader gives up with a message,
+    not the exception it retried on."""
+    if isinstance(cause := _cause(exc), HTTPError):
+        return cause.status
+    status = re.search(r"HTTP Error (\d{3})", _reason(exc))
+    return int(status.group(1)) if status else None
+
+
+def _translate(url: str, exc: Exception) -> SourceError:
+    """A yt-dlp failure as draftcast's error, naming the URL and what to do."""
+    cause = _cause(exc)
+    if (status := _http_status(exc)) is not None:
+        if status >= 500 or status == 429:
+            return SourceUnavailable(f"{url}: the server answered HTTP {status}; try again later")
+        reason = f" ({cause.reason})" if isinstance(cause, HTTPError) else ""
+        return SourceError(f"{url}: the server answered HTTP {status}{reason}; check the URL")
     if isinstance(cause, ContentTooShortError):
         return SourceUnavailable(f"{url}: the server kept sending less than it announced; try again later")
     if isinstance(cause, TransportError):
@@ -206,12 +226,6 @@ def _translate(url: str, exc: Exception) -> SourceError:
     if isinstance(cause, UnsupportedError):
         return SourceError(f"{url}: no video or audio was found at this address")
     message = _reason(exc).removeprefix("ERROR: ").removeprefix("[download] Got error: ")
-    # yt-dlp's downloader gives up with a message, not the exception it retried on
-    if status := re.search(r"HTTP Error (\d{3})", message):
-        code = int(status.group(1))
-        if code >= 500 or code == 429:
-            return SourceUnavailable(f"{url}: the server answered HTTP {code}; try again later")
-        return SourceError(f"{url}: the server answered HTTP {code}; check the URL")
     if "Giving up after" in message:  # a network failure that outlasted the retries
         return SourceUnavailable(f"{url}: the download kept failing ({message}); try again later")
     if re.search(r"live event will begin|Premieres in|is_upcoming|not (yet )?(started|live)", message, re.I):
@@ -298,6 +312,31 @@ def _video_info(info: dict[str, Any]) -> VideoInfo:
     )
 
 
+def _file_name(url: str) -> str:
+    """What yt-dlp's generic extractor names what it finds at ``url``: the last path
+    segment, unquoted, without its extension ('ep' for .../ep.mp3?sig=…)."""
+    return unquote(os.path.splitext(url_basename(url))[0])
+
+
+def _as_given(video: VideoInfo, url: str) -> VideoInfo:
+    """``video`` as found at ``url``, the URL given, when yt-dlp followed redirects from it.
+
+    For generic sites yt-dlp reports the page, the id and, without better metadata, the
+    title of where the redirects led; a CDN signs that address anew on each request (a
+    token in its query or path), so a re-run would see another video. Here they come from
+    ``url`` instead. A site's own extractor (YouTube) gives ids that do not move: left as is."""
+    landed = video.webpage_url
+    if video.extractor not in GENERIC_EXTRACTORS or landed == url:
+        return video
+    found, given = _file_name(landed), _file_name(url) or urlparse(url).hostname or "media"
+    return dataclasses.replace(
+        video,
+        webpage_url=url,
+        id=given + video.id[len(found) :] if video.id.startswith(found) else video.id,  # html5's 'ep-1'
+        title=given if video.title == _text(found) else video.title,  # a real title is kept
+    )
+
+
 def fetch_metadata(url: str, *, allow_local_files: bool = False, network: Network = Network()) -> VideoInfo:
     """The metadata of the video at ``url``, without downloading the media."""
     url = check_url(url, allow_local_files=allow_local_files)
@@ -313,7 +352,7 @@ def fetch_metadata(url: str, *, allow_local_files: bool = False, network: Networ
     if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
         raise NotReady(f"{url}: this is a live or upcoming stream; ingest it after it has been broadcast")
     _remember(url, info)
-    video = dataclasses.replace(_video_info(info), fetch_url=url)
+    video = dataclasses.replace(_as_given(_video_info(info), url), fetch_url=url)
     size = info.get("filesize") or info.get("filesize_approx")
     return dataclasses.replace(video, size_bytes=int(size) if size else None)
 
@@ -367,6 +406,25 @@ def downloaded_media(work_dir: Path) -> Path | None:
     return None
 
 
+def _download(ydl: yt_dlp.YoutubeDL, url: str) -> None:
+    """Download from what yt-dlp answered for ``url`` a moment ago, else ask it anew.
+
+    That answer holds where redirects led, which a CDN may sign for a short while only:
+    when it is refused (HTTP 4xx but 429), ``url`` is asked again for a fresh address. Any
+    failure forgets it, so a retry of the step asks anew too."""
+    if (info := _recall(url)) is not None:
+        try:
+            ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
+            return
+        except (DownloadError, ExtractorError) as exc:
+            _EXTRACTED.pop(url, None)
+            status = _http_status(exc)
+            if status is None or not 400 <= status < 500 or status == 429:
+                raise
+            log.info("%s: the address found a moment ago was refused (HTTP %d); asking again", url, status)
+    ydl.extract_info(url, download=True)
+
+
 def download_audio(
     video: VideoInfo,
     work_dir: Path,
@@ -403,11 +461,7 @@ def download_audio(
     log.info("downloading the audio of %s", video.media_url)
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
-            url = check_url(video.media_url, allow_local_files=allow_local_files)
-            if (info := _recall(url)) is not None:  # metadata was just fetched: download from it
-                ydl.process_ie_result(ydl.sanitize_info(info, remove_private_keys=True), download=True)
-            else:
-                ydl.extract_info(url, download=True)
+            _download(ydl, check_url(video.media_url, allow_local_files=allow_local_files))
     except (DownloadError, ExtractorError) as exc:
         raise _translate(video.media_url, exc) from exc
     finally:

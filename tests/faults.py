@@ -5,12 +5,17 @@ resume) and, for a path with faults queued, answers the next requests for it wit
 faults, one per request, in order: an error status, a connection reset part-way, a body
 shorter than its Content-Length, a stall. Every request is recorded with its Range
 header, so a test can see what the client did (retries, resumes).
+
+It also redirects, as a podcast host hands out its media: a path answers with a redirect
+to an address signed anew on each request (a random signature in the query or the path),
+which the server honours until it is told to expire the signatures it handed out.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import secrets
 import socket
 import struct
 import threading
@@ -37,23 +42,38 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class Redirect:
+    """Answer with ``status`` to ``to``, a path or a URL, in which each "{sig}" becomes a
+    new random signature and "{now}" the time (Unix seconds)."""
+
+    status: int
+    to: str
+
+
+@dataclass(frozen=True)
 class Request:
-    path: str
+    path: str  # without the query and without any signature ("/cdn/ep.mp3")
     range: str | None
     fault: Fault | None
+    signature: str | None = None  # handed out by a redirect (that request's) or used in this one
 
 
 class FaultyServer:
-    def __init__(self, root: Path, *, bytes_per_second: float | None = None) -> None:
+    def __init__(
+        self, root: Path, *, bytes_per_second: float | None = None, signatures: dict[str, bool] | None = None
+    ) -> None:
         self.root = root
         self.bytes_per_second = bytes_per_second  # throttles every body (None: full speed)
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self.redirects: dict[str, Redirect] = {}
+        # signature → still honoured; shared with another server, that one honours them too
+        self.signatures: dict[str, bool] = {} if signatures is None else signatures
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, self))
         self._server.daemon_threads = True
         self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()  # quick to shut down
 
     @property
     def base(self) -> str:
@@ -66,14 +86,33 @@ class FaultyServer:
         with self._lock:
             self.faults[f"/{name}"].extend(faults)
 
+    def redirect(self, name: str, to: str, status: int = 302) -> None:
+        self.redirects[f"/{name}"] = Redirect(status, to)
+
+    def sign(self) -> str:
+        with self._lock:
+            signature = secrets.token_hex(8)
+            self.signatures[signature] = True
+            return signature
+
+    def signature_in(self, address: str) -> str | None:
+        """The signature handed out earlier that ``address`` carries, if any."""
+        with self._lock:
+            return next((s for s in self.signatures if s in address), None)
+
+    def expire_signatures(self) -> None:
+        """Every signature handed out so far is refused from now on (HTTP 403)."""
+        with self._lock:
+            self.signatures.update(dict.fromkeys(self.signatures, False))
+
     def requests_for(self, name: str) -> list[Request]:
         return [r for r in self.requests if r.path == f"/{name}"]
 
-    def next_fault(self, path: str, range_header: str | None) -> Fault | None:
+    def next_fault(self, path: str, range_header: str | None, signature: str | None = None) -> Fault | None:
         with self._lock:
             queued = self.faults.get(path)
             fault = queued.popleft() if queued else None
-            self.requests.append(Request(path, range_header, fault))
+            self.requests.append(Request(path, range_header, fault, signature))
             return fault
 
     def close(self) -> None:
@@ -99,8 +138,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, head: bool) -> None:
         path = self.path.split("?")[0]
+        if (redirect := self.faulty.redirects.get(path)) is not None:
+            signature = self.faulty.sign() if "{sig}" in redirect.to else None
+            self.faulty.next_fault(path, self.headers.get("Range"), signature)
+            self.send_response(redirect.status)
+            self.send_header("Location", redirect.to.format(sig=signature, now=int(time.time())))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        signature = self.faulty.signature_in(self.path)
+        if signature is not None:  # "/cdn/<sig>/ep.mp3" and "/cdn/ep-<sig>.mp3" are "/cdn/ep.mp3"
+            path = re.sub(f"[-_./]?{signature}", "", path)
         file = self.faulty.root / path.lstrip("/")
-        fault = self.faulty.next_fault(path, self.headers.get("Range"))
+        fault = self.faulty.next_fault(path, self.headers.get("Range"), signature)
+        if signature is not None and not self.faulty.signatures[signature]:
+            self._empty(403)  # expired, as a CDN's signed URL does
+            return
         if fault and fault.status:
             self._empty(fault.status)
             return
@@ -154,6 +207,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _content_type(file: Path) -> str:
-    return {".html": "text/html; charset=utf-8", ".mp4": "video/mp4", ".m4a": "audio/mp4"}.get(
+    return {".html": "text/html; charset=utf-8", ".mp4": "video/mp4", ".m4a": "audio/mp4", ".mp3": "audio/mpeg"}.get(
         file.suffix, "application/octet-stream"
     )
