@@ -181,15 +181,22 @@ def test_polling_rss_and_youtube_atom_feeds(service: Service, site: Site) -> Non
         youtube_feed(channel_id, [("svc-yt2", "Video svc-yt2", now), ("svc-yt1", "Video svc-yt1", now)], site.base)
     )
     old = now - dt.timedelta(days=400)
-    # An episode as many feeds write one: no <link>, a relative enclosure, HTML show notes.
+    # An episode as many feeds write one: no <link>, a relative enclosure, HTML show notes;
+    # and, as Podcasting 2.0 feeds do, its own transcript and chapters (whisper is not run).
+    (site.root / "svc-ep2.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:04.000\nThe publisher's own words.\n")
+    (site.root / "svc-ep2.json").write_text('{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Memory"}]}')
     bare = (
         "<item><title>Episode two: HBM &amp; CoWoS</title><guid isPermaLink='false'>svc-ep2</guid>"
         f"<pubDate>{(now - dt.timedelta(days=1)).strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate>"
         "<itunes:author>Ann Host</itunes:author><enclosure url='/librispeech-1995-1837-0001.mp4' type='video/mp4'/>"
-        "<description><![CDATA[<p>Guest:&nbsp;<b>Dylan</b></p><p>Memory &amp; packaging.</p>]]></description></item>"
+        "<description><![CDATA[<p>Guest:&nbsp;<b>Dylan</b></p><p>Memory &amp; packaging.</p>]]></description>"
+        "<podcast:transcript url='svc-ep2.vtt' type='text/vtt'/><podcast:chapters url='/svc-ep2.json'"
+        " type='application/json+chapters'/></item>"
     )
     podcast = rss_feed([("svc-ep1", "Episode one", now), ("svc-ep0", "Old", old)], site.base)
-    (site.root / "svc-pod.xml").write_text(podcast.replace("<title>A podcast</title>", f"<title>A podcast</title>{bare}"))
+    podcast = podcast.replace("<title>A podcast</title>", f"<title>A podcast</title>{bare}")
+    namespace = 'xmlns:podcast="https://podcastindex.org/namespace/1.0" xmlns:itunes='
+    (site.root / "svc-pod.xml").write_text(podcast.replace("xmlns:itunes=", namespace, 1))
     _write_config(service, site, "svc-atom.xml", "svc-pod.xml", speakers=False)
 
     first = service.draftcast("poll")
@@ -204,6 +211,8 @@ def test_polling_rss_and_youtube_atom_feeds(service: Service, site: Site) -> Non
     assert bare_episode["date"] == (now - dt.timedelta(days=1)).date().isoformat()
     assert bare_episode["speaker"] == "Ann Host" and bare_episode["summary"] == "Guest: Dylan\n\nMemory & packaging."
     assert bare_episode["source"] == site.url("librispeech-1995-1837-0001.mp4")  # no page: the media file
+    assert "publisher's transcript" in bare_episode.content.splitlines()[0]
+    assert "### Memory" in bare_episode.content and "The publisher's own words." in bare_episode.content
     assert "skipped: published" in service.draftcast("status", "--all")
 
     videos = [("svc-yt3", "Video svc-yt3", now), ("svc-yt2", "Video svc-yt2", now), ("svc-yt1", "Video svc-yt1", now)]
