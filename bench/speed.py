@@ -135,12 +135,12 @@ print("SECONDS", time.perf_counter() - start); print("TEXT", text)
 VAD_SCRIPT = """
 import dataclasses, sys, time
 from pathlib import Path
-from pipeline import models, transcribe
+from pipeline import engines, models, transcribe
 from pipeline.audio import decode
 audio = decode(Path(sys.argv[1]))
 model = models.resolve_model("base", models_dir=Path(sys.argv[2]))
 options = transcribe.DecodingOptions(vad=sys.argv[3] == "on")
-transcribe.load_model(model.path)
+engines.load_whisper_model(model.path)
 start = time.perf_counter()
 result = transcribe.transcribe(audio, model, options)
 print("SECONDS", time.perf_counter() - start); print("TEXT", result.text)

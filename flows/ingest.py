@@ -28,6 +28,7 @@ from pipeline.config import Channel, Settings, load_settings
 from pipeline.errors import SourceUnavailable
 from pipeline.source import SubtitleTrack, VideoInfo
 from pipeline.store import DraftStore, locked
+from pipeline.transcript import Transcript
 
 TRANSCRIPTION_LIMIT = "draftcast-transcription"  # global concurrency limit, made by `draftcast setup`
 
@@ -101,7 +102,7 @@ def write_draft(
     written: writer.Written | None,
     note: str = "",
 ) -> draft.DraftResult:
-    transcript = transcribe.Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
+    transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
     transcript = dataclasses.replace(transcript, note=note)  # e.g. why the publisher's transcript was not used
     text = draft.compose(
         video, transcript, settings=settings, channel=channel, speaker=speaker, today=dt.date.today(), written=written
@@ -126,7 +127,7 @@ def write_draft(
 @task
 def draft_with_writer(video: VideoInfo, transcript_file: Path, settings: Settings) -> writer.Written:
     """The optional writing step; it never fails the run (a failure is a note in the draft)."""
-    transcript = transcribe.Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
+    transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
     return writer.draft_fields(video, transcript, settings.writer)
 
 

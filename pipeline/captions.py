@@ -16,7 +16,7 @@ from pipeline import cleanup, source
 from pipeline.errors import SourceError
 from pipeline.source import Network, SubtitleTrack, VideoInfo
 from pipeline.store import write_atomic
-from pipeline.transcribe import Segment, Transcript
+from pipeline.transcript import Segment, Transcript
 
 ENGINE = "captions"  # a video's subtitles
 PUBLISHER_ENGINE = "publisher"  # a podcast's own transcript (Transcript.provenance names both)

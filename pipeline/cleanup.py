@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from pipeline.choices import ChineseScript
 from pipeline.speech import speech_fraction
 
 # Whisper's stock hallucinations, learnt from subtitle credits and video outros.
@@ -41,11 +42,11 @@ LIKELY_NO_SPEECH = 0.6
 REPETITIVE = 2.4  # gzip compression ratio of the text
 ON_SPEECH = 0.5  # a segment at least half inside speech regions is "on speech"
 
-CHINESE_SCRIPTS = {"zh-Hans": "t2s", "zh-Hant": "s2t", "zh-TW": "s2twp"}
+OPENCC_CONFIGS = {ChineseScript.SIMPLIFIED: "t2s", ChineseScript.TRADITIONAL: "s2t", ChineseScript.TAIWAN: "s2twp"}
 MANDARIN_PROMPTS = {
-    "zh-Hans": "以下是普通话的句子，使用简体中文，并加上标点符号。",
-    "zh-Hant": "以下是普通話的句子，使用繁體中文，並加上標點符號。",
-    "zh-TW": "以下是普通話的句子，使用臺灣正體中文，並加上標點符號。",
+    ChineseScript.SIMPLIFIED: "以下是普通话的句子，使用简体中文，并加上标点符号。",
+    ChineseScript.TRADITIONAL: "以下是普通話的句子，使用繁體中文，並加上標點符號。",
+    ChineseScript.TAIWAN: "以下是普通話的句子，使用臺灣正體中文，並加上標點符號。",
 }
 
 
@@ -107,10 +108,12 @@ def _converter(config: str) -> Any:
 
 
 def to_script(text: str, script: str) -> str:
-    """``text`` in the given Chinese script (zh-Hans, zh-Hant, zh-TW), by OpenCC."""
-    if script not in CHINESE_SCRIPTS:
-        raise ValueError(f"unknown Chinese script {script!r}: use one of {', '.join(CHINESE_SCRIPTS)}")
-    return _converter(CHINESE_SCRIPTS[script]).convert(text)
+    """``text`` in the given Chinese script, by OpenCC.
+
+    Raises:
+        ValueError: ``script`` is not a ChineseScript.
+    """
+    return _converter(OPENCC_CONFIGS[ChineseScript(script)]).convert(text)
 
 
 def convert_fields(

@@ -20,13 +20,15 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from pipeline.choices import CaptionPolicy, ChineseScript, EngineName, listed
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from pipeline.source import Limits, Network
 
+Choice = TypeVar("Choice", EngineName, CaptionPolicy, ChineseScript)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config") / "draftcast.toml"
 DEFAULT_TEMPLATE = Path("templates") / "post.md.j2"
@@ -47,7 +49,7 @@ class Channel:
     exclude: tuple[str, ...] = ()
     published_after: dt.date | None = None  # default: lookback_days before the first poll
     backfill: bool = False  # True: ingest the channel's whole history on the first poll
-    chinese_script: str | None = None  # zh-Hans, zh-Hant or zh-TW; default: the global one
+    chinese_script: ChineseScript | None = None  # default: the global one
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         if self.uploader and uploader == self.uploader:
@@ -103,12 +105,12 @@ class Settings:
     channels: tuple[Channel, ...] = ()
     network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
     network_timeout_seconds: float = 30  # a server silent for longer counts as failed (then retried)
-    engine: str = "openai-whisper"  # or faster-whisper (CTranslate2, same weights)
+    engine: EngineName = EngineName.OPENAI_WHISPER
     max_duration_hours: float = 6  # longer videos are refused before download
     max_download_mb: float = 4096  # larger media are refused (before download where declared)
-    captions: str = "human"  # use a video's own subtitles: human (made by people), any, off
+    captions: CaptionPolicy = CaptionPolicy.HUMAN  # which of a video's own subtitles replace whisper
     vad: bool = True  # decode only the speech that voice activity detection finds
-    chinese_script: str = "zh-Hans"  # Mandarin text in zh-Hans, zh-Hant or zh-TW
+    chinese_script: ChineseScript = ChineseScript.SIMPLIFIED
     poll: PollSettings = PollSettings()
     suggest: SuggestSettings = SuggestSettings()
     writer: WriterSettings = WriterSettings()
@@ -233,15 +235,18 @@ def _writer_settings(table: dict[str, Any], where: str, env: Mapping[str, str]) 
     )
 
 
-CHINESE_SCRIPTS = ("zh-Hans", "zh-Hant", "zh-TW")
-CAPTION_POLICIES = ("human", "any", "off")
-ENGINES = ("openai-whisper", "faster-whisper")
+def _choice(choices: type[Choice], value: str | None, name: str, where: str) -> Choice | None:
+    """``value`` as one of ``choices`` (None stays None)."""
+    if value is None:
+        return None
+    try:
+        return choices(value)
+    except ValueError:
+        raise ConfigError(f"{where}: {name} must be {listed(choices)}, not {value!r}") from None
 
 
-def _script(value: str | None, where: str) -> str | None:
-    if value is not None and value not in CHINESE_SCRIPTS:
-        raise ConfigError(f"{where}: chinese_script must be one of {', '.join(CHINESE_SCRIPTS)}, not {value!r}")
-    return value
+def _script(value: str | None, where: str) -> ChineseScript | None:
+    return _choice(ChineseScript, value, "chinese_script", where)
 
 
 def load_settings(config_path: Path | None = None) -> Settings:
@@ -326,13 +331,19 @@ def load_settings(config_path: Path | None = None) -> Settings:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: [poll] has a value of the wrong kind: {exc}") from exc
     ledger = env.get("DRAFTCAST_LEDGER") or _expect(main, "ledger", str, where)
-    captions = env.get("DRAFTCAST_CAPTIONS") or _expect(main, "captions", str, where) or "human"
-    if captions not in CAPTION_POLICIES:
-        raise ConfigError(f"{where}: captions must be one of {', '.join(CAPTION_POLICIES)}, not {captions!r}")
+    captions = _choice(
+        CaptionPolicy,
+        env.get("DRAFTCAST_CAPTIONS") or _expect(main, "captions", str, where) or "human",
+        "captions",
+        where,
+    )
     vad = _expect(main, "vad", bool, where)
-    engine = env.get("DRAFTCAST_ENGINE") or _expect(main, "engine", str, where) or "openai-whisper"
-    if engine not in ENGINES:
-        raise ConfigError(f"{where}: engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    engine = _choice(
+        EngineName,
+        env.get("DRAFTCAST_ENGINE") or _expect(main, "engine", str, where) or EngineName.OPENAI_WHISPER,
+        "engine",
+        where,
+    )
     return Settings(
         out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
         data_dir=Path(data_dir).expanduser(),
@@ -355,6 +366,6 @@ def load_settings(config_path: Path | None = None) -> Settings:
         max_duration_hours=float(_expect(main, "max_duration_hours", int | float, where) or 6),
         max_download_mb=float(_expect(main, "max_download_mb", int | float, where) or 4096),
         vad=vad is not False,
-        chinese_script=_script(_expect(main, "chinese_script", str, where), where) or "zh-Hans",
+        chinese_script=_script(_expect(main, "chinese_script", str, where), where) or ChineseScript.SIMPLIFIED,
         config_path=path,
     )

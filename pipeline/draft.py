@@ -26,7 +26,7 @@ from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
 from pipeline.source import GENERIC_EXTRACTORS, Chapter, VideoInfo
 from pipeline.store import DraftStore, remove_stale_temps, write_atomic
-from pipeline.transcribe import Segment, Transcript
+from pipeline.transcript import Segment, Transcript
 from pipeline.writer import Written
 
 log = logging.getLogger(__name__)

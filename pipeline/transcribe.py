@@ -1,4 +1,8 @@
-"""Speech to text with openai-whisper; the model is loaded once per process."""
+"""Speech to text: a recording's speech (pipeline/speech.py) cut into windows, decoded a
+batch at a time by a speech engine (pipeline/engines.py), cleaned (pipeline/cleanup.py)
+and kept as a transcript (pipeline/transcript.py). A long transcription keeps each
+finished window in a checkpoint, so a run that was killed goes on where it stopped.
+"""
 
 from __future__ import annotations
 
@@ -9,72 +13,31 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline import cleanup, speech
-from pipeline.audio import SAMPLE_RATE, decode, floats, is_silent
+from pipeline.audio import SAMPLE_RATE, decode, is_silent
+from pipeline.choices import ChineseScript, EngineName
+from pipeline.engines import Engine, RawSegment, load_engine
 from pipeline.errors import AudioError, ModelError, NoSpeechError
 from pipeline.models import ResolvedModel, is_english_only, resolve_model
 from pipeline.store import remove_stale_temps, write_atomic
+from pipeline.transcript import Segment, Transcript
 
 log = logging.getLogger(__name__)
 
-ENGINE = "openai-whisper"
+BATCH_WINDOWS = 8  # windows decoded side by side; memory is bounded by one batch, whatever the length
+MAX_PASSES = 4  # a window whose text stops early is decoded again from there, at most this often
+MIN_REST_SECONDS = 1.0
+REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the end of the window
 
-
-@dataclass(frozen=True)
-class Segment:
-    start: float  # seconds from the start of the recording
-    end: float
-    text: str
-    flag: str = ""  # why an editor should check this span ('' when nothing is doubtful)
-    speaker: str = ""  # who starts speaking here, when subtitles or a transcript say ('' otherwise)
-
-
-@dataclass(frozen=True)
-class Transcript:
-    language: str
-    model: str
-    engine: str
-    duration: float  # seconds of audio transcribed (0 when an untimed transcript's media says nothing)
-    segments: tuple[Segment, ...]
-    timed: bool = True  # False: a transcript without times (HTML without <time>, plain text), one paragraph each
-    note: str = ""  # why this run used this text, for the editor (not saved: a property of the run)
-
-    @property
-    def text(self) -> str:
-        return " ".join(segment.text for segment in self.segments)
-
-    @property
-    def provenance(self) -> str:
-        """Where the text came from, for the editor."""
-        if self.engine == "captions":
-            source = f"the video's {self.model} ({self.language})"
-        elif self.engine == "publisher":  # model: the MIME type the feed gave
-            details = [self.model or "type not given", self.language or "language not given"]
-            source = f"the publisher's transcript (podcast:transcript, {', '.join(details)})"
-        else:
-            source = f"{self.engine} {self.model}, language {self.language}"
-        source += "" if self.timed else ", without timings"
-        return f"{source} ({self.note})" if self.note else source
-
-    @property
-    def flagged(self) -> int:
-        return sum(1 for segment in self.segments if segment.flag)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> Transcript:
-        data = json.loads(text)
-        data["segments"] = tuple(Segment(**segment) for segment in data["segments"])
-        return cls(**data)
+Span = tuple[float, float]
+DecodeSpans = Callable[[list[Span]], list[list[RawSegment]]]
+Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -85,41 +48,15 @@ class DecodingOptions:
     beam_size: int | None = 5
     best_of: int | None = 5
     device: str = "cpu"
-    engine: str = ENGINE  # or "faster-whisper": CTranslate2 on the same weights
+    engine: EngineName = EngineName.OPENAI_WHISPER
     vad: bool = True  # decode only where voice activity detection finds speech
-    chinese_script: str = "zh-Hans"  # Mandarin output: zh-Hans, zh-Hant or zh-TW
+    chinese_script: ChineseScript = ChineseScript.SIMPLIFIED  # Mandarin output
     # The defenses below are on by default; bench/quality.py measures each one off.
     condition_on_previous_text: bool = False  # True is whisper's default, and seeds loops
     mandarin_prompt: bool = True  # steer script and punctuation, in every window
     convert_script: bool = True  # OpenCC backstop for Mandarin
     clean: bool = True  # collapse loops, drop outros on non-speech, flag doubtful spans
-
-
-@lru_cache(maxsize=2)
-def load_model(checkpoint: Path, device: str = "cpu") -> Any:
-    """A whisper model from a checkpoint path, cached for the life of the process."""
-    import torch
-    import whisper
-
-    try:
-        saved = torch.load(checkpoint, map_location=device, weights_only=True)
-        model = whisper.model.Whisper(whisper.model.ModelDimensions(**saved["dims"]))
-        model.load_state_dict(saved["model_state_dict"])
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"cannot load the whisper checkpoint {checkpoint}: {exc}") from exc
-    heads = saved.get("alignment_heads")
-    if heads:  # used for word timestamps; the default (all heads of the upper half) is worse
-        mask = torch.zeros(model.dims.n_text_layer, model.dims.n_text_head, dtype=torch.bool)
-        for layer, head in heads:
-            mask[layer, head] = True
-        model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
-    return model.to(device)
-
-
-BATCH_WINDOWS = 8  # windows decoded side by side; memory is bounded by one batch, whatever the length
-MAX_PASSES = 4  # a window whose text stops early is decoded again from there, at most this often
-MIN_REST_SECONDS = 1.0
-REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the end of the window
+    batch_windows: int = BATCH_WINDOWS
 
 
 def transcribe(
@@ -130,13 +67,21 @@ def transcribe(
     checkpoint: Path | None = None,
     found_speech: list[Span] | None = None,
     on_progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> Transcript:
-    """Transcribe 16 kHz mono samples; shows a progress bar on stderr and logs each batch.
+    """Transcribe 16 kHz mono ``audio`` (int16 or float32, shape (samples,)); shows a
+    progress bar on stderr and logs each batch.
 
     ``checkpoint``: a file where finished windows are kept as they are done, so a run that
     was interrupted goes on where it stopped (the caller removes it when it is done).
     ``found_speech``: what speech_regions(audio, merge_gap=0) gave, if already known.
-    ``on_progress``: called with the share of the speech transcribed (0 to 1) after each batch."""
+    ``on_progress``: called with the share of the speech transcribed (0 to 1) after each batch.
+    ``engine``: the engine to decode with (default: ``options.engine`` with ``model`` loaded).
+
+    Raises:
+        ModelError: an English-only model asked for another language, or weights that do not load.
+        ConfigError: ``options.engine`` names no engine.
+    """
     if options.language and options.language != "en" and is_english_only(model.name):
         raise ModelError(
             f"model {model.name!r} only knows English but language {options.language!r} was asked: "
@@ -155,8 +100,22 @@ def transcribe(
         log.info("no speech detected in %.0f s of audio", duration)
         return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
     spans = speech.windows(regions, audio)
-    decode_batch = _openai_batches if options.engine == ENGINE else _faster_batches
-    language, raw_segments = decode_batch(audio, model, options, spans, fine, checkpoint, on_progress)
+    engine = engine or load_engine(options.engine, model, options.device)
+    language = options.language or ("en" if is_english_only(model.name) else None)
+    language = language or engine.detect_language(audio, spans[0][0])
+    prompt = _prompt(language, options)
+    log.info(
+        "transcribing %.0f s of speech in %d windows with %s %s (%s), language %s",
+        sum(end - start for start, end in spans), len(spans), engine.name, model.name, model.origin, language,
+    )  # fmt: skip
+
+    def decode(batch: list[Span]) -> list[list[RawSegment]]:
+        return engine.decode(
+            audio, batch, language=language, prompt=prompt, beam_size=options.beam_size, best_of=options.best_of
+        )
+
+    fingerprint = _fingerprint(model, options, language, prompt)
+    raw_segments = _decode_spans(spans, decode, fine, checkpoint, fingerprint, on_progress, options.batch_windows)
     if options.clean:
         cleaned = cleanup.clean_segments(raw_segments, regions if options.vad else [])
     else:
@@ -174,131 +133,11 @@ def transcribe(
     return Transcript(language, model.name, options.engine, round(duration, 2), segments)
 
 
-Span = tuple[float, float]
-DecodeSpans = Callable[[list[Span]], list[list[dict[str, Any]]]]
-Progress = Callable[[float], None]
-
-
 def _prompt(language: str, options: DecodingOptions) -> str | None:
     """For Mandarin, a prompt in the wanted script with punctuation, for every window."""
     if cleanup.is_chinese(language) and options.mandarin_prompt:
         return cleanup.MANDARIN_PROMPTS.get(options.chinese_script)
     return None
-
-
-def _language_and_prompt(
-    model: ResolvedModel, options: DecodingOptions, spans: list[Span], detect: Callable[[], str]
-) -> tuple[str, str | None]:
-    """The language (given, English for .en models, else detected by ``detect``) and the
-    prompt for it; logs what is about to be transcribed."""
-    language = options.language or ("en" if is_english_only(model.name) else None) or detect()
-    log.info(
-        "transcribing %.0f s of speech in %d windows with %s %s (%s), language %s",
-        sum(end - start for start, end in spans), len(spans), options.engine, model.name, model.origin, language,
-    )  # fmt: skip
-    return language, _prompt(language, options)
-
-
-def _openai_batches(
-    audio: np.ndarray,
-    model: ResolvedModel,
-    options: DecodingOptions,
-    spans: list[Span],
-    speech_regions: list[Span],
-    checkpoint: Path | None,
-    on_progress: Progress | None = None,
-) -> tuple[str, list[dict[str, Any]]]:
-    import torch
-    import whisper
-
-    from pipeline import batched
-
-    torch.set_num_threads(os.cpu_count() or 1)
-    whisper_model = load_model(model.path, options.device)
-    language, prompt = _language_and_prompt(
-        model, options, spans, lambda: detect_language(whisper_model, audio, spans[0][0])
-    )
-    decoding = whisper.DecodingOptions(
-        language=language,
-        beam_size=options.beam_size,
-        fp16=options.device == "cuda",
-        prompt=prompt,
-    )
-    segments = _decode_spans(
-        spans,
-        lambda batch: batched.decode_windows(whisper_model, audio, batch, decoding, SAMPLE_RATE, options.best_of),
-        speech_regions,
-        checkpoint,
-        _fingerprint(model, options, language, prompt),
-        on_progress,
-    )
-    return language, segments
-
-
-@lru_cache(maxsize=2)
-def load_faster_model(folder: Path, device: str = "cpu") -> Any:
-    """faster-whisper on a CTranslate2 folder: int8 on the CPU, float16 on a GPU."""
-    from faster_whisper import WhisperModel
-
-    compute_type = "float16" if device == "cuda" else "int8"
-    try:
-        return WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
-    except (RuntimeError, ValueError, OSError) as exc:
-        raise ModelError(f"faster-whisper cannot load {folder}: {exc}") from exc
-
-
-def _faster_batches(
-    audio: np.ndarray,
-    model: ResolvedModel,
-    options: DecodingOptions,
-    spans: list[Span],
-    speech_regions: list[Span],
-    checkpoint: Path | None,
-    on_progress: Progress | None = None,
-) -> tuple[str, list[dict[str, Any]]]:
-    from faster_whisper import BatchedInferencePipeline
-
-    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every batch twice
-    whisper_model = load_faster_model(model.path, options.device)
-    first_speech = floats(audio[int(spans[0][0] * SAMPLE_RATE) :][: 30 * SAMPLE_RATE])
-    language, prompt = _language_and_prompt(
-        model, options, spans, lambda: str(whisper_model.detect_language(first_speech)[0])
-    )
-    pipeline = BatchedInferencePipeline(whisper_model)
-
-    def decode(batch: list[Span]) -> list[list[dict[str, Any]]]:
-        found: list[list[dict[str, Any]]] = [[] for _ in batch]
-        first = min(start for start, _ in batch)  # floats for this batch's stretch only
-        piece = floats(audio[int(first * SAMPLE_RATE) : int(max(end for _, end in batch) * SAMPLE_RATE) + 1])
-        segments, _ = pipeline.transcribe(
-            piece,
-            language=language,
-            beam_size=options.beam_size or 1,
-            best_of=options.best_of or 1,
-            condition_on_previous_text=False,
-            initial_prompt=prompt,
-            without_timestamps=False,
-            vad_filter=False,
-            clip_timestamps=[{"start": start - first, "end": end - first} for start, end in batch],
-            batch_size=len(batch),
-        )
-        for segment in segments:  # a generator: decoding happens here
-            begins = segment.start + first
-            owner = max(i for i, (start, _) in enumerate(batch) if i == 0 or begins >= start - 0.01)
-            found[owner].append(
-                {
-                    "start": begins,
-                    "end": segment.end + first,
-                    "text": segment.text,
-                    "avg_logprob": segment.avg_logprob,
-                    "no_speech_prob": segment.no_speech_prob,
-                    "compression_ratio": segment.compression_ratio,
-                }
-            )
-        return found
-
-    fingerprint = _fingerprint(model, options, language, prompt)
-    return language, _decode_spans(spans, decode, speech_regions, checkpoint, fingerprint, on_progress)
 
 
 def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, prompt: str | None) -> dict[str, Any]:
@@ -319,7 +158,8 @@ def _decode_spans(
     checkpoint: Path | None,
     fingerprint: dict[str, Any],
     on_progress: Progress | None = None,
-) -> list[dict[str, Any]]:
+    batch_windows: int = BATCH_WINDOWS,
+) -> list[RawSegment]:
     """Every span's segments, in order, decoded BATCH_WINDOWS at a time. A window whose text
     ends while speech goes on is decoded again from there (whisper.transcribe does the same
     by moving its window; here the rest joins a later pass). Finished windows are appended
@@ -336,8 +176,8 @@ def _decode_spans(
              file=sys.stderr) as bar,
         _checkpoint_writer(checkpoint, fingerprint, fresh=not done) as keep,
     ):  # fmt: skip
-        for first in range(0, len(todo), BATCH_WINDOWS):
-            batch = todo[first : first + BATCH_WINDOWS]
+        for first in range(0, len(todo), batch_windows):
+            batch = todo[first : first + batch_windows]
             found = _with_rests(batch, decode, speech_regions)
             for span, segments in zip(batch, found, strict=True):
                 done[_key(span)] = segments
@@ -416,10 +256,7 @@ def preload(model: str, *, models_dir: Path, engine: str, device: str) -> Resolv
     it together: the first does the work, the others wait for it and share the result."""
     with _PRELOADING:
         resolved = resolve_model(model, models_dir=models_dir, engine=engine)
-        if engine == ENGINE:
-            load_model(resolved.path, device)
-        else:
-            load_faster_model(resolved.path, device)
+        load_engine(engine, resolved, device)  # its model stays in this process's cache
         return resolved
 
 
@@ -428,16 +265,6 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def detect_language(whisper_model: Any, audio: np.ndarray, start: float) -> str:
-    """The language spoken in the 30 s from ``start`` (the first speech)."""
-    import whisper
-
-    first = floats(audio[int(start * SAMPLE_RATE) :][: whisper.audio.N_SAMPLES])
-    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(first), whisper_model.dims.n_mels)
-    _, probabilities = whisper_model.detect_language(mel.to(whisper_model.device))
-    return str(max(probabilities, key=probabilities.get))
 
 
 @dataclass(frozen=True)
@@ -482,7 +309,7 @@ def _take_prepared(media: Path, vad: bool) -> PreparedAudio | None:
 
 def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) -> Path:
     """Where the transcript of one video by one model, engine and language is kept."""
-    engine = "" if options.engine == ENGINE else f"{options.engine}-"
+    engine = "" if options.engine == EngineName.OPENAI_WHISPER else f"{options.engine}-"
     return work_dir / f"transcript.{engine}{model_label}.{options.language or 'auto'}.json"
 
 

@@ -21,7 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from pipeline.config import WriterSettings
 from pipeline.source import VideoInfo
-from pipeline.transcribe import Transcript
+from pipeline.transcript import Transcript
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pipeline.draft import Outcome
 from pipeline.errors import ConfigError, OutputError
 from pipeline.source import VideoInfo
 from pipeline.store import DraftStore, locked
-from pipeline.transcribe import Segment, Transcript
+from pipeline.transcript import Segment, Transcript
 from tests.conftest import HOSTILE
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from pipeline import ct2, models
+from pipeline.engines import load_whisper_model as load_model
 from pipeline.errors import ModelError
-from pipeline.transcribe import load_model
 
 
 def test_tiny_en_converts_to_a_checkpoint_whisper_loads_strictly(shared_models: Path) -> None:

@@ -16,7 +16,7 @@ from pipeline import captions, draft, source
 from pipeline.config import load_settings
 from pipeline.errors import SourceError
 from pipeline.source import Chapter, SubtitleTrack, VideoInfo
-from pipeline.transcribe import Segment, Transcript
+from pipeline.transcript import Segment, Transcript
 from tests.conftest import Site
 
 GOLDEN = Path(__file__).parent / "golden"

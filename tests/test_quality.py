@@ -13,6 +13,7 @@ from whisper.normalizers import EnglishTextNormalizer
 
 from pipeline import audio, captions, cleanup, models, speech, transcribe
 from pipeline.source import SubtitleTrack, VideoInfo
+from pipeline.transcript import Transcript
 from tests.conftest import GAP_SPEECH_STARTS, MEDIA, REFERENCES, Site
 
 # Measured here with base (beam 5): "广州市佛地产中间协会分析。" against 广州市房地产中介协会分析,
@@ -102,7 +103,7 @@ def test_subtitles_parse_and_sidecars_round_trip(site: Site, tmp_path: Path) -> 
     segments = captions.parse_subtitles((site.root / "jfk.en.vtt").read_text())
     assert segments[0].text == "And so, my fellow Americans:" and segments[-1].end == 11.0
     assert [s.speaker for s in segments] == ["Kennedy", "", ""]  # <v Kennedy> starts his turn
-    transcript = transcribe.Transcript("en", "human-made subtitles", "captions", 11.0, tuple(segments))
+    transcript = Transcript("en", "human-made subtitles", "captions", 11.0, tuple(segments))
     json_path = tmp_path / "transcript.json"
     srt, vtt, txt = captions.write_sidecars(transcript, json_path)
     unnamed = [dataclasses.replace(s, speaker="") for s in segments]

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline import audio, batched, models, speech, transcribe
+from pipeline import audio, batched, engines, models, speech, transcribe
 from pipeline.audio import SAMPLE_RATE
+from pipeline.errors import ConfigError
 from tests.conftest import MEDIA, Site
 
 
@@ -47,7 +48,7 @@ def test_nearby_regions_share_a_window_and_far_ones_do_not() -> None:
 def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(shared_models: Path) -> None:
     import whisper
 
-    model = transcribe.load_model(models.resolve_model("tiny.en", models_dir=shared_models).path)
+    model = engines.load_whisper_model(models.resolve_model("tiny.en", models_dir=shared_models).path)
     clips = [audio.decode(MEDIA / name) for name in ("jfk.flac", "librispeech-1995-1837-0001.wav")]
     samples = np.concatenate([clips[0], np.zeros(SAMPLE_RATE, np.float32), clips[1]])
     spans = [
@@ -63,41 +64,52 @@ def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(sha
     assert "ask not what your country" in together[0].text and "sorrow" in together[1].text
 
 
+class Recording:
+    """A fake engine around a real one: records the windows it is asked to decode and
+    raises KeyboardInterrupt (as a kill would) once ``interrupt_after`` have been decoded."""
+
+    def __init__(self, real: engines.Engine, interrupt_after: int | None = None) -> None:
+        self.real, self.name, self.model = real, real.name, real.model
+        self.interrupt_after = interrupt_after
+        self.decoded: list[tuple[float, float]] = []
+
+    def detect_language(self, audio: Any, start: float) -> str:
+        return self.real.detect_language(audio, start)
+
+    def decode(self, audio: Any, windows: list[tuple[float, float]], **options: Any) -> Any:
+        if self.interrupt_after is not None and len(self.decoded) >= self.interrupt_after:
+            raise KeyboardInterrupt
+        self.decoded.extend(windows)
+        return self.real.decode(audio, windows, **options)
+
+
 def test_an_interrupted_transcription_resumes_without_redoing_finished_windows(
-    site: Site, shared_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    site: Site, shared_models: Path, tmp_path: Path
 ) -> None:
     samples = audio.decode(site.root / "gap.wav")  # two stretches of speech: two windows
     model = models.resolve_model("tiny.en", models_dir=shared_models)
-    options = transcribe.DecodingOptions(language="en")
-    whole = transcribe.transcribe(samples, model, options)
-    monkeypatch.setattr(transcribe, "BATCH_WINDOWS", 1)
-    decoded: list[tuple[float, float]] = []
-    real = batched.decode_windows
-
-    def interrupted(model: Any, samples: Any, spans: list[tuple[float, float]], *args: Any) -> Any:
-        if decoded:
-            raise KeyboardInterrupt  # as a kill would, after the first window
-        decoded.extend(spans)
-        return real(model, samples, spans, *args)
+    options = transcribe.DecodingOptions(language="en", batch_windows=1)
+    real = engines.load_engine(options.engine, model)
+    whole = transcribe.transcribe(samples, model, options, engine=real)
 
     checkpoint = tmp_path / "transcript.partial"
-    monkeypatch.setattr(batched, "decode_windows", interrupted)
+    killed = Recording(real, interrupt_after=1)
     with pytest.raises(KeyboardInterrupt):
-        transcribe.transcribe(samples, model, options, checkpoint=checkpoint)
+        transcribe.transcribe(samples, model, options, checkpoint=checkpoint, engine=killed)
     assert len(checkpoint.read_text().splitlines()) == 2  # the fingerprint and one finished window
 
-    again: list[tuple[float, float]] = []
-
-    def counting(model: Any, samples: Any, spans: list[tuple[float, float]], *args: Any) -> Any:
-        again.extend(spans)
-        return real(model, samples, spans, *args)
-
-    monkeypatch.setattr(batched, "decode_windows", counting)
-    resumed = transcribe.transcribe(samples, model, options, checkpoint=checkpoint)
-    assert decoded[0] not in again and len(again) >= 1  # the finished window was not decoded again
+    again = Recording(real)
+    resumed = transcribe.transcribe(samples, model, options, checkpoint=checkpoint, engine=again)
+    assert killed.decoded[0] not in again.decoded and len(again.decoded) >= 1  # not decoded again
     assert resumed.text == whole.text
 
-    other = transcribe.DecodingOptions(language="en", beam_size=None)  # made another way: not reused
-    again.clear()
-    transcribe.transcribe(samples, model, other, checkpoint=checkpoint)
-    assert decoded[0] in again
+    other = transcribe.DecodingOptions(language="en", beam_size=None, batch_windows=1)  # made another way
+    redone = Recording(real)
+    transcribe.transcribe(samples, model, other, checkpoint=checkpoint, engine=redone)
+    assert killed.decoded[0] in redone.decoded  # a checkpoint made another way is not reused
+
+
+def test_an_unknown_engine_is_an_error_not_a_fallback(shared_models: Path) -> None:
+    model = models.resolve_model("tiny.en", models_dir=shared_models)
+    with pytest.raises(ConfigError, match="unknown engine 'whisper-cpp': use openai-whisper or faster-whisper"):
+        engines.load_engine("whisper-cpp", model)

@@ -11,7 +11,7 @@ import frontmatter
 from pipeline import draft, suggest
 from pipeline.config import load_settings
 from pipeline.source import VideoInfo
-from pipeline.transcribe import Segment, Transcript
+from pipeline.transcript import Segment, Transcript
 
 MANDARIN = (
     "大家好，今天我们请到了黄仁勋。黄仁勋谈到辉达的芯片，还有台积电的先进封装。"

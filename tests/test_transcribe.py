@@ -11,6 +11,7 @@ from whisper.normalizers import EnglishTextNormalizer
 
 from pipeline import audio, models, transcribe
 from pipeline.errors import AudioError, ModelError, NoSpeechError
+from pipeline.transcript import Transcript
 from tests.conftest import MEDIA, REFERENCES, Site
 
 # Word error rates measured here (2 cores, beam 5): tiny.en 0.0 on jfk, 3.3% on the
@@ -67,7 +68,7 @@ def test_a_transcript_is_made_once_per_model(site: Site, tmp_path: Path, shared_
     modified = path.stat().st_mtime_ns
     again = transcribe.transcribe_media(None, tmp_path, model, options)  # no media needed any more
     assert again == path and path.stat().st_mtime_ns == modified
-    saved = transcribe.Transcript.from_json(path.read_text())
+    saved = Transcript.from_json(path.read_text())
     assert saved.model == "tiny.en" and saved.engine == "openai-whisper" and "country" in saved.text
 
 

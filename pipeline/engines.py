@@ -1,0 +1,218 @@
+"""Speech engines behind one protocol: a loaded model that tells the language spoken and
+turns windows of audio into raw segments. Two engines run the same offline weights:
+
+- ``openai-whisper``: whisper's own beam search, driven over a batch of windows at once
+  (pipeline/batched.py);
+- ``faster-whisper``: CTranslate2 (int8 on a CPU, float16 on a GPU) through its
+  BatchedInferencePipeline.
+
+``load_engine`` is the registry: the one place a name becomes an engine. Models are
+loaded once per process (``lru_cache``), whatever asks for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.audio import SAMPLE_RATE, floats
+from pipeline.choices import EngineName, listed
+from pipeline.errors import ConfigError, ModelError
+from pipeline.models import ResolvedModel
+
+Span = tuple[float, float]  # (start, end) seconds from the start of the recording
+# One decoded segment: start and end (seconds, from the start of the recording), text,
+# avg_logprob, no_speech_prob and compression_ratio (what pipeline/cleanup.py judges by).
+RawSegment = dict[str, Any]
+
+
+class Engine(Protocol):
+    """A speech engine with its model loaded."""
+
+    name: EngineName
+    model: ResolvedModel
+
+    def detect_language(self, audio: np.ndarray, start: float) -> str:
+        """The language code spoken in the 30 s of 16 kHz mono ``audio`` from ``start`` seconds."""
+        ...
+
+    def decode(
+        self,
+        audio: np.ndarray,
+        windows: list[Span],
+        *,
+        language: str,
+        prompt: str | None,
+        beam_size: int | None,
+        best_of: int | None,
+    ) -> list[list[RawSegment]]:
+        """The segments of each window of ``audio`` (16 kHz mono, int16 or float32), in
+        the order given. ``beam_size`` None is greedy decoding; ``best_of`` candidates
+        are sampled when a window is decoded again at a higher temperature."""
+        ...
+
+
+@lru_cache(maxsize=2)
+def load_whisper_model(checkpoint: Path, device: str = "cpu") -> Any:
+    """An openai-whisper model from a checkpoint path, cached for the life of the process.
+
+    Raises:
+        ModelError: the file is missing, not a whisper checkpoint, or of another shape.
+    """
+    import torch
+    import whisper
+
+    try:
+        saved = torch.load(checkpoint, map_location=device, weights_only=True)
+        model = whisper.model.Whisper(whisper.model.ModelDimensions(**saved["dims"]))
+        model.load_state_dict(saved["model_state_dict"])
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"cannot load the whisper checkpoint {checkpoint}: {exc}") from exc
+    heads = saved.get("alignment_heads")
+    if heads:  # used for word timestamps; the default (all heads of the upper half) is worse
+        mask = torch.zeros(model.dims.n_text_layer, model.dims.n_text_head, dtype=torch.bool)
+        for layer, head in heads:
+            mask[layer, head] = True
+        model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+    return model.to(device)
+
+
+@lru_cache(maxsize=2)
+def load_ctranslate2_model(folder: Path, device: str = "cpu") -> Any:
+    """faster-whisper on a CTranslate2 folder: int8 on the CPU, float16 on a GPU.
+
+    Raises:
+        ModelError: the folder does not hold a CTranslate2 whisper model.
+    """
+    from faster_whisper import WhisperModel
+
+    compute_type = "float16" if device == "cuda" else "int8"
+    try:
+        return WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelError(f"faster-whisper cannot load {folder}: {exc}") from exc
+
+
+class OpenAIWhisper:
+    """openai-whisper, with whisper's beam search run over a batch of windows at once."""
+
+    name = EngineName.OPENAI_WHISPER
+
+    def __init__(self, model: ResolvedModel, device: str = "cpu") -> None:
+        import torch
+
+        # silero and other libraries set one thread process-wide; decoding wants them all
+        torch.set_num_threads(os.cpu_count() or 1)
+        self.model, self.device = model, device
+        self.whisper = load_whisper_model(model.path, device)
+
+    def detect_language(self, audio: np.ndarray, start: float) -> str:
+        import whisper
+
+        first = floats(audio[int(start * SAMPLE_RATE) :][: whisper.audio.N_SAMPLES])
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(first), self.whisper.dims.n_mels)
+        _, probabilities = self.whisper.detect_language(mel.to(self.whisper.device))
+        return str(max(probabilities, key=probabilities.get))
+
+    def decode(
+        self,
+        audio: np.ndarray,
+        windows: list[Span],
+        *,
+        language: str,
+        prompt: str | None,
+        beam_size: int | None,
+        best_of: int | None,
+    ) -> list[list[RawSegment]]:
+        import whisper
+
+        from pipeline import batched
+
+        options = whisper.DecodingOptions(
+            language=language, beam_size=beam_size, fp16=self.device == "cuda", prompt=prompt
+        )
+        return batched.decode_windows(self.whisper, audio, windows, options, SAMPLE_RATE, best_of)
+
+
+class FasterWhisper:
+    """faster-whisper (CTranslate2) on the same weights, windows given as clip timestamps."""
+
+    name = EngineName.FASTER_WHISPER
+
+    def __init__(self, model: ResolvedModel, device: str = "cpu") -> None:
+        from faster_whisper import BatchedInferencePipeline
+
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every batch twice
+        self.model = model
+        self.whisper = load_ctranslate2_model(model.path, device)
+        self.pipeline = BatchedInferencePipeline(self.whisper)
+
+    def detect_language(self, audio: np.ndarray, start: float) -> str:
+        first = floats(audio[int(start * SAMPLE_RATE) :][: 30 * SAMPLE_RATE])
+        return str(self.whisper.detect_language(first)[0])
+
+    def decode(
+        self,
+        audio: np.ndarray,
+        windows: list[Span],
+        *,
+        language: str,
+        prompt: str | None,
+        beam_size: int | None,
+        best_of: int | None,
+    ) -> list[list[RawSegment]]:
+        found: list[list[RawSegment]] = [[] for _ in windows]
+        first = min(start for start, _ in windows)  # floats for this batch's stretch only
+        piece = floats(audio[int(first * SAMPLE_RATE) : int(max(end for _, end in windows) * SAMPLE_RATE) + 1])
+        segments, _ = self.pipeline.transcribe(
+            piece,
+            language=language,
+            beam_size=beam_size or 1,
+            best_of=best_of or 1,
+            condition_on_previous_text=False,
+            initial_prompt=prompt,
+            without_timestamps=False,
+            vad_filter=False,
+            clip_timestamps=[{"start": start - first, "end": end - first} for start, end in windows],
+            batch_size=len(windows),
+        )
+        for segment in segments:  # a generator: decoding happens here
+            begins = segment.start + first
+            owner = max(i for i, (start, _) in enumerate(windows) if i == 0 or begins >= start - 0.01)
+            found[owner].append(
+                {
+                    "start": begins,
+                    "end": segment.end + first,
+                    "text": segment.text,
+                    "avg_logprob": segment.avg_logprob,
+                    "no_speech_prob": segment.no_speech_prob,
+                    "compression_ratio": segment.compression_ratio,
+                }
+            )
+        return found
+
+
+ENGINES: dict[EngineName, Callable[[ResolvedModel, str], Engine]] = {
+    EngineName.OPENAI_WHISPER: OpenAIWhisper,
+    EngineName.FASTER_WHISPER: FasterWhisper,
+}
+
+
+def load_engine(name: str, model: ResolvedModel, device: str = "cpu") -> Engine:
+    """The engine called ``name`` with ``model`` loaded on ``device`` ("cpu" or "cuda").
+
+    Raises:
+        ConfigError: no engine has that name.
+        ModelError: the model cannot be loaded.
+    """
+    try:
+        kind = EngineName(name)
+    except ValueError:
+        raise ConfigError(f"unknown engine {name!r}: use {listed(EngineName)}") from None
+    return ENGINES[kind](model, device)
