@@ -69,63 +69,26 @@ def _start_prefect(settings: Settings, *, hide_ui_links: bool = False) -> None:
     _filter_console(hide_ui_links)
 
 
-def _preload_model(settings: Settings, args: argparse.Namespace) -> None:
-    """Load the model the flow will most likely use while Prefect starts (seconds either
-    way); the flow's own step then finds it loaded. A wrong guess costs only memory."""
-    from pipeline import models, transcribe
-
-    try:
-        name = args.model or settings.model
-        if (args.language or settings.language) != "en":
-            name = models.multilingual_for(name, models_dir=settings.models_dir)
-        engine = args.engine or settings.engine
-        transcribe.preload(name, models_dir=settings.models_dir, engine=engine, device=transcribe.default_device())
-    except Exception:
-        pass
-
-
-def _prefetch_audio(settings: Settings, args: argparse.Namespace) -> None:
-    """Fetch the metadata, download the audio, decode it and find its speech while Prefect
-    starts. The flow's steps then find all of it (under the work dir's lock, so they wait
-    for it rather than do it twice). Failures are left for those steps to meet, retry and
-    report."""
-    from pipeline import captions, source, transcribe
-    from pipeline.store import locked
-
-    try:
-        video = source.fetch_metadata(args.url, allow_local_files=args.allow_local_files, network=settings.network)
-        source.check_limits(video, settings.limits)
-        channel = settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
-        spoken = args.language or (channel.language if channel else None) or settings.language
-        if captions.choose_track(video, spoken, settings.captions) is not None:
-            return  # the flow will use the video's subtitles, not its audio
-        work_dir = settings.work_dir / video.work_name
-        with locked(work_dir):
-            if any(work_dir.glob("transcript.*.json")):
-                return  # transcribed before: the flow will not need the audio
-            media = source.download_audio(
-                video,
-                work_dir,
-                allow_local_files=args.allow_local_files,
-                limits=settings.limits,
-                network=settings.network,
-            )
-            transcribe.prepare_audio(media, vad=settings.vad)  # decoded once, handed to the flow
-    except Exception:
-        pass
-
-
 def ingest(args: argparse.Namespace) -> int:
     import atexit
     import threading
 
     from flows.server import start_embedded_api
+    from pipeline.draft import Outcome
+    from pipeline.headstart import HeadStart
 
     settings = load_settings()
     _prepare_prefect(settings)
-    # Prefect's API starts in its own process; meanwhile this one loads and downloads.
-    for work in (_preload_model, _prefetch_audio):
-        threading.Thread(target=work, args=(settings, args), daemon=True).start()
+    # Prefect's API starts in its own process; meanwhile this one follows the ingest's
+    # plan as far as it can (metadata, model, download, decoding) and hands it to the flow.
+    head_start = HeadStart(args.url)
+    options = {"model": args.model, "language": args.language, "engine": args.engine}
+    threading.Thread(
+        target=head_start.run,
+        args=(settings,),
+        kwargs={**options, "allow_local_files": args.allow_local_files},
+        daemon=True,
+    ).start()
     embedded = None
     if not os.environ.get("PREFECT_API_URL"):
         embedded = start_embedded_api(settings.prefect_home)
@@ -140,20 +103,21 @@ def ingest(args: argparse.Namespace) -> int:
 
     if embedded:
         embedded.wait_ready()
-    path = ingest_video(
+    result = ingest_video(
         url=args.url,
         speaker=args.speaker,
-        model=args.model,
-        language=args.language,
         out_dir=str(args.out) if args.out else None,
         allow_local_files=args.allow_local_files,
         rewrite=args.rewrite,
-        engine=args.engine,
+        head_start=head_start,
+        **options,
     )
-    if not Path(path).exists():  # moved or deleted by an editor since: the log says so
-        print(f"draftcast: no draft written: {path} was removed since it was written (--rewrite)", file=sys.stderr)
+    if result.outcome is Outcome.KEPT_REMOVED:  # moved or deleted by an editor since: the log says so
+        print(
+            f"draftcast: no draft written: {result.path} was removed since it was written (--rewrite)", file=sys.stderr
+        )
         return 3
-    print(path)
+    print(result.path)
     return 0
 
 

@@ -1,9 +1,12 @@
 """The Prefect flow ``ingest-video``: one flow run turns one video URL into one draft.
 
-Tasks wrap the pipeline's steps; the work files in the data dir are the cache (audio,
-then transcript per model and language), so a run after a failure resumes at the step
-that failed. Prefect's result cache is not used for them: a cached path could name a
-file that has since been removed, while the files cannot lie about themselves.
+The flow fetches the metadata, asks ``plan_ingest`` what to do (pipeline/plan.py) and
+runs the plan's steps as tasks: the publisher's transcript or the video's subtitles, else
+the model, the download and the transcription; then the optional writing step and the
+draft. The work files in the data dir are the cache (audio, then transcript per model and
+language), so a run after a failure resumes at the step that failed. Prefect's result
+cache is not used for them: a cached path could name a file that has since been removed,
+while the files cannot lie about themselves.
 """
 
 from __future__ import annotations
@@ -21,62 +24,117 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
 
 from flows import slot
 from pipeline import captions, draft, models, source, transcribe, writer
-from pipeline.config import Channel, Settings, load_settings
-from pipeline.errors import SourceUnavailable
-from pipeline.source import SubtitleTrack, VideoInfo
+from pipeline.config import Settings, load_settings
+from pipeline.errors import NotReady, is_transient
+from pipeline.headstart import HeadStart
+from pipeline.plan import IngestPlan, plan_ingest
 from pipeline.store import DraftStore, locked
+from pipeline.transcribe import PreparedAudio
 from pipeline.transcript import Transcript
+from pipeline.video import NETWORK_RETRY_DELAYS, Chapter, Limits, Network, check_limits, with_overrides
 
 TRANSCRIPTION_LIMIT = "draftcast-transcription"  # global concurrency limit, made by `draftcast setup`
+# The name of a run's Failed state when its video is live or upcoming: polling reads it
+# and tries the video again later, without counting an attempt.
+NOT_BROADCAST = "NotBroadcast"
 
 logging.getLogger("pipeline").setLevel(logging.INFO)  # shown through PREFECT_LOGGING_EXTRA_LOGGERS
 
 
-def _retry_if_transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
-    """Retry network steps only for failures that may pass (refused, timeout, 5xx)."""
+def retry_if_transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Prefect's retry condition for network steps: retry only failures that may pass
+    (``errors.is_transient``: refused, timeout, HTTP 5xx or 429, cut short)."""
     try:
         state.result()
-    except SourceUnavailable:
-        return True
-    except Exception:
-        return False
+    except Exception as error:
+        return is_transient(error)
     return False
 
 
-@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
-def fetch_metadata(url: str, allow_local_files: bool, network: source.Network) -> VideoInfo:
-    video = source.fetch_metadata(url, allow_local_files=allow_local_files, network=network)
+# Network steps: retried after each of the delays, for failures that may pass.
+NETWORK_RETRIES: dict[str, Any] = {
+    "retries": len(NETWORK_RETRY_DELAYS),
+    "retry_delay_seconds": list(NETWORK_RETRY_DELAYS),
+    "retry_condition_fn": retry_if_transient,
+}
+
+
+def _retrying(settings: Settings) -> dict[str, Any]:
+    """NETWORK_RETRIES with the config's delays (network_retry_delays)."""
+    delays = list(settings.network_retry_delays)
+    return {**NETWORK_RETRIES, "retries": len(delays), "retry_delay_seconds": delays or 0}
+
+
+@task(**NETWORK_RETRIES, cache_policy=NO_CACHE)
+def fetch_metadata(
+    url: str, allow_local_files: bool, network: Network, head_start: HeadStart | None
+) -> source.Extracted:
+    extracted = head_start.metadata(url) if head_start else None
+    if extracted is None:
+        extracted = source.extract(url, allow_local_files=allow_local_files, network=network)
+    video = extracted.video
     get_run_logger().info("%s: %r by %s (%s)", video.key, video.title, video.uploader or "unknown", video.upload_date)
-    return video
+    return extracted
 
 
-@task
-def prepare_model(model: str, models_dir: Path, engine: str, device: str) -> models.ResolvedModel:
-    resolved = transcribe.preload(model, models_dir=models_dir, engine=engine, device=device)
-    get_run_logger().info("model %s: %s", resolved.name, resolved.origin)
-    return resolved
+@task(**NETWORK_RETRIES)
+def fetch_chapters(url: str, network: Network) -> tuple[Chapter, ...]:
+    chapters = source.fetch_chapters(url, network=network)
+    get_run_logger().info("%d chapters from the feed's chapters file %s", len(chapters), url)
+    return chapters
 
 
-@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
-def download_audio(
-    video: VideoInfo, work_dir: Path, allow_local_files: bool, limits: source.Limits, network: source.Network
-) -> Path:
-    with locked(work_dir):
-        return source.download_audio(
-            video, work_dir, allow_local_files=allow_local_files, limits=limits, network=network
+@task(**NETWORK_RETRIES)
+def fetch_captions(plan: IngestPlan, network: Network) -> Path:
+    track = plan.track
+    assert track is not None
+    if track.publisher:
+        get_run_logger().info(
+            "using the publisher's transcript (%s, %s) instead of whisper", track.mime_type or track.ext, track.url
+        )
+    else:
+        get_run_logger().info("using the video's %s subtitles (%s) instead of whisper", track.language, track.ext)
+    with locked(plan.work_dir):
+        return captions.captions_to_file(
+            plan.video, track, plan.work_dir, chinese_script=plan.chinese_script, network=network
         )
 
 
 @task
-def transcribe_audio(
-    media: Path | None, work_dir: Path, model: models.ResolvedModel, options: transcribe.DecodingOptions
+def prepare_model(plan: IngestPlan, models_dir: Path) -> models.ResolvedModel:
+    options = plan.decoding
+    resolved = transcribe.preload(plan.model, models_dir=models_dir, engine=options.engine, device=options.device)
+    get_run_logger().info("model %s: %s", resolved.name, resolved.origin)
+    return resolved
+
+
+@task(**NETWORK_RETRIES, cache_policy=NO_CACHE)
+def download_audio(
+    plan: IngestPlan, extracted: source.Extracted, allow_local_files: bool, limits: Limits, network: Network
 ) -> Path:
-    with locked(work_dir):
-        if transcribe.transcript_path(work_dir, model.name, options).exists():
-            return transcribe.transcribe_media(None, work_dir, model, options)
+    with locked(plan.work_dir):
+        return source.download_audio(
+            plan.video,
+            plan.work_dir,
+            allow_local_files=allow_local_files,
+            limits=limits,
+            network=network,
+            extracted=extracted,
+        )
+
+
+@task(cache_policy=NO_CACHE)  # decoded samples are no cache key
+def transcribe_audio(
+    media: Path | None, plan: IngestPlan, model: models.ResolvedModel, prepared: PreparedAudio | None
+) -> Path:
+    with locked(plan.work_dir):
+        if plan.transcript_file.exists():
+            return transcribe.transcribe_media(None, plan.work_dir, model, plan.decoding)
         # At most N transcriptions at once across all workers; a killed holder's slot is
         # free again within a minute (flows/slot.py). Without the limit (the embedded
         # default, before `draftcast setup`) this does not wait.
@@ -87,27 +145,41 @@ def transcribe_audio(
                 update_progress_artifact(artifact_id=progress, progress=round(100 * done, 1))
                 held.keep()  # between batches: a slot lost meanwhile is waited for again
 
-            return transcribe.transcribe_media(media, work_dir, model, options, on_progress=show)
+            return transcribe.transcribe_media(
+                media, plan.work_dir, model, plan.decoding, on_progress=show, prepared=prepared
+            )
+
+
+@task
+def draft_with_writer(plan: IngestPlan, transcript_file: Path, settings: Settings) -> writer.Written:
+    """The optional writing step; it never fails the run (a failure is a note in the draft)."""
+    transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
+    return writer.draft_fields(plan.video, transcript, settings.writer)
 
 
 @task
 def write_draft(
-    video: VideoInfo,
+    plan: IngestPlan,
     transcript_file: Path,
-    work_dir: Path,
     settings: Settings,
-    channel: Channel | None,
     speaker: str | None,
     rewrite: bool,
     written: writer.Written | None,
     note: str = "",
 ) -> draft.DraftResult:
+    video = plan.video
     transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
     transcript = dataclasses.replace(transcript, note=note)  # e.g. why the publisher's transcript was not used
     text = draft.compose(
-        video, transcript, settings=settings, channel=channel, speaker=speaker, today=dt.date.today(), written=written
+        video,
+        transcript,
+        settings=settings,
+        channel=plan.channel,
+        speaker=speaker,
+        today=dt.date.today(),
+        written=written,
     )
-    with locked(work_dir):
+    with locked(plan.work_dir):
         result = draft.write_draft(
             text, video=video, out_dir=settings.out_dir, store=DraftStore(settings.store_path), rewrite=rewrite
         )
@@ -124,77 +196,54 @@ def write_draft(
     return result
 
 
-@task
-def draft_with_writer(video: VideoInfo, transcript_file: Path, settings: Settings) -> writer.Written:
-    """The optional writing step; it never fails the run (a failure is a note in the draft)."""
-    transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
-    return writer.draft_fields(video, transcript, settings.writer)
-
-
-@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
-def fetch_captions(
-    video: VideoInfo, track: SubtitleTrack, work_dir: Path, chinese_script: str, network: source.Network
-) -> Path:
-    if track.publisher:
-        get_run_logger().info(
-            "using the publisher's transcript (%s, %s) instead of whisper", track.mime_type or track.ext, track.url
-        )
-    else:
-        get_run_logger().info("using the video's %s subtitles (%s) instead of whisper", track.language, track.ext)
-    with locked(work_dir):
-        return captions.captions_to_file(video, track, work_dir, chinese_script=chinese_script, network=network)
-
-
-@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_if_transient)
-def fetch_chapters(url: str, network: source.Network) -> tuple[source.Chapter, ...]:
-    chapters = source.fetch_chapters(url, network=network)
-    get_run_logger().info("%d chapters from the feed's chapters file %s", len(chapters), url)
-    return chapters
-
-
-def _failure(state: Any) -> str:
+def _failure(state: State) -> str:
     """The one-line reason a task's final state failed."""
     error = state.result(raise_on_failure=False)
     return str(error).splitlines()[0] if isinstance(error, BaseException) and str(error) else str(state.message)
 
 
-def _transcribe(
-    video: VideoInfo,
-    work_dir: Path,
+def _with_feed_chapters(plan: IngestPlan, settings: Settings, retrying: dict[str, Any]) -> IngestPlan:
+    """The plan with the feed's chapters, when the media has none of its own; a chapters
+    file that cannot be read costs the headings only."""
+    url = plan.video.chapters_url
+    fetched = fetch_chapters.with_options(**retrying)(url, settings.network, return_state=True)
+    if not fetched.is_completed():
+        get_run_logger().warning("the draft has no chapters: %s", _failure(fetched))
+        return plan
+    return dataclasses.replace(plan, video=dataclasses.replace(plan.video, chapters=fetched.result()))
+
+
+def _people_text(plan: IngestPlan, settings: Settings, retrying: dict[str, Any]) -> tuple[Path | None, str]:
+    """The plan's track saved as a transcript, and a note for the editor: a publisher's
+    transcript that cannot be used gives (None, why), and a model transcribes instead."""
+    fetched = fetch_captions.with_options(**retrying)(plan, settings.network, return_state=True)
+    if fetched.is_completed():
+        return fetched.result(), ""
+    if plan.track is not None and plan.track.publisher:  # a feed's link gone bad must not cost the episode
+        why = _failure(fetched).removeprefix("the publisher's transcript ")
+        note = f"the publisher's transcript could not be used: {why}"
+        get_run_logger().warning("%s; transcribing with whisper instead", note)
+        return None, note
+    return fetched.result(), ""  # raises: the video's own subtitles failed
+
+
+def _transcribed(
+    plan: IngestPlan,
     settings: Settings,
-    channel: Channel | None,
-    model: str | None,
-    language: str | None,
-    chinese_script: str,
     retrying: dict[str, Any],
+    extracted: source.Extracted,
     allow_local_files: bool,
-    engine: str | None,
+    head_start: HeadStart | None,
 ) -> Path:
-    """Model, download and whisper: the path without subtitles."""
-    model_name = model or (channel.model if channel else None) or settings.model
-    models.check_model(model_name)  # fail before any download
-    if language != "en":
-        model_name = models.multilingual_for(model_name, models_dir=settings.models_dir)
-    options = transcribe.DecodingOptions(
-        language=language,
-        beam_size=settings.beam_size,
-        best_of=settings.beam_size,
-        device=transcribe.default_device(),
-        engine=engine or settings.engine,
-        vad=settings.vad,
-        chinese_script=chinese_script,
-    )
-    # loads the model into memory while the audio downloads
-    resolved = prepare_model.submit(model_name, settings.models_dir, options.engine, options.device)
-    done_before = transcribe.transcript_path(work_dir, models.model_label(model_name), options).exists()
-    media = (
-        None
-        if done_before
-        else download_audio.with_options(**retrying)(
-            video, work_dir, allow_local_files, settings.limits, settings.network
+    """The model's transcript: loaded while the audio downloads, then transcribed."""
+    resolved = prepare_model.submit(plan, settings.models_dir)
+    media = None
+    if not plan.transcript_file.exists():
+        media = download_audio.with_options(**retrying)(
+            plan, extracted, allow_local_files, settings.limits, settings.network
         )
-    )
-    return transcribe_audio(media, work_dir, resolved, options)
+    prepared = head_start.prepared if head_start else None
+    return transcribe_audio(media, plan, resolved, prepared)
 
 
 @flow(name="ingest-video")
@@ -209,59 +258,57 @@ def ingest_video(
     channel: str | None = None,
     overrides: dict[str, str] | None = None,
     engine: str | None = None,
-) -> str:
-    """Fetch the audio of ``url``, transcribe it and write a draft post; returns its path.
+    head_start: HeadStart | None = None,
+) -> draft.DraftResult | State:
+    """Fetch the audio of ``url``, transcribe it and write a draft post; returns the
+    draft's path and what happened to it (written, up to date, left alone as an editor
+    changed it, not written as it was removed).
 
     ``channel`` names a configured channel whose settings apply (polling passes it);
     ``overrides`` replace metadata a feed knows better than the media file (title,
     description, upload_date, uploader, webpage_url) and bring a podcast episode's own
     transcript and chapters (transcript_url, transcript_type, transcript_language,
-    chapters_url; see source.with_overrides). ``engine``: openai-whisper or
-    faster-whisper (default: the config's)."""
+    chapters_url; see video.with_overrides). ``engine``: openai-whisper or
+    faster-whisper (default: the config's). ``head_start``: what the CLI did while
+    Prefect started.
+
+    A live or upcoming video ends the run in a Failed state named NOT_BROADCAST."""
+    try:
+        return _ingest(
+            url, speaker, model, language, out_dir, allow_local_files, rewrite, channel, overrides, engine, head_start
+        )
+    except NotReady as error:
+        return Failed(name=NOT_BROADCAST, message=str(error), data=error)
+
+
+def _ingest(
+    url: str,
+    speaker: str | None,
+    model: str | None,
+    language: str | None,
+    out_dir: str | None,
+    allow_local_files: bool,
+    rewrite: bool,
+    channel: str | None,
+    overrides: dict[str, str] | None,
+    engine: str | None,
+    head_start: HeadStart | None,
+) -> draft.DraftResult:
     settings = load_settings()
     if out_dir:
         settings = dataclasses.replace(settings, out_dir=Path(out_dir))
     draft.check_out_dir(settings.out_dir)  # fail before any download
     if model:
         models.check_model(model)
-    delays = list(settings.network_retry_delays)
-    retrying = {"retries": len(delays), "retry_delay_seconds": delays or 0}
-    video = source.with_overrides(
-        fetch_metadata.with_options(**retrying)(url, allow_local_files, settings.network), overrides
-    )
-    source.check_limits(video, settings.limits)  # before any download
-    channel_settings = (
-        settings.channel_named(channel)
-        if channel
-        else settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
-    )
-    spoken = language or (channel_settings.language if channel_settings else None) or settings.language
-    script = (channel_settings.chinese_script if channel_settings else None) or settings.chinese_script
-    work_dir = settings.work_dir / video.work_name
+    retrying = _retrying(settings)
+    extracted = fetch_metadata.with_options(**retrying)(url, allow_local_files, settings.network, head_start)
+    video = with_overrides(extracted.video, overrides)
+    check_limits(video, settings.limits)  # before any download
+    plan = plan_ingest(video, settings, model=model, language=language, engine=engine, channel=channel)
     if video.chapters_url and not video.chapters:  # the site's own chapters win over the feed's
-        chapters = fetch_chapters.with_options(**retrying)(video.chapters_url, settings.network, return_state=True)
-        if chapters.is_completed():
-            video = dataclasses.replace(video, chapters=chapters.result())
-        else:
-            get_run_logger().warning("the draft has no chapters: %s", _failure(chapters))
-    track = captions.choose_track(video, spoken, settings.captions)
-    transcript_file, note = None, ""
-    if track is not None:  # people wrote these: better than any model
-        fetched = fetch_captions.with_options(**retrying)(
-            video, track, work_dir, script, settings.network, return_state=True
-        )
-        if fetched.is_completed():
-            transcript_file = fetched.result()
-        elif track.publisher:  # a feed's link gone bad must not cost the episode
-            why = _failure(fetched).removeprefix("the publisher's transcript ")
-            note = f"the publisher's transcript could not be used: {why}"
-            get_run_logger().warning("%s; transcribing with whisper instead", note)
-        else:
-            fetched.result()  # raises: the video's own subtitles failed, as before
+        plan = _with_feed_chapters(plan, settings, retrying)
+    transcript_file, note = _people_text(plan, settings, retrying) if plan.track else (None, "")
     if transcript_file is None:
-        transcript_file = _transcribe(
-            video, work_dir, settings, channel_settings, model, spoken, script, retrying, allow_local_files, engine
-        )
-    written = draft_with_writer(video, transcript_file, settings) if settings.writer.enabled else None
-    result = write_draft(video, transcript_file, work_dir, settings, channel_settings, speaker, rewrite, written, note)
-    return str(result.path)
+        transcript_file = _transcribed(plan, settings, retrying, extracted, allow_local_files, head_start)
+    written = draft_with_writer(plan, transcript_file, settings) if settings.writer.enabled else None
+    return write_draft(plan, transcript_file, settings, speaker, rewrite, written, note)

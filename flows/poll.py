@@ -22,7 +22,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 
-from flows.ingest import _retry_if_transient
+from flows.ingest import NETWORK_RETRIES, NOT_BROADCAST
 from pipeline import feeds, polling
 from pipeline.config import load_settings
 from pipeline.ledger import Ledger
@@ -57,11 +57,13 @@ def _read_run(flow_run_id: str) -> polling.RunOutcome:
     if state.type == StateType.COMPLETED:
         return polling.RunOutcome("completed")
     if state.type in _FAILED:
-        return polling.RunOutcome("failed", state.message or state.type.value)
+        return polling.RunOutcome(
+            "failed", state.message or state.type.value, not_broadcast=state.name == NOT_BROADCAST
+        )
     return polling.RunOutcome("running")
 
 
-@task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_retry_if_transient, cache_policy=NO_CACHE)
+@task(**NETWORK_RETRIES, cache_policy=NO_CACHE)
 def list_channel(url: str, *, known: Callable[[str], bool], polled_before: bool, channel_id: str) -> feeds.Listing:
     return feeds.list_channel(url, known=known, polled_before=polled_before, channel_id=channel_id)
 

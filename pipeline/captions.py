@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pipeline import cleanup, source
 from pipeline.errors import SourceError
-from pipeline.source import Network, SubtitleTrack, VideoInfo
 from pipeline.store import write_atomic
-from pipeline.transcript import Segment, Transcript
+from pipeline.transcript import Segment, Transcript, write_sidecars
+from pipeline.video import Network, SubtitleTrack, VideoInfo
 
 ENGINE = "captions"  # a video's subtitles
 PUBLISHER_ENGINE = "publisher"  # a podcast's own transcript (Transcript.provenance names both)
@@ -240,7 +240,7 @@ def _sniff(text: str) -> str:
 
 def parse_transcript(text: str, format: str) -> tuple[list[Segment], bool]:
     """A transcript's segments and whether they are timed. ``format``: vtt, srt, json,
-    html or txt (source.transcript_format). Feeds mislabel types, so text that shows
+    html or txt (video.transcript_format). Feeds mislabel types, so text that shows
     itself as WebVTT/SRT or JSON is read as such when the declared format finds nothing or
     is plain text; an unknown format is read as what the text looks like. (HTML is never
     guessed for a declared timed format: that is more likely an error page.)
@@ -302,50 +302,6 @@ def fetch_captions(
         )
     kind = "automatic captions" if track.automatic else "human-made subtitles"
     return Transcript(track.language, kind, ENGINE, duration, tuple(segments))
-
-
-def _clock(seconds: float, separator: str) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
-
-
-def to_srt(transcript: Transcript) -> str:
-    return "\n".join(
-        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{s.text}\n"
-        for n, s in enumerate(transcript.segments, start=1)
-    )
-
-
-def to_vtt(transcript: Transcript) -> str:
-    cues = "\n".join(
-        f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{f'<v {s.speaker}>' if s.speaker else ''}{s.text}\n"
-        for s in transcript.segments
-    )
-    return f"WEBVTT\n\n{cues}"
-
-
-def to_text(transcript: Transcript) -> str:
-    """Plain text: one run of words, or an untimed transcript's paragraphs (with the
-    speakers named where they start) between blank lines."""
-    if not transcript.timed:
-        return "\n\n".join(f"{s.speaker}: {s.text}" if s.speaker else s.text for s in transcript.segments) + "\n"
-    separator = "" if cleanup.is_chinese(transcript.language) else " "
-    return separator.join(s.text for s in transcript.segments) + "\n"
-
-
-def write_sidecars(transcript: Transcript, json_path: Path) -> list[Path]:
-    """.srt, .vtt and .txt beside the transcript's .json, for video editors and players;
-    only .txt for an untimed transcript (subtitles all at 0:00 would mislead)."""
-    written = []
-    sidecars = [(".srt", to_srt(transcript)), (".vtt", to_vtt(transcript))] if transcript.timed else []
-    for suffix, text in [*sidecars, (".txt", to_text(transcript))]:
-        path = json_path.with_suffix(suffix)
-        write_atomic(path, text.encode("utf-8"))
-        written.append(path)
-    return written
 
 
 def captions_to_file(

@@ -26,7 +26,7 @@ from pipeline.choices import CaptionPolicy, ChineseScript, EngineName, listed
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pipeline.source import Limits, Network
+    from pipeline.video import Limits, Network
 
 Choice = TypeVar("Choice", EngineName, CaptionPolicy, ChineseScript)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -135,13 +135,13 @@ class Settings:
 
     @property
     def limits(self) -> Limits:
-        from pipeline.source import Limits  # yt-dlp is heavy: loaded when needed
+        from pipeline.video import Limits
 
         return Limits(self.max_duration_hours * 3600, int(self.max_download_mb * 2**20))
 
     @property
     def network(self) -> Network:
-        from pipeline.source import Network
+        from pipeline.video import Network
 
         return Network(self.network_timeout_seconds, self.network_retry_delays)
 

@@ -24,9 +24,9 @@ from slugify import slugify
 from pipeline import cleanup, suggest
 from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
-from pipeline.source import GENERIC_EXTRACTORS, Chapter, VideoInfo
 from pipeline.store import DraftStore, remove_stale_temps, write_atomic
 from pipeline.transcript import Segment, Transcript
+from pipeline.video import GENERIC_EXTRACTORS, Chapter, VideoInfo
 from pipeline.writer import Written
 
 log = logging.getLogger(__name__)

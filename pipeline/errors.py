@@ -50,3 +50,9 @@ class ModelError(DraftcastError):
 
 class OutputError(DraftcastError):
     """The draft cannot be written."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether retrying may help: the one rule every retry of a network step follows
+    (a refused connection, a timeout, HTTP 5xx or 429, a download cut short)."""
+    return isinstance(error, SourceUnavailable)

@@ -43,14 +43,13 @@ from urllib.parse import parse_qs, urljoin, urlparse
 
 import defusedxml.ElementTree as SafeXML
 import feedparser
-import yt_dlp
 from dateutil import parser as dateutil_parser
 from defusedxml import DefusedXmlException
 from inscriptis import get_text
-from yt_dlp.utils import DownloadError, ExtractorError
 
 from pipeline import source
 from pipeline.errors import SourceError, SourceUnavailable
+from pipeline.video import GENERIC_EXTRACTORS, check_url
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +147,7 @@ def fetch_url(url: str) -> Document:
         SourceUnavailable: refused, timed out, HTTP 5xx or 429 (worth retrying).
         SourceError: any other HTTP error, or a document over ``MAX_FEED_BYTES``.
     """
-    source.check_url(url)
+    check_url(url)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=FEED_TIMEOUT_SECONDS) as response:
@@ -409,21 +408,14 @@ def youtube_feed_url(channel_id: str) -> str:
     return f"https://www.youtube.com/feeds/videos.xml?channel_id={channel_id}"
 
 
-def _flat_options(limit: int) -> dict[str, Any]:
-    return source._options(extract_flat="in_playlist", playlistend=limit, noplaylist=False, format=None)
-
-
 def flat_listing(url: str, *, limit: int = BACKSTOP_LIMIT) -> tuple[tuple[FeedEntry, ...], dict[str, Any]]:
-    """A playlist or channel tab listed by yt-dlp without resolving each video.
+    """A playlist or channel tab listed by yt-dlp without resolving each video: its
+    entries, and yt-dlp's answer (which holds a channel's id).
 
     Raises:
         SourceError: yt-dlp cannot list ``url`` (``SourceUnavailable`` when worth retrying).
     """
-    try:
-        with yt_dlp.YoutubeDL(_flat_options(limit)) as ydl:
-            info = ydl.extract_info(source.check_url(url), download=False) or {}
-    except (DownloadError, ExtractorError) as exc:
-        raise source._translate(url, exc) from exc
+    info = source.list_flat(url, limit=limit)
     entries = []
     for item in info.get("entries") or ():
         if not item:
@@ -436,7 +428,7 @@ def flat_listing(url: str, *, limit: int = BACKSTOP_LIMIT) -> tuple[tuple[FeedEn
             FeedEntry(
                 key=(
                     f"{extractor}:{item_id}"
-                    if extractor and item_id and extractor not in source.GENERIC_EXTRACTORS
+                    if extractor and item_id and extractor not in GENERIC_EXTRACTORS
                     else _hash_key(url, item_url)  # a generic page's ids are only file names
                 ),
                 url=item_url,

@@ -18,16 +18,17 @@ from pipeline.ledger import ChannelRecord, Ledger, State
 
 log = logging.getLogger(__name__)
 
-NOT_READY_MARK = "NotReady"  # in a failed run's message: live or upcoming, try later
 SKIPPED_LIVE_STATUSES = ("is_live", "is_upcoming")
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How a launched ingest run stands: 'running', 'completed' or 'failed' (with why)."""
+    """How a launched ingest run stands: 'running', 'completed' or 'failed' (with why;
+    ``not_broadcast``: the video is live or upcoming, and is tried again later)."""
 
     status: str
     message: str = ""
+    not_broadcast: bool = False
 
 
 Launch = Callable[[str, dict[str, Any], int], str]  # (key, ingest parameters, attempt) → flow run id
@@ -194,7 +195,7 @@ def refresh(ledger: Ledger, read_run: ReadRun, poll: PollSettings, report: PollR
             ledger.drafted(video.key)
             report.drafted.append(video.key)
         elif outcome.status == "failed":
-            waiting = NOT_READY_MARK in outcome.message
+            waiting = outcome.not_broadcast
             if waiting or video.attempts < poll.max_attempts:
                 delay = poll.retry_after[min(video.attempts, len(poll.retry_after)) - 1] if poll.retry_after else 0
                 ledger.failed(video.key, outcome.message, retry_at=now + dt.timedelta(seconds=delay), waiting=waiting)

@@ -26,7 +26,7 @@ from pipeline.engines import Engine, RawSegment, load_engine
 from pipeline.errors import AudioError, ModelError, NoSpeechError
 from pipeline.models import ResolvedModel, is_english_only, resolve_model
 from pipeline.store import remove_stale_temps, write_atomic
-from pipeline.transcript import Segment, Transcript
+from pipeline.transcript import Segment, Transcript, write_sidecars
 
 log = logging.getLogger(__name__)
 
@@ -269,14 +269,16 @@ def default_device() -> str:
 
 @dataclass(frozen=True)
 class PreparedAudio:
-    """A recording decoded, with the speech VAD found in it (None: not looked for)."""
+    """A recording decoded to 16 kHz mono int16 samples, with the speech VAD found in it
+    (None: not looked for)."""
 
     file: tuple[str, int, int]  # path, size and mtime of the file it was decoded from
     samples: np.ndarray
     found_speech: list[Span] | None
 
-
-_PREPARED: list[PreparedAudio] = []  # at most one, from prepare_audio to transcribe_media
+    def is_of(self, media: Path, *, vad: bool) -> bool:
+        """Whether these are ``media``'s samples as it is now, with speech found if ``vad``."""
+        return self.file == _identity(media) and (not vad or self.found_speech is not None)
 
 
 def _identity(media: Path) -> tuple[str, int, int]:
@@ -284,27 +286,21 @@ def _identity(media: Path) -> tuple[str, int, int]:
     return (str(media.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-def _prepare(media: Path, *, vad: bool) -> PreparedAudio:
+def prepare_audio(media: Path, *, vad: bool) -> PreparedAudio:
+    """``media`` decoded (int16: half the memory of floats, 115 MB an hour) and, when
+    ``vad``, its speech found: what ``transcribe_media`` needs, done ahead of it (the CLI
+    does it while Prefect starts).
+
+    Raises:
+        AudioError: ffmpeg cannot decode ``media``, which is then removed (a later run downloads it again).
+    """
     try:
-        samples = decode(media, dtype=np.int16)  # half the memory of floats: 115 MB an hour
+        samples = decode(media, dtype=np.int16)
     except AudioError:
-        media.unlink(missing_ok=True)  # useless; a later run downloads it again
+        media.unlink(missing_ok=True)
         raise
     found = speech.speech_regions(samples, merge_gap=0.0) if vad and not is_silent(samples) else None
     return PreparedAudio(_identity(media), samples, found)
-
-
-def prepare_audio(media: Path, *, vad: bool) -> None:
-    """Decode ``media`` and find its speech ahead of the transcription step (the CLI does
-    it while Prefect starts); transcribe_media of the same file takes it from here."""
-    _PREPARED[:] = [_prepare(media, vad=vad)]
-
-
-def _take_prepared(media: Path, vad: bool) -> PreparedAudio | None:
-    prepared = _PREPARED.pop() if _PREPARED else None
-    if prepared is None or prepared.file != _identity(media) or (vad and prepared.found_speech is None):
-        return None
-    return prepared
 
 
 def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) -> Path:
@@ -319,15 +315,24 @@ def transcribe_media(
     model: ResolvedModel,
     options: DecodingOptions,
     on_progress: Progress | None = None,
+    prepared: PreparedAudio | None = None,
 ) -> Path:
     """Transcribe ``media`` once: a transcript saved earlier is reused (``media`` may then
-    be None). Returns the transcript's path."""
+    be None). Returns the transcript's path (``transcript_path``), with .srt, .vtt and .txt
+    beside it. ``prepared``: ``media`` decoded ahead of time, used if it is still that file.
+
+    Raises:
+        AudioError: ``media`` cannot be decoded.
+        NoSpeechError: the recording holds no speech.
+        ModelError, ConfigError: as ``transcribe``.
+    """
     path = transcript_path(work_dir, model.name, options)
     remove_stale_temps(work_dir)
     if not path.exists():
         if media is None:
             raise FileNotFoundError(f"{path} vanished and no media was given to transcribe again")
-        prepared = _take_prepared(media, options.vad) or _prepare(media, vad=False)
+        if prepared is None or not prepared.is_of(media, vad=options.vad):
+            prepared = prepare_audio(media, vad=False)  # transcribe() finds the speech
         partial = path.with_name(path.name + ".partial")  # windows done so far, for a resumed run
         transcript = transcribe(
             prepared.samples,
@@ -339,8 +344,6 @@ def transcribe_media(
         )
         write_atomic(path, transcript.to_json().encode("utf-8"))
         partial.unlink(missing_ok=True)
-        from pipeline.captions import write_sidecars
-
         write_sidecars(transcript, path)
     else:
         log.info("transcript already made: %s", path)

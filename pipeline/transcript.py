@@ -1,5 +1,6 @@
 """The transcript record: what a transcription, subtitles or a publisher's transcript
-produced, as draftcast keeps it (``transcript.*.json`` in a video's work folder).
+produced, as draftcast keeps it (``transcript.*.json`` in a video's work folder), and its
+sidecars for video editors and players (.srt, .vtt, .txt).
 
 No speech library is imported here: reading a transcript (the draft, the writing step,
 suggestions) costs nothing.
@@ -9,6 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipeline.cleanup import is_chinese
+from pipeline.store import write_atomic
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,47 @@ class Transcript:
         data = json.loads(text)
         data["segments"] = tuple(Segment(**segment) for segment in data["segments"])
         return cls(**data)
+
+
+def _clock(seconds: float, separator: str) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def to_srt(transcript: Transcript) -> str:
+    return "\n".join(
+        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{s.text}\n"
+        for n, s in enumerate(transcript.segments, start=1)
+    )
+
+
+def to_vtt(transcript: Transcript) -> str:
+    cues = "\n".join(
+        f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{f'<v {s.speaker}>' if s.speaker else ''}{s.text}\n"
+        for s in transcript.segments
+    )
+    return f"WEBVTT\n\n{cues}"
+
+
+def to_text(transcript: Transcript) -> str:
+    """Plain text: one run of words, or an untimed transcript's paragraphs (with the
+    speakers named where they start) between blank lines."""
+    if not transcript.timed:
+        return "\n\n".join(f"{s.speaker}: {s.text}" if s.speaker else s.text for s in transcript.segments) + "\n"
+    separator = "" if is_chinese(transcript.language) else " "
+    return separator.join(s.text for s in transcript.segments) + "\n"
+
+
+def write_sidecars(transcript: Transcript, json_path: Path) -> list[Path]:
+    """.srt, .vtt and .txt beside the transcript's .json, for video editors and players;
+    only .txt for an untimed transcript (subtitles all at 0:00 would mislead)."""
+    written = []
+    sidecars = [(".srt", to_srt(transcript)), (".vtt", to_vtt(transcript))] if transcript.timed else []
+    for suffix, text in [*sidecars, (".txt", to_text(transcript))]:
+        path = json_path.with_suffix(suffix)
+        write_atomic(path, text.encode("utf-8"))
+        written.append(path)
+    return written

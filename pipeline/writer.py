@@ -20,8 +20,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from pipeline.config import WriterSettings
-from pipeline.source import VideoInfo
 from pipeline.transcript import Transcript
+from pipeline.video import VideoInfo
 
 log = logging.getLogger(__name__)
 

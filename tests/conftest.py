@@ -194,12 +194,10 @@ def run_cli(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     from prefect.logging import configuration
 
     from flows.cli import main
-    from pipeline import source
 
     # Each call configures logging as a fresh process would, so Prefect's console
     # handler writes to this test's captured stderr, not to an earlier test's.
     configuration.PROCESS_LOGGING_CONFIG.clear()
-    source._EXTRACTED.clear()  # nor does a fresh process remember what yt-dlp answered before
     code = main(["ingest", *args])
     captured = capfd.readouterr()
     return code, captured.out, captured.err

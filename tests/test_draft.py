@@ -16,9 +16,9 @@ from pipeline import draft
 from pipeline.config import load_settings
 from pipeline.draft import Outcome
 from pipeline.errors import ConfigError, OutputError
-from pipeline.source import VideoInfo
 from pipeline.store import DraftStore, locked
 from pipeline.transcript import Segment, Transcript
+from pipeline.video import VideoInfo
 from tests.conftest import HOSTILE
 
 GOLDEN = Path(__file__).parent / "golden"

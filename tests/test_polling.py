@@ -265,7 +265,7 @@ def test_live_videos_wait_without_using_up_attempts(tmp_path: Path) -> None:
     settings = PollSettings(max_attempts=1, retry_after=(60,))
     runs.poll(ledger, channel, (_entry("live"),), settings)
     for n in range(1, 4):
-        runs.outcomes[f"run-{n}"] = polling.RunOutcome("failed", "NotReady: http://v/live: not broadcast yet")
+        runs.outcomes[f"run-{n}"] = polling.RunOutcome("failed", "http://v/live: not broadcast yet", not_broadcast=True)
         polling.refresh(ledger, runs.read, settings, report, NOW)
         assert ledger.get("live").state is State.WAITING
         polling.relaunch_due(ledger, runs.launch, report, NOW + dt.timedelta(minutes=2))

@@ -15,8 +15,8 @@ import pytest
 from pipeline import captions, draft, source
 from pipeline.config import load_settings
 from pipeline.errors import SourceError
-from pipeline.source import Chapter, SubtitleTrack, VideoInfo
 from pipeline.transcript import Segment, Transcript
+from pipeline.video import Chapter, SubtitleTrack, VideoInfo, parse_chapters, with_overrides
 from tests.conftest import Site
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -155,9 +155,9 @@ def test_json_chapters_skip_silent_markers_and_come_in_time_order() -> None:
             ],
         }
     )
-    assert source.parse_chapters(text) == (Chapter(0.0, None, "Intro"), Chapter(65.5, 120.0, "Chips and power"))
+    assert parse_chapters(text) == (Chapter(0.0, None, "Intro"), Chapter(65.5, 120.0, "Chips and power"))
     with pytest.raises(ValueError, match="not a JSON chapters file"):
-        source.parse_chapters("[1, 2]")
+        parse_chapters("[1, 2]")
 
 
 def _video(**changes: object) -> VideoInfo:
@@ -166,7 +166,7 @@ def _video(**changes: object) -> VideoInfo:
 
 
 def test_overrides_bring_the_publishers_transcript_and_chapters_and_survive_json() -> None:
-    video = source.with_overrides(
+    video = with_overrides(
         _video(subtitles=(SubtitleTrack("en", "https://site/en.vtt", "vtt", automatic=False),)),
         {
             "title": "Episode 1",
@@ -180,13 +180,13 @@ def test_overrides_bring_the_publishers_transcript_and_chapters_and_survive_json
     assert video.subtitles[0] == publisher and len(video.subtitles) == 2
     assert video.title == "Episode 1" and video.chapters_url == "https://feed.example/ep1.chapters.json"
     assert VideoInfo.from_dict(json.loads(json.dumps(dataclasses.asdict(video)))) == video
-    unknown_type = source.with_overrides(_video(), {"transcript_url": "https://f/t.srt", "transcript_type": "x/y"})
+    unknown_type = with_overrides(_video(), {"transcript_url": "https://f/t.srt", "transcript_type": "x/y"})
     assert unknown_type.subtitles[0].ext == "srt"  # the suffix says what the type does not
-    assert source.with_overrides(_video(), {"transcript_url": "", "transcript_type": "text/vtt"}) == _video(
+    assert with_overrides(_video(), {"transcript_url": "", "transcript_type": "text/vtt"}) == _video(
         fetch_url="http://127.0.0.1/jfk.mp4"
     )
     with pytest.raises(SourceError, match="cannot override transcript_format"):
-        source.with_overrides(_video(), {"transcript_format": "vtt"})
+        with_overrides(_video(), {"transcript_format": "vtt"})
 
 
 def test_the_publishers_transcript_comes_first_in_the_wanted_language() -> None:
@@ -208,13 +208,13 @@ def test_fetched_transcripts_of_each_type_and_chinese_ones_in_the_wanted_script(
     for name, text in files.items():
         (site.root / name).write_text(text, encoding="utf-8")
     for name, mime in (("t.vtt", "text/vtt"), ("t.srt", "application/x-subrip"), ("t.json", "application/json")):
-        track = source.with_overrides(_video(), {"transcript_url": site.url(name), "transcript_type": mime})
+        track = with_overrides(_video(), {"transcript_url": site.url(name), "transcript_type": mime})
         transcript = captions.fetch_captions(track, track.subtitles[0])
         assert transcript.engine == "publisher" and transcript.model == mime and transcript.timed
-    html = source.with_overrides(_video(duration=3800.0), {"transcript_url": site.url("t.html")})
+    html = with_overrides(_video(duration=3800.0), {"transcript_url": site.url("t.html")})
     transcript = captions.fetch_captions(html, html.subtitles[0])
     assert transcript.model == "html" and transcript.duration == 3800.0 and transcript.segments[2].speaker == "Alban"
-    zh = source.with_overrides(
+    zh = with_overrides(
         _video(),
         {"transcript_url": site.url("zh.txt"), "transcript_type": "text/plain", "transcript_language": "zh-TW"},
     )
@@ -231,7 +231,7 @@ def test_fetched_transcripts_of_each_type_and_chinese_ones_in_the_wanted_script(
 def test_a_transcript_that_cannot_be_used_is_a_clear_error(site: Site, name: str, words: str) -> None:
     (site.root / "empty.vtt").write_text("WEBVTT\n\n")
     (site.root / "bad.json").write_text('{"segments": 3}')
-    video = source.with_overrides(_video(), {"transcript_url": site.url(name)})
+    video = with_overrides(_video(), {"transcript_url": site.url(name)})
     with pytest.raises(SourceError, match=words) as raised:
         captions.fetch_captions(video, video.subtitles[0])
     assert type(raised.value) is SourceError and site.url(name) in str(raised.value)  # not retried
@@ -332,7 +332,7 @@ def test_an_episodes_own_transcript_and_chapters_replace_whisper(prefect_api: No
         "transcript_language": "en",
         "chapters_url": site.url("ep1.chapters.json"),
     }
-    path = Path(ingest_video(url=site.url("jfk.mp4"), model="tiny.en", language="en", overrides=overrides))
+    path = ingest_video(url=site.url("jfk.mp4"), model="tiny.en", language="en", overrides=overrides).path
     body = frontmatter.load(path).content
     assert body.startswith(
         "<!-- draftcast: transcript from the publisher's transcript (podcast:transcript, application/json, en);"
@@ -364,7 +364,7 @@ def test_a_transcript_or_chapters_that_cannot_be_fetched_fall_back_to_whisper(
         "transcript_type": "text/vtt",
         "chapters_url": site.url("gone/ep2.chapters.json"),
     }
-    path = Path(ingest_video(url=site.url("jfk.mp4"), model="tiny.en", language="en", overrides=overrides))
+    path = ingest_video(url=site.url("jfk.mp4"), model="tiny.en", language="en", overrides=overrides).path
     body = frontmatter.load(path).content
     assert body.startswith(
         "<!-- draftcast: transcript from openai-whisper tiny.en, language en (the publisher's transcript could not"

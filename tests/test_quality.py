@@ -12,8 +12,8 @@ import pytest
 from whisper.normalizers import EnglishTextNormalizer
 
 from pipeline import audio, captions, cleanup, models, speech, transcribe
-from pipeline.source import SubtitleTrack, VideoInfo
-from pipeline.transcript import Transcript
+from pipeline.transcript import Transcript, write_sidecars
+from pipeline.video import SubtitleTrack, VideoInfo
 from tests.conftest import GAP_SPEECH_STARTS, MEDIA, REFERENCES, Site
 
 # Measured here with base (beam 5): "广州市佛地产中间协会分析。" against 广州市房地产中介协会分析,
@@ -105,7 +105,7 @@ def test_subtitles_parse_and_sidecars_round_trip(site: Site, tmp_path: Path) -> 
     assert [s.speaker for s in segments] == ["Kennedy", "", ""]  # <v Kennedy> starts his turn
     transcript = Transcript("en", "human-made subtitles", "captions", 11.0, tuple(segments))
     json_path = tmp_path / "transcript.json"
-    srt, vtt, txt = captions.write_sidecars(transcript, json_path)
+    srt, vtt, txt = write_sidecars(transcript, json_path)
     unnamed = [dataclasses.replace(s, speaker="") for s in segments]
     assert captions.parse_subtitles(srt.read_text()) == unnamed  # SRT has no markup for speakers
     assert captions.parse_subtitles(vtt.read_text()) == segments

@@ -17,10 +17,11 @@ import pytest
 from pipeline import draft, source
 from pipeline.audio import ffmpeg_executable
 from pipeline.errors import SourceUnavailable
+from pipeline.video import Network, VideoInfo
 from tests.conftest import MEDIA, run_cli
 from tests.faults import Fault, FaultyServer
 
-FAST = source.Network(timeout_seconds=1.0, retry_delays=(0.1, 0.2, 0.4))
+FAST = Network(timeout_seconds=1.0, retry_delays=(0.1, 0.2, 0.4))
 CDN_FILE = "cdn/ep.mp3"  # what every signed address serves
 VIDEO_PAGE = "<html><head><title>T</title></head><body><video src='/ep.mp3'></video></body></html>"
 
@@ -67,9 +68,8 @@ def _signatures(*servers: FaultyServer, name: str = CDN_FILE) -> Counter[str | N
     return Counter(r.signature for server in servers for r in server.requests_for(name))
 
 
-def _fresh(url: str) -> source.VideoInfo:
-    """The metadata as a new process sees it (nothing remembered from before)."""
-    source._EXTRACTED.clear()
+def _fresh(url: str) -> VideoInfo:
+    """The metadata as a new process sees it."""
     return source.fetch_metadata(url, network=FAST)
 
 
@@ -112,22 +112,23 @@ def test_redirects_from_two_urls_are_two_videos(cdn: FaultyServer) -> None:
 
 
 def test_an_expired_address_is_asked_for_anew(cdn: FaultyServer, tmp_path: Path) -> None:
-    video = _fresh(cdn.url("in-name/ep.mp3"))
+    extracted = source.extract(cdn.url("in-name/ep.mp3"), network=FAST)
     (found,) = _signatures(cdn)
     cdn.expire_signatures()  # before the download: the address yt-dlp found is refused
-    media = source.download_audio(video, tmp_path, network=FAST)
+    media = source.download_audio(extracted.video, tmp_path, network=FAST, extracted=extracted)
     assert media.read_bytes() == (cdn.root / CDN_FILE).read_bytes()
     assert cdn.requests_for(CDN_FILE)[-1].signature not in (found, None)
 
 
 def test_a_retry_after_a_failed_download_is_sent_to_a_fresh_address(cdn: FaultyServer, tmp_path: Path) -> None:
-    video = _fresh(cdn.url("ep.mp3"))
+    extracted = source.extract(cdn.url("ep.mp3"), network=FAST)
     (found,) = _signatures(cdn)
     cdn.fail(CDN_FILE, *[Fault(status=503)] * (1 + len(FAST.retry_delays)))
     with pytest.raises(SourceUnavailable):
-        source.download_audio(video, tmp_path, network=FAST)
+        source.download_audio(extracted.video, tmp_path, network=FAST, extracted=extracted)
     assert {r.signature for r in cdn.requests_for(CDN_FILE)} == {found}  # yt-dlp's own retries
-    media = source.download_audio(video, tmp_path, network=FAST)  # the flow's retry, moments later
+    # the flow's retry, moments later, with the same answer: it was used once, so it asks anew
+    media = source.download_audio(extracted.video, tmp_path, network=FAST, extracted=extracted)
     assert media.read_bytes() == (cdn.root / CDN_FILE).read_bytes()
     assert cdn.requests_for(CDN_FILE)[-1].signature not in (found, None)
 
@@ -136,11 +137,12 @@ def test_a_rerun_resumes_the_same_work_from_a_fresh_redirect(cdn: FaultyServer, 
     """The first run is cut off mid-download and its address expires; the next one (a new
     process) finds the same work folder and resumes the part from a newly signed address."""
     url = cdn.url("in-name/ep.mp3")
-    video = _fresh(url)
+    extracted = source.extract(url, network=FAST)
+    video = extracted.video
     work = isolated / "work" / video.work_name
     cdn.fail(CDN_FILE, *[Fault(drop_after=5_000)] * (1 + len(FAST.retry_delays)))
     with pytest.raises(SourceUnavailable):
-        source.download_audio(video, work, network=FAST)
+        source.download_audio(video, work, network=FAST, extracted=extracted)
     assert source.downloaded_media(work) is None and list(work.glob("media.*.part"))
     cdn.expire_signatures()
     expired = set(cdn.signatures)

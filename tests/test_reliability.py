@@ -24,11 +24,12 @@ import pytest
 from pipeline import source, store
 from pipeline.audio import SAMPLE_RATE, decode
 from pipeline.errors import SourceUnavailable
+from pipeline.video import Network
 from tests.conftest import MEDIA, Site, make_video, run_cli
 from tests.faults import Fault, FaultyServer
 
 REPO = Path(__file__).parent.parent
-FAST = source.Network(timeout_seconds=1.0, retry_delays=(0.1, 0.2, 0.4))
+FAST = Network(timeout_seconds=1.0, retry_delays=(0.1, 0.2, 0.4))
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from yt_dlp.utils import DownloadError
 
 from pipeline import source
 from pipeline.errors import SourceError, SourceUnavailable
+from pipeline.video import Limits, check_limits
 from tests.conftest import HOSTILE, Site
 
 
@@ -111,10 +112,10 @@ def test_media_over_the_limits_is_refused_before_download(site: Site, tmp_path: 
     )
     video = source.fetch_metadata(site.url("seven-hours.html"))
     with pytest.raises(SourceError, match=r"7\.0 h long, over the limit of 6 h \(max_duration_hours"):
-        source.check_limits(video, source.Limits())
-    small = source.Limits(max_download_bytes=10_000)  # jfk.mp4 is about 93 KB
+        check_limits(video, Limits())
+    small = Limits(max_download_bytes=10_000)  # jfk.mp4 is about 93 KB
     jfk = source.fetch_metadata(site.url("jfk.mp4"))
-    source.check_limits(jfk, small)  # the server declared no size up front…
+    check_limits(jfk, small)  # the server declared no size up front…
     with pytest.raises(SourceError, match=r"over the limit of 0 MB \(max_download_mb"):
         source.download_audio(jfk, tmp_path / "work", limits=small)  # …so the download stops at it
     assert not [p for p in (tmp_path / "work").iterdir() if p.name.startswith("media")]

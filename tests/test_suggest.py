@@ -10,8 +10,8 @@ import frontmatter
 
 from pipeline import draft, suggest
 from pipeline.config import load_settings
-from pipeline.source import VideoInfo
 from pipeline.transcript import Segment, Transcript
+from pipeline.video import VideoInfo
 
 MANDARIN = (
     "大家好，今天我们请到了黄仁勋。黄仁勋谈到辉达的芯片，还有台积电的先进封装。"

@@ -1,0 +1,232 @@
+"""What draftcast knows of a video or episode, and the limits it works within: plain
+data, with no yt-dlp or whisper import, so that reading a title costs nothing.
+
+pipeline/source.py fills these in through yt-dlp; a feed's entry overrides what it knows
+better (``with_overrides``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pipeline.errors import SourceError
+
+# Extractors whose "id" is only a file name: the page URL must tell videos apart.
+GENERIC_EXTRACTORS = ("generic", "html5mediaembed")
+# Seconds before each retry of a network step: what the config's network_retry_delays
+# defaults to, and what Prefect's network tasks retry after.
+NETWORK_RETRY_DELAYS = (2.0, 5.0, 15.0)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float
+    end: float | None
+    title: str
+
+
+@dataclass(frozen=True)
+class SubtitleTrack:
+    language: str  # BCP 47; '' when a publisher's transcript does not say
+    url: str
+    ext: str  # vtt, srt; for a publisher's transcript also json, html, txt ('' when unknown)
+    automatic: bool  # the site's speech recognition, not a person's
+    publisher: bool = False  # the episode's <podcast:transcript>, from its feed
+    mime_type: str = ""  # as the feed gives it (publisher's transcripts)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What draftcast keeps of a video's metadata."""
+
+    id: str
+    extractor: str  # yt-dlp's extractor key, lower case ("youtube", "generic")
+    title: str
+    uploader: str  # uploader or channel name; '' when the site gives neither
+    channel_url: str
+    upload_date: str | None  # 'YYYY-MM-DD'
+    duration: float | None  # seconds
+    # The draft's `source`: the site's canonical page, or for generic sites the URL given,
+    # never where a redirect led (a CDN signs that address anew on each request).
+    webpage_url: str
+    description: str
+    tags: tuple[str, ...]
+    chapters: tuple[Chapter, ...]
+    fetch_url: str = ""  # where the media is fetched from, when not the page (a podcast's enclosure)
+    language: str | None = None  # the spoken language, when the site says
+    size_bytes: int | None = None  # of the media to download, when the site says
+    subtitles: tuple[SubtitleTrack, ...] = ()
+    chapters_url: str = ""  # a Podcasting 2.0 JSON chapters file (<podcast:chapters>), from the feed
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
+        """The inverse of ``dataclasses.asdict``."""
+        chapters = tuple(Chapter(**chapter) for chapter in data.get("chapters", ()))
+        subtitles = tuple(SubtitleTrack(**track) for track in data.get("subtitles", ()))
+        return cls(**{**data, "tags": tuple(data.get("tags", ())), "chapters": chapters, "subtitles": subtitles})
+
+    @property
+    def key(self) -> str:
+        """Stable identity of a video across runs and URLs: extractor + id (+ the URL given,
+        for generic sites, whose ids are only file names)."""
+        if self.extractor in GENERIC_EXTRACTORS:
+            return f"{self.extractor}:{self.id}:{hashlib.sha256(self.webpage_url.encode()).hexdigest()[:12]}"
+        return f"{self.extractor}:{self.id}"
+
+    @property
+    def work_name(self) -> str:
+        """A directory name for this video's work files, safe on every OS."""
+        readable = re.sub(r"[^A-Za-z0-9_-]+", "_", self.id)[:32]
+        return f"{readable}-{hashlib.sha256(self.key.encode()).hexdigest()[:12]}"
+
+    @property
+    def media_url(self) -> str:
+        return self.fetch_url or self.webpage_url
+
+    def link_at(self, seconds: float) -> str:
+        """The source URL that starts playing at ``seconds``."""
+        whole = int(seconds)
+        if self.extractor == "youtube":
+            return f"{self.webpage_url}{'&' if '?' in self.webpage_url else '?'}t={whole}s"
+        return f"{self.webpage_url.split('#')[0]}#t={whole}"
+
+
+# C0 and C1 control characters but tab and newline, and the bidirectional overrides and
+# isolates that make a title read other than it is written ("\u202egpj.exe").
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: object) -> str:
+    """Metadata text as a site sent it, less characters no post should carry."""
+    return _UNWANTED.sub("", str(value))
+
+
+def check_url(url: str, *, allow_local_files: bool = False) -> str:
+    """``url`` if draftcast may fetch it; plain paths become file URLs when allowed."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return url
+    if allow_local_files:
+        if parsed.scheme == "file":
+            return url
+        if not parsed.scheme and Path(url).exists():
+            return Path(url).resolve().as_uri()
+    if parsed.scheme in ("file", "") and not allow_local_files:
+        raise SourceError(
+            f"{url!r} is not an http(s) URL: give a video's web address (local files need --allow-local-files)"
+        )
+    raise SourceError(f"{url!r} is not an http(s) URL: give a video's web address")
+
+
+@dataclass(frozen=True)
+class Network:
+    """How patient draftcast is with a server: a read that waits longer than the timeout
+    fails, and a failed request or an interrupted download (resumed where the server
+    allows ranges) is tried again after each delay in turn, then given up."""
+
+    timeout_seconds: float = 30
+    retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS
+
+    def delay(self, retry: int) -> float:
+        return self.retry_delays[min(retry, len(self.retry_delays) - 1)] if self.retry_delays else 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What draftcast refuses to download (before downloading it)."""
+
+    max_duration_seconds: float = 6 * 3600
+    max_download_bytes: int = 4 * 1024**3
+
+
+def check_limits(video: VideoInfo, limits: Limits) -> None:
+    """Refuse media over the limits by what the site declares, before any download."""
+    if video.duration and video.duration > limits.max_duration_seconds:
+        raise SourceError(
+            f"{video.webpage_url}: the video is {video.duration / 3600:.1f} h long, over the limit of "
+            f"{limits.max_duration_seconds / 3600:g} h (max_duration_hours in the config)"
+        )
+    if video.size_bytes and video.size_bytes > limits.max_download_bytes:
+        raise SourceError(
+            f"{video.webpage_url}: the media is {video.size_bytes / 2**20:.0f} MB, over the limit of "
+            f"{limits.max_download_bytes / 2**20:.0f} MB (max_download_mb in the config)"
+        )
+
+
+def parse_chapters(text: str) -> tuple[Chapter, ...]:
+    """The chapters of a Podcasting 2.0 JSON chapters file, ``{"version": "1.2.0",
+    "chapters": [{"startTime": s, "title": str, "endTime": s, "toc": bool}]}``, by start
+    time. Chapters with ``"toc": false`` are silent markers, not headings, and are left out,
+    as are chapters without a title.
+
+    Raises:
+        ValueError: the text is not JSON of that shape.
+    """
+    try:
+        chapters = [
+            Chapter(
+                float(c["startTime"]), float(c["endTime"]) if c.get("endTime") is not None else None, clean_text(title)
+            )
+            for c in json.loads(text)["chapters"]
+            if isinstance(c, dict)
+            and c.get("toc", True) is not False
+            and (title := clean_text(c.get("title") or "").strip())
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"not a JSON chapters file ({type(exc).__name__}: {exc})") from exc
+    return tuple(sorted(chapters, key=lambda chapter: chapter.start))
+
+
+METADATA_OVERRIDES = ("title", "description", "upload_date", "uploader", "webpage_url")
+# Podcasting 2.0: the episode's <podcast:transcript> (one, chosen by the feed's reader) and
+# <podcast:chapters> (absolute URLs; the type as the feed gives it; BCP 47 language).
+PODCAST_OVERRIDES = ("transcript_url", "transcript_type", "transcript_language", "chapters_url")
+OVERRIDABLE = METADATA_OVERRIDES + PODCAST_OVERRIDES
+TRANSCRIPT_TYPES = {  # MIME type → format, as feeds name them
+    "text/vtt": "vtt",
+    "application/x-subrip": "srt",
+    "application/srt": "srt",
+    "text/srt": "srt",
+    "application/json": "json",
+    "text/html": "html",
+    "text/plain": "txt",
+}
+_TRANSCRIPT_SUFFIXES = {".vtt": "vtt", ".srt": "srt", ".json": "json", ".html": "html", ".htm": "html", ".txt": "txt"}
+
+
+def transcript_format(mime_type: str, url: str) -> str:
+    """vtt, srt, json, html or txt: by the MIME type, else the URL's suffix; '' if neither says."""
+    known = TRANSCRIPT_TYPES.get(mime_type.split(";")[0].strip().lower())
+    return known or _TRANSCRIPT_SUFFIXES.get(Path(urlparse(url).path).suffix.lower(), "")
+
+
+def with_overrides(video: VideoInfo, overrides: dict[str, str] | None) -> VideoInfo:
+    """``video`` with what a feed knows better: a podcast episode's title, page, date and
+    text (METADATA_OVERRIDES), and its publisher's transcript and chapters
+    (PODCAST_OVERRIDES). Empty values change nothing.
+
+    Raises:
+        SourceError: a key that is not in OVERRIDABLE.
+    """
+    if not overrides:
+        return video
+    unknown = set(overrides) - set(OVERRIDABLE)
+    if unknown:
+        raise SourceError(f"cannot override {', '.join(sorted(unknown))}: only {', '.join(OVERRIDABLE)}")
+    given = {name: str(value) for name, value in overrides.items() if value}
+    changes: dict[str, Any] = {name: given[name] for name in METADATA_OVERRIDES if name in given}
+    podcast = {name: given.get(name, "").strip() for name in PODCAST_OVERRIDES}
+    if podcast["chapters_url"]:
+        changes["chapters_url"] = podcast["chapters_url"]
+    if podcast["transcript_url"]:
+        url, mime_type, language = podcast["transcript_url"], podcast["transcript_type"], podcast["transcript_language"]
+        track = SubtitleTrack(language, url, transcript_format(mime_type, url), False, True, mime_type)
+        changes["subtitles"] = (track, *video.subtitles)  # the publisher's first
+    return dataclasses.replace(video, fetch_url=video.media_url, **changes)
