@@ -137,11 +137,36 @@ def build_front_matter(
 
 
 class _DraftDumper(yaml.SafeDumper):
-    """Safe YAML; multi-line strings as literal blocks so editors can read them."""
+    """Safe YAML that YAML 1.1 readers (PyYAML, python-frontmatter) and YAML 1.2 readers
+    (js-yaml, which Eleventy uses) read back as the same strings; multi-line strings as
+    literal blocks so editors can read them.
+
+    PyYAML quotes a string only when its own YAML 1.1 resolvers would read it as something
+    else; the resolvers below add what a YAML 1.2 reader takes for a number, boolean or
+    null (``1e3``, ``0o14``, ``.5e1``), so those strings are quoted too."""
+
+
+# YAML 1.2's core schema as js-yaml resolves it, widened to its older releases
+# (underscores in numbers) and to YAML 1.1's booleans in any case (y, n, on, off…).
+_YAML12_SCALARS = {
+    "tag:yaml.org,2002:bool": r"(?i:true|false|yes|no|on|off|y|n)",
+    "tag:yaml.org,2002:null": r"~|(?i:null)",
+    "tag:yaml.org,2002:int": r"[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)",
+    "tag:yaml.org,2002:float": (
+        r"[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?i:inf|nan)"
+    ),
+}
+for _tag, _pattern in _YAML12_SCALARS.items():
+    _DraftDumper.add_implicit_resolver(_tag, re.compile(rf"(?:{_pattern})\Z"), None)
+
+# Line breaks to YAML 1.1 and not to YAML 1.2: written raw, PyYAML folds U+0085 into a
+# newline and js-yaml keeps the indentation after U+2028/U+2029. Escaped ("\N", "\L",
+# "\P" in a double-quoted string) both read them back as they were.
+_ESCAPE_ONLY = re.compile("[\x85\u2028\u2029]")
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
+    style = '"' if _ESCAPE_ONLY.search(value) else "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -116,6 +116,45 @@ def test_hostile_metadata_reads_back_exactly(field: str) -> None:
         assert frontmatter.loads(text)[field] == value, repr(value)
 
 
+# Strings a YAML 1.1 reader (PyYAML) or a YAML 1.2 reader (js-yaml, Eleventy's) could take
+# for something else, or read back changed, if written unquoted or unescaped.
+YAML_HOSTILE = [
+    # numbers as YAML 1.2 (js-yaml) reads them
+    "1e3", "1E3", "-1e-3", "+2.5e+4", ".5", "-.5e2", "1.", "0o14", "0o7_7", "0x1F", "-0xff", "0b1010",
+    "08", "012", "0", "-0", "+12", "1_000", "3.14_15", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", ".NAN",
+    # numbers only YAML 1.1 reads: sexagesimal, underscores
+    "1:20", "190:20:30.15", "-1:30", "0b1_0", "0x_1F", "1_000.5",
+    # booleans and nulls, YAML 1.1 and 1.2, in any case
+    "true", "False", "TRUE", "tRuE", "yes", "No", "ON", "off", "y", "N", "~", "null", "Null", "NULL", "nUlL",
+    # timestamps
+    "2025-10-28", "2025-1-2 3:04:05", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 Z",
+    # indicators and syntax
+    "*alias", "&anchor", "!tag", "!!int 3", "@handle", "%YAML 1.2", "|literal", ">folded", "`tick", "#hash",
+    "- item", "? key", ": value", "<<", "=", "[1, 2]", "{a: 1}", "'quoted'", '"quoted"', "a: b", "a #b", "---",
+    "...",
+    # whitespace, line breaks YAML 1.1 and 1.2 disagree on, control and invisible characters
+    "tab\there", "\tleading tab", "trailing tab\t", " lead", "trail ", "a\u2028b", "a\u2029b", "a\x85b",
+    "\u2028", "line\nbreak", "two\n\nbreaks\n", "\n leading newline", "  indented\nblock",
+    "mixed\nline\u2028sep\x85", "cr\r\nlf", "\ufeffbom", "nbsp\u00a0x", "zero\u200bwidth", "esc \x1b[31m red",
+    "🎉 emoji", "中文：标题",
+]  # fmt: skip
+
+
+def hostile_yaml_draft(value: str, video_id: str = "abc123") -> str:
+    """A draft whose title, summary, speaker and one tag are ``value``."""
+    video = _video(id=video_id, title=value, description=value, tags=[value])
+    settings = load_settings(GOLDEN / "draftcast.toml")
+    return draft.compose(video, _transcript("Hi."), settings=settings, speaker=value, today=TODAY)
+
+
+@pytest.mark.parametrize("value", YAML_HOSTILE, ids=ascii)
+def test_strings_any_yaml_reader_could_misread_read_back_exactly(value: str) -> None:
+    """python-frontmatter reads them back (js-yaml: tests/test_blog_build.py)."""
+    post = frontmatter.loads(hostile_yaml_draft(value))
+    assert (post["title"], post["summary"], post["speaker"]) == (value, value, value)
+    assert value in post["tags"]
+
+
 def test_the_body_keeps_template_and_html_syntax_inert() -> None:
     video, transcript = _load_case(GOLDEN / "hostile")
     text = draft.compose(
