@@ -87,26 +87,32 @@ def _clock(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+def _cue(segment: Segment, language: str) -> str:
+    return cleanup.join_text([segment.text], language)
+
+
 def to_srt(transcript: Transcript) -> str:
     return "\n".join(
-        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{s.text}\n"
+        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{_cue(s, transcript.language)}\n"
         for n, s in enumerate(transcript.segments, start=1)
     )
 
 
 def to_vtt(transcript: Transcript) -> str:
-    cues = "\n".join(f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{s.text}\n" for s in transcript.segments)
+    cues = "\n".join(
+        f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{_cue(s, transcript.language)}\n"
+        for s in transcript.segments
+    )
     return f"WEBVTT\n\n{cues}"
 
 
 def write_sidecars(transcript: Transcript, json_path: Path) -> list[Path]:
     """.srt, .vtt and .txt beside the transcript's .json, for video editors and players."""
     written = []
-    separator = "" if cleanup.is_chinese(transcript.language) else " "
     for suffix, text in (
         (".srt", to_srt(transcript)),
         (".vtt", to_vtt(transcript)),
-        (".txt", separator.join(s.text for s in transcript.segments) + "\n"),
+        (".txt", transcript.text + "\n"),
     ):
         path = json_path.with_suffix(suffix)
         write_atomic(path, text.encode("utf-8"))

@@ -41,9 +41,12 @@ SCHEMA: dict[str, type] = {
 FROM_VIDEO = ("date", "draft", "source", "title")  # never taken from config defaults
 
 MAX_SLUG_CHARS = 45  # keeps the whole file name near 80 characters
-# Paragraphs: a pause this long ends a paragraph once it holds MIN characters;
-# past TARGET it ends at the next sentence end, and never grows beyond MAX.
+# Paragraphs: a pause of PAUSE_SECONDS ends a paragraph once it holds MIN characters and
+# a sentence; a pause of NEW_TOPIC_PAUSE_SECONDS always does (a speaker stopping that long
+# is changing the subject, or the recording is); past TARGET a paragraph ends at the next
+# sentence end, and it never grows beyond MAX.
 PAUSE_SECONDS = 1.5
+NEW_TOPIC_PAUSE_SECONDS = 3.0
 PARAGRAPH_CHARS = {"spaced": (250, 600, 1200), "unspaced": (80, 200, 400)}  # MIN, TARGET, MAX
 UNSPACED_LANGUAGES = {"zh", "ja", "yue", "th", "lo", "my", "bo"}
 SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’」』)）]*$")
@@ -181,26 +184,26 @@ def _is_unspaced(language: str) -> bool:
 
 
 def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
-    """Readable paragraphs from transcript segments: breaks at pauses and sentence ends."""
-    unspaced = _is_unspaced(language)
-    minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if unspaced else "spaced"]
-    joiner = "" if unspaced else " "
+    """Readable paragraphs from transcript segments: breaks at pauses and sentence ends;
+    the text joined by ``cleanup.join_text``."""
+    minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if _is_unspaced(language) else "spaced"]
     result: list[Paragraph] = []
     current: list[Segment] = []
 
     def flush() -> None:
         if current:
             flags = tuple(f"{timestamp(s.start)} {s.flag}" for s in current if s.flag)
-            result.append(Paragraph(current[0].start, joiner.join(s.text for s in current), flags))
+            result.append(Paragraph(current[0].start, cleanup.join_text((s.text for s in current), language), flags))
             current.clear()
 
     for segment in segments:
         if current:
             length = sum(len(s.text) for s in current)
-            paused = segment.start - current[-1].end >= PAUSE_SECONDS
+            pause = segment.start - current[-1].end
             sentence_done = bool(SENTENCE_END.search(current[-1].text))
             if (
-                (paused and length >= minimum and sentence_done)
+                pause >= NEW_TOPIC_PAUSE_SECONDS
+                or (pause >= PAUSE_SECONDS and length >= minimum and sentence_done)
                 or (length >= target and sentence_done)
                 or length + len(segment.text) > maximum
             ):

@@ -45,7 +45,7 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        return " ".join(segment.text for segment in self.segments)
+        return cleanup.join_text((segment.text for segment in self.segments), self.language)
 
     @property
     def provenance(self) -> str:
