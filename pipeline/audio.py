@@ -1,7 +1,11 @@
-"""Decode media to what whisper eats: 16 kHz mono float32, decoded once, never re-encoded."""
+"""Decode media to what whisper eats: 16 kHz mono float32, decoded once, never re-encoded.
+
+A stereo recording whose channels cancel when mixed to mono (one is the other inverted,
+a wiring fault of some recorders) is heard through its louder channel alone."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -13,7 +17,13 @@ import numpy as np
 
 from pipeline.errors import AudioError
 
+log = logging.getLogger(__name__)
+
 SAMPLE_RATE = 16_000
+# The channels are compared over the first minutes (a cheap decode of their own); a mono
+# mix this much quieter than the louder channel means they cancel out.
+PROBE_SECONDS = 300
+CANCELLING_DB = 20.0
 # Below this RMS (about -50 dBFS) a 20 ms frame is taken as silence; a recording needs at
 # least MIN_SOUND_SECONDS of louder frames before whisper is asked for speech in it.
 SILENCE_RMS = 0.003
@@ -48,29 +58,75 @@ def _remove_stale_folders() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _ffmpeg(path: Path, outputs: list[list[str]]) -> None:
+    """Decode ``path`` once with ffmpeg into each output (its options, then its file), all
+    16 kHz headerless samples.
+
+    Raises:
+        AudioError: ffmpeg failed (its last line of stderr is the reason), or there is no audio.
+    """
+    command = [ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "0"]
+    command += ["-i", str(path)]
+    for output in outputs:
+        command += ["-vn", *output[:-1], "-ar", str(SAMPLE_RATE), "-y", output[-1]]
+    result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1] if detail else f"ffmpeg exited with {result.returncode}"
+        raise AudioError(f"cannot decode the audio of {path.name}: {reason}")
+    if any(not Path(o[-1]).exists() or Path(o[-1]).stat().st_size == 0 for o in outputs):
+        raise AudioError(f"{path.name} has no audio track")
+
+
+def lone_channel(stereo: np.ndarray) -> int | None:
+    """The channel (0 left, 1 right) to hear alone when the two channels cancel out in a
+    mono mix, that is when the mix is CANCELLING_DB or more quieter than the louder one;
+    None for every other recording (mono ones too: ffmpeg makes two equal channels of them).
+
+    ``stereo``: interleaved int16 samples, left then right."""
+    stereo = stereo[: len(stereo) // 2 * 2].reshape(-1, 2)
+    power = np.zeros(3)  # left, right, mix: sums of squares
+    step = 60 * SAMPLE_RATE
+    for offset in range(0, len(stereo), step):  # a minute at a time: no float copy of it all
+        block = stereo[offset : offset + step].astype(np.float64)
+        mixed = block.mean(axis=1)
+        power += [np.dot(block[:, 0], block[:, 0]), np.dot(block[:, 1], block[:, 1]), np.dot(mixed, mixed)]
+    louder = int(power[1] > power[0])
+    rms = np.sqrt(power / max(len(stereo), 1)) / 32768
+    if rms[louder] <= SILENCE_RMS or rms[2] > rms[louder] * 10 ** (-CANCELLING_DB / 20):
+        return None
+    return louder
+
+
 def decode(path: Path, *, dtype: type = np.float32) -> np.ndarray:
     """The audio of ``path`` as 16 kHz mono samples: float32 in [-1, 1], or int16 (half
     the memory: a long recording is kept so, and turned into floats a window at a time
-    by ``floats``).
+    by ``floats``). The channels are mixed, unless they cancel out (``lone_channel``, over
+    the first PROBE_SECONDS, taken from the same ffmpeg pass): then the louder is kept.
 
     ffmpeg writes the samples to a file that is read straight into one array: through a
-    pipe, Python holds the bytes, their join and the array at once (an hour is 230 MB)."""
+    pipe, Python holds the bytes, their join and the array at once (an hour is 230 MB).
+
+    Raises:
+        AudioError: ffmpeg cannot decode ``path``, or it has no audio track.
+    """
     pcm = "s16le" if dtype == np.int16 else "f32le"
     _remove_stale_folders()
     with tempfile.TemporaryDirectory(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-") as folder:
-        raw = Path(folder) / f"samples.{pcm}"
-        command = [
-            ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "0",
-            "-i", str(path), "-vn", "-f", pcm, "-ac", "1", "-acodec", f"pcm_{pcm}", "-ar", str(SAMPLE_RATE),
-            "-y", str(raw),
-        ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, check=False)
-        if result.returncode != 0:
-            detail = result.stderr.decode(errors="replace").strip().splitlines()
-            reason = detail[-1] if detail else f"ffmpeg exited with {result.returncode}"
-            raise AudioError(f"cannot decode the audio of {path.name}: {reason}")
-        if not raw.exists() or raw.stat().st_size == 0:
-            raise AudioError(f"{path.name} has no audio track")
+        raw, probe = Path(folder) / f"samples.{pcm}", Path(folder) / "probe.s16le"
+        mono = ["-f", pcm, "-acodec", f"pcm_{pcm}"]
+        stereo = ["-t", str(PROBE_SECONDS), "-f", "s16le", "-ac", "2", "-acodec", "pcm_s16le", str(probe)]
+        _ffmpeg(path, [[*mono, "-ac", "1", str(raw)], stereo])
+        channel = lone_channel(np.fromfile(probe, dtype="<i2"))
+        if channel is not None:  # rare: decoded again, the one channel alone
+            side = ("left", "right")[channel]
+            log.info(
+                "the channels of %s cancel out when mixed to mono (one is the other inverted): "
+                "transcribing the %s channel alone",
+                path.name,
+                side,
+            )
+            _ffmpeg(path, [[*mono, "-af", f"pan=mono|c0=c{channel}", str(raw)]])
         if dtype == np.int16:
             return np.fromfile(raw, dtype="<i2")
         samples = np.fromfile(raw, dtype="<f4")

@@ -6,13 +6,16 @@
 - doubtful segments (low confidence, likely no speech, repetitive text) are kept and
   flagged for the editor, never silently deleted;
 - Mandarin: a prompt that asks for the wanted script with punctuation, and OpenCC as a
-  backstop that converts every text to that script.
+  backstop that converts every text to that script;
+- running text (``join_text``): segments joined with one space, and never a space between
+  two Chinese or Japanese characters, whatever the window boundaries.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -50,6 +53,19 @@ MANDARIN_PROMPTS = {
 }
 
 
+# Characters written without spaces between words: CJK ideographs (with extensions and
+# compatibility forms), radicals, CJK punctuation, kana, bopomofo, fullwidth and
+# halfwidth forms. Not Hangul: Korean puts spaces between words.
+_CJK = (
+    "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff9f\uffe0-\uffe6\U00020000-\U0003134f"
+)
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+# Languages whose segments are joined without a space though the rule above does not cover
+# their scripts (Thai, Lao, Burmese, Tibetan).
+UNSPACED_SCRIPTS = {"th", "lo", "my", "bo"}
+
+
 @dataclass(frozen=True)
 class Cleaned:
     text: str
@@ -65,6 +81,17 @@ def _normalized(text: str) -> str:
 
 def is_stock_phrase(text: str) -> bool:
     return bool(_STOCK.search(text))
+
+
+def join_text(texts: Iterable[str], language: str | None = None) -> str:
+    """Segment texts as running text, the one rule for drafts, sidecars and the writing step:
+    one space between segments (none in Thai and its like), and no space at all between two
+    CJK characters, within a segment or across segments (whisper puts them at window
+    boundaries: "广州市 佛地产" is "广州市佛地产"). A space between Chinese and Latin stays
+    ("用 GPU 训练")."""
+    separator = "" if (language or "").split("-")[0].lower() in UNSPACED_SCRIPTS else " "
+    joined = separator.join(stripped for text in texts if (stripped := text.strip()))
+    return _SPACE_BETWEEN_CJK.sub("", joined)
 
 
 def is_chinese(language: str | None) -> bool:

@@ -33,6 +33,29 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config") / "draftcast.toml"
 DEFAULT_TEMPLATE = Path("templates") / "post.md.j2"
 
+# Every section of the config file and the keys read from it ([front_matter] takes the
+# blog's fields, which pipeline.draft checks). Anything else is refused, so a misspelt key
+# is an error rather than a setting silently ignored. The shipped config documents each
+# one (tests/test_config.py checks).
+CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "draftcast": (
+        "out_dir", "data_dir", "model", "language", "engine", "beam_size", "network_retry_delays",
+        "network_timeout_seconds", "max_duration_hours", "max_download_mb", "captions", "vad",
+        "chinese_script", "template", "ledger",
+    ),
+    "front_matter": (),
+    "channels": (
+        "url", "speaker", "uploader", "language", "model", "front_matter", "poll", "include", "exclude",
+        "published_after", "backfill", "chinese_script",
+    ),
+    "poll": (
+        "deployment", "max_attempts", "retry_after_minutes", "lookback_days", "max_transcriptions",
+        "run_timeout_hours",
+    ),
+    "suggest": ("enabled", "posts", "people", "companies_orgs", "products_models"),
+    "writer": ("base_url", "model", "timeout_seconds", "max_transcript_chars", "prompts"),
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Channel:
@@ -199,12 +222,28 @@ def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _check_keys(raw: dict[str, Any], where: str) -> None:
+    """Refuse sections and keys the loader does not read ([writer] checks its own).
+
+    Raises:
+        ConfigError: naming the file, the section and the unknown keys, with the known ones.
+    """
+    unknown = set(raw) - set(CONFIG_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))} (known: {', '.join(CONFIG_KEYS)})")
+    for section in ("draftcast", "channels", "poll", "suggest"):
+        tables = raw.get(section, [])
+        for index, table in enumerate(tables if isinstance(tables, list) else [tables]):
+            unknown = set(table) - set(CONFIG_KEYS[section]) if isinstance(table, dict) else set()
+            if unknown:
+                here = f"channels[{index}]" if section == "channels" else f"[{section}]"
+                known = ", ".join(CONFIG_KEYS[section])
+                raise ConfigError(f"{where} {here}: unknown key(s) {', '.join(sorted(unknown))} (known: {known})")
+
+
 def _suggest_settings(table: dict[str, Any], where: str) -> SuggestSettings:
     from pipeline.suggest import ENTITY_FIELDS
 
-    unknown = set(table) - {"enabled", "posts", *ENTITY_FIELDS}
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     names = {}
     for name in ENTITY_FIELDS:
         values = _expect(table, name, list, where) or []
@@ -216,7 +255,7 @@ def _suggest_settings(table: dict[str, Any], where: str) -> SuggestSettings:
 
 
 def _writer_settings(table: dict[str, Any], where: str, env: Mapping[str, str]) -> WriterSettings:
-    unknown = set(table) - {"base_url", "model", "timeout_seconds", "max_transcript_chars", "prompts"}
+    unknown = set(table) - set(CONFIG_KEYS["writer"])
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (the API key goes in an env variable)")
     defaults = WriterSettings()
@@ -259,6 +298,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     where = str(path or "config")
+    _check_keys(raw, where)
     main = raw.get("draftcast", {})
     env = os.environ
     data_dir = env.get("DRAFTCAST_HOME") or _expect(main, "data_dir", str, where) or str(default_data_dir())

@@ -41,9 +41,12 @@ SCHEMA: dict[str, type] = {
 FROM_VIDEO = ("date", "draft", "source", "title")  # never taken from config defaults
 
 MAX_SLUG_CHARS = 45  # keeps the whole file name near 80 characters
-# Paragraphs: a pause this long ends a paragraph once it holds MIN characters;
-# past TARGET it ends at the next sentence end, and never grows beyond MAX.
+# Paragraphs: a pause of PAUSE_SECONDS ends a paragraph once it holds MIN characters and
+# a sentence; a pause of NEW_TOPIC_PAUSE_SECONDS always does (a speaker stopping that long
+# is changing the subject, or the recording is); past TARGET a paragraph ends at the next
+# sentence end, and it never grows beyond MAX.
 PAUSE_SECONDS = 1.5
+NEW_TOPIC_PAUSE_SECONDS = 3.0
 PARAGRAPH_CHARS = {"spaced": (250, 600, 1200), "unspaced": (80, 200, 400)}  # MIN, TARGET, MAX
 UNSPACED_LANGUAGES = {"zh", "ja", "yue", "th", "lo", "my", "bo"}
 SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’」』)）]*$")
@@ -138,11 +141,36 @@ def build_front_matter(
 
 
 class _DraftDumper(yaml.SafeDumper):
-    """Safe YAML; multi-line strings as literal blocks so editors can read them."""
+    """Safe YAML that YAML 1.1 readers (PyYAML, python-frontmatter) and YAML 1.2 readers
+    (js-yaml, which Eleventy uses) read back as the same strings; multi-line strings as
+    literal blocks so editors can read them.
+
+    PyYAML quotes a string only when its own YAML 1.1 resolvers would read it as something
+    else; the resolvers below add what a YAML 1.2 reader takes for a number, boolean or
+    null (``1e3``, ``0o14``, ``.5e1``), so those strings are quoted too."""
+
+
+# YAML 1.2's core schema as js-yaml resolves it, widened to its older releases
+# (underscores in numbers) and to YAML 1.1's booleans in any case (y, n, on, off…).
+_YAML12_SCALARS = {
+    "tag:yaml.org,2002:bool": r"(?i:true|false|yes|no|on|off|y|n)",
+    "tag:yaml.org,2002:null": r"~|(?i:null)",
+    "tag:yaml.org,2002:int": r"[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)",
+    "tag:yaml.org,2002:float": (
+        r"[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?i:inf|nan)"
+    ),
+}
+for _tag, _pattern in _YAML12_SCALARS.items():
+    _DraftDumper.add_implicit_resolver(_tag, re.compile(rf"(?:{_pattern})\Z"), None)
+
+# Line breaks to YAML 1.1 and not to YAML 1.2: written raw, PyYAML folds U+0085 into a
+# newline and js-yaml keeps the indentation after U+2028/U+2029. Escaped ("\N", "\L",
+# "\P" in a double-quoted string) both read them back as they were.
+_ESCAPE_ONLY = re.compile("[\x85\u2028\u2029]")
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
+    style = '"' if _ESCAPE_ONLY.search(value) else "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -158,17 +186,15 @@ def _is_unspaced(language: str) -> bool:
 
 def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
     """Readable paragraphs from transcript segments: breaks at pauses and sentence ends,
-    and where another speaker starts."""
-    unspaced = _is_unspaced(language)
-    minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if unspaced else "spaced"]
-    joiner = "" if unspaced else " "
+    and where another speaker starts; the text joined by ``cleanup.join_text``."""
+    minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if _is_unspaced(language) else "spaced"]
     result: list[Paragraph] = []
     current: list[Segment] = []
 
     def flush() -> None:
         if current:
             flags = tuple(f"{timestamp(s.start)} {s.flag}" for s in current if s.flag)
-            text = joiner.join(s.text for s in current)
+            text = cleanup.join_text((s.text for s in current), language)
             result.append(Paragraph(current[0].start, text, flags, current[0].speaker))
             current.clear()
 
@@ -177,10 +203,11 @@ def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
             flush()
         if current:
             length = sum(len(s.text) for s in current)
-            paused = segment.start - current[-1].end >= PAUSE_SECONDS
+            pause = segment.start - current[-1].end
             sentence_done = bool(SENTENCE_END.search(current[-1].text))
             if (
-                (paused and length >= minimum and sentence_done)
+                pause >= NEW_TOPIC_PAUSE_SECONDS
+                or (pause >= PAUSE_SECONDS and length >= minimum and sentence_done)
                 or (length >= target and sentence_done)
                 or length + len(segment.text) > maximum
             ):

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.cleanup import is_chinese
+from pipeline.cleanup import join_text
 from pipeline.store import write_atomic
 
 
@@ -43,7 +43,8 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        return " ".join(segment.text for segment in self.segments)
+        """The whole text, joined by the one rule for running text (``cleanup.join_text``)."""
+        return join_text((segment.text for segment in self.segments), self.language)
 
     @property
     def provenance(self) -> str:
@@ -87,14 +88,15 @@ def _clock(seconds: float, separator: str) -> str:
 
 def to_srt(transcript: Transcript) -> str:
     return "\n".join(
-        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{s.text}\n"
+        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{join_text([s.text], transcript.language)}\n"
         for n, s in enumerate(transcript.segments, start=1)
     )
 
 
 def to_vtt(transcript: Transcript) -> str:
     cues = "\n".join(
-        f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{f'<v {s.speaker}>' if s.speaker else ''}{s.text}\n"
+        f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{f'<v {s.speaker}>' if s.speaker else ''}"
+        f"{join_text([s.text], transcript.language)}\n"
         for s in transcript.segments
     )
     return f"WEBVTT\n\n{cues}"
@@ -105,8 +107,7 @@ def to_text(transcript: Transcript) -> str:
     speakers named where they start) between blank lines."""
     if not transcript.timed:
         return "\n\n".join(f"{s.speaker}: {s.text}" if s.speaker else s.text for s in transcript.segments) + "\n"
-    separator = "" if is_chinese(transcript.language) else " "
-    return separator.join(s.text for s in transcript.segments) + "\n"
+    return transcript.text + "\n"
 
 
 def write_sidecars(transcript: Transcript, json_path: Path) -> list[Path]:

@@ -12,7 +12,7 @@ import frontmatter
 import pytest
 import yaml
 
-from pipeline import draft
+from pipeline import captions, cleanup, draft
 from pipeline.config import load_settings
 from pipeline.draft import Outcome
 from pipeline.errors import ConfigError, OutputError
@@ -116,6 +116,45 @@ def test_hostile_metadata_reads_back_exactly(field: str) -> None:
         assert frontmatter.loads(text)[field] == value, repr(value)
 
 
+# Strings a YAML 1.1 reader (PyYAML) or a YAML 1.2 reader (js-yaml, Eleventy's) could take
+# for something else, or read back changed, if written unquoted or unescaped.
+YAML_HOSTILE = [
+    # numbers as YAML 1.2 (js-yaml) reads them
+    "1e3", "1E3", "-1e-3", "+2.5e+4", ".5", "-.5e2", "1.", "0o14", "0o7_7", "0x1F", "-0xff", "0b1010",
+    "08", "012", "0", "-0", "+12", "1_000", "3.14_15", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", ".NAN",
+    # numbers only YAML 1.1 reads: sexagesimal, underscores
+    "1:20", "190:20:30.15", "-1:30", "0b1_0", "0x_1F", "1_000.5",
+    # booleans and nulls, YAML 1.1 and 1.2, in any case
+    "true", "False", "TRUE", "tRuE", "yes", "No", "ON", "off", "y", "N", "~", "null", "Null", "NULL", "nUlL",
+    # timestamps
+    "2025-10-28", "2025-1-2 3:04:05", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 Z",
+    # indicators and syntax
+    "*alias", "&anchor", "!tag", "!!int 3", "@handle", "%YAML 1.2", "|literal", ">folded", "`tick", "#hash",
+    "- item", "? key", ": value", "<<", "=", "[1, 2]", "{a: 1}", "'quoted'", '"quoted"', "a: b", "a #b", "---",
+    "...",
+    # whitespace, line breaks YAML 1.1 and 1.2 disagree on, control and invisible characters
+    "tab\there", "\tleading tab", "trailing tab\t", " lead", "trail ", "a\u2028b", "a\u2029b", "a\x85b",
+    "\u2028", "line\nbreak", "two\n\nbreaks\n", "\n leading newline", "  indented\nblock",
+    "mixed\nline\u2028sep\x85", "cr\r\nlf", "\ufeffbom", "nbsp\u00a0x", "zero\u200bwidth", "esc \x1b[31m red",
+    "🎉 emoji", "中文：标题",
+]  # fmt: skip
+
+
+def hostile_yaml_draft(value: str, video_id: str = "abc123") -> str:
+    """A draft whose title, summary, speaker and one tag are ``value``."""
+    video = _video(id=video_id, title=value, description=value, tags=[value])
+    settings = load_settings(GOLDEN / "draftcast.toml")
+    return draft.compose(video, _transcript("Hi."), settings=settings, speaker=value, today=TODAY)
+
+
+@pytest.mark.parametrize("value", YAML_HOSTILE, ids=ascii)
+def test_strings_any_yaml_reader_could_misread_read_back_exactly(value: str) -> None:
+    """python-frontmatter reads them back (js-yaml: tests/test_blog_build.py)."""
+    post = frontmatter.loads(hostile_yaml_draft(value))
+    assert (post["title"], post["summary"], post["speaker"]) == (value, value, value)
+    assert value in post["tags"]
+
+
 def test_the_body_keeps_template_and_html_syntax_inert() -> None:
     video, transcript = _load_case(GOLDEN / "hostile")
     text = draft.compose(
@@ -188,6 +227,47 @@ def test_paragraphs_follow_pauses_and_sentences() -> None:
 def test_mandarin_paragraphs_join_without_spaces() -> None:
     segments = (Segment(0, 2, "大家好。"), Segment(2, 4, "今天聊芯片。"))
     assert draft.paragraphs(segments, "zh")[0].text == "大家好。今天聊芯片。"
+
+
+@pytest.mark.parametrize("pause", [3.0, 20.0])
+def test_a_pause_of_three_seconds_or_more_always_starts_a_paragraph(pause: float) -> None:
+    before = (Segment(0.0, 2.0, "So we were talking about chips"), Segment(2.5, 4.0, "and"))  # short, unfinished
+    after = Segment(4.0 + pause, 6.0 + pause, "Now, the second topic.")
+    paragraphs = draft.paragraphs((*before, after), "en")
+    assert [p.text for p in paragraphs] == ["So we were talking about chips and", "Now, the second topic."]
+    assert paragraphs[1].start == 4.0 + pause
+    assert len(draft.paragraphs((*before, Segment(6.9, 8.0, "Now, the second topic.")), "en")) == 1  # 2.9 s
+
+
+@pytest.mark.parametrize(
+    ("texts", "language", "joined"),
+    [
+        (["广州市 佛地产 中建协会分析"], "zh", "广州市佛地产中建协会分析"),  # spaces whisper left in a segment
+        (["广州市", "佛地产 中建", "协会分析。"], "zh", "广州市佛地产中建协会分析。"),  # across windows
+        (["广州市", "佛地产"], "en", "广州市佛地产"),  # whatever language was detected
+        (["你好， ", " 世界！", "再见。"], "zh", "你好，世界！再见。"),  # CJK punctuation is CJK too
+        (["我们用 GPU 训练", "模型。"], "zh", "我们用 GPU 训练模型。"),  # Chinese and Latin keep their space
+        (["我们用", "GPU 训练"], "zh", "我们用 GPU 训练"),
+        (["こんにちは", "世界、 テスト"], "ja", "こんにちは世界、テスト"),
+        (["안녕 하세요", "여러분"], "ko", "안녕 하세요 여러분"),  # Korean spaces its words
+        (["Hello there.", " General Kenobi. "], "en", "Hello there. General Kenobi."),
+        (["สวัสดี", "ครับ"], "th", "สวัสดีครับ"),
+    ],
+)
+def test_segment_texts_join_by_one_rule(texts: list[str], language: str, joined: str) -> None:
+    assert cleanup.join_text(texts, language) == joined
+    segments = tuple(Segment(float(i), i + 0.9, text) for i, text in enumerate(texts))
+    assert draft.paragraphs(segments, language)[0].text == joined
+    assert Transcript(language, "base", "openai-whisper", 9.0, segments).text == joined
+
+
+def test_chinese_sidecars_have_no_spaces_between_characters(tmp_path: Path) -> None:
+    segments = (Segment(0.0, 2.0, "广州市 佛地产"), Segment(2.0, 4.0, "中建协会分析。"))
+    transcript = Transcript("zh", "base", "openai-whisper", 4.0, segments)
+    srt, vtt, txt = captions.write_sidecars(transcript, tmp_path / "transcript.json")
+    assert txt.read_text(encoding="utf-8") == "广州市佛地产中建协会分析。\n"
+    for cues in (srt, vtt):
+        assert "\n广州市佛地产\n" in cues.read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------ writing

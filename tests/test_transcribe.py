@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
 from pathlib import Path
 
 import jiwer
@@ -86,3 +88,35 @@ def test_decoding_gives_16khz_mono_float32() -> None:
     assert samples.dtype == np.float32 and abs(len(samples) / audio.SAMPLE_RATE - 11.0) < 0.05
     assert 0.05 < np.abs(samples).max() <= 1.0
     assert not audio.is_silent(samples) and audio.is_silent(np.zeros(16000 * 5, np.float32))
+
+
+@pytest.mark.parametrize(
+    ("name", "right", "alone"),
+    [
+        ("inverted.wav", "-1*c0", True),  # the right channel is the left inverted: the mix is silence
+        ("inverted.m4a", "-1*c0", True),
+        ("mostly-inverted.m4a", "-0.9*c0", True),  # the mix is 26 dB down
+        ("left-only.wav", "0*c0", False),  # the mix is the left channel at half: fine as it is
+    ],
+)
+def test_stereo_channels_that_cancel_in_mono_are_heard_one_alone(
+    name: str, right: str, alone: bool, tmp_path: Path, shared_models: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    media = tmp_path / name
+    subprocess.run(
+        [audio.ffmpeg_executable(), "-nostdin", "-loglevel", "error", "-i", str(MEDIA / "jfk.flac"),
+         "-filter_complex", f"[0:a]pan=stereo|c0=c0|c1={right}", str(media)],
+        check=True,
+    )  # fmt: skip
+    plain_mix = subprocess.run(
+        [audio.ffmpeg_executable(), "-nostdin", "-loglevel", "error", "-i", str(media), "-ac", "1", "-f", "f32le", "-"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    assert audio.is_silent(np.frombuffer(plain_mix, "<f4")) == (right == "-1*c0")  # what ingest used to hear
+    caplog.set_level(logging.INFO, logger="pipeline.audio")
+    model = models.resolve_model("tiny.en", models_dir=shared_models)
+    options = transcribe.DecodingOptions(beam_size=None, best_of=None)
+    path = transcribe.transcribe_media(media, tmp_path, model, options)  # ingest's decode and transcription
+    text = transcribe.Transcript.from_json(path.read_text()).text
+    assert "ask not what your country can do for you" in EnglishTextNormalizer()(text), text
+    assert ("cancel out when mixed to mono" in caplog.text) == alone

@@ -1,0 +1,77 @@
+"""The shipped config documents every key the loader reads, polls nothing out of the box,
+and a key the loader does not know is refused."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline import config
+from pipeline.config import CONFIG_KEYS, load_settings
+from pipeline.errors import ConfigError
+from pipeline.suggest import ENTITY_FIELDS
+
+SHIPPED = config.PROJECT_DIR / "config" / "draftcast.toml"
+_HEADER = re.compile(r"^\[\[?([a-z_]+)\]\]?\s*$")
+_KEY = re.compile(r"^(#\s*)?([a-z_]+)\s*=")
+
+
+def _documented() -> dict[str, dict[str, bool]]:
+    """Per section of the shipped file, its keys (set or commented out) and whether each
+    comes with a comment: on the line above (or a run of keys under one comment) or after it."""
+    sections: dict[str, dict[str, bool]] = {}
+    section, commented = "", False
+    for line in SHIPPED.read_text(encoding="utf-8").splitlines():
+        if header := _HEADER.match(line):
+            section, commented = header.group(1), False
+            sections[section] = {}
+        elif (key := _KEY.match(line)) and section:
+            sections[section][key.group(2)] = commented or bool(key.group(1)) or " # " in line
+        else:
+            commented = line.startswith("#")
+    return sections
+
+
+def test_the_shipped_config_documents_every_section_and_key_the_loader_reads() -> None:
+    documented = _documented()
+    assert set(documented) == set(CONFIG_KEYS)
+    for section, keys in CONFIG_KEYS.items():
+        assert set(keys) <= set(documented[section]), f"[{section}] lacks {set(keys) - set(documented[section])}"
+        assert all(documented[section][key] for key in keys), f"[{section}]: a key without a comment"
+    assert set(ENTITY_FIELDS) <= set(CONFIG_KEYS["suggest"])  # the names [suggest] reads
+
+
+def test_the_shipped_config_names_every_environment_variable_draftcast_reads() -> None:
+    sources = [*(config.PROJECT_DIR / "pipeline").glob("*.py"), *(config.PROJECT_DIR / "flows").glob("*.py")]
+    variables = {v for path in sources for v in re.findall(r"\"(DRAFTCAST_[A-Z_]+)\"", path.read_text())}
+    assert "DRAFTCAST_HOME" in variables  # the search finds them
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert {v for v in variables if v not in text} == set()
+
+
+def test_the_shipped_config_loads_and_polls_nothing_out_of_the_box() -> None:
+    settings = load_settings(SHIPPED)
+    assert settings.channels, "the example channel stays, as settings for its videos"
+    assert [c.url for c in settings.channels if c.poll] == []
+    assert not settings.writer.enabled and settings.suggest.enabled and settings.model == "base"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('[draftcast]\nmodle = "tiny.en"\n', r"\[draftcast\]: unknown key\(s\) modle \(known: out_dir"),
+        ('[[channels]]\nurl = "https://x.test/feed"\nspeker = "A"\n', r"channels\[0\]: unknown key\(s\) speker"),
+        ("[poll]\nmax_attempt = 3\n", r"\[poll\]: unknown key\(s\) max_attempt"),
+        ("[suggest]\npeople = []\nbrands = []\n", r"\[suggest\]: unknown key\(s\) brands"),
+        ('[writer]\napi_key = "sk-x"\n', r"\[writer\]: unknown key\(s\) api_key \(the API key goes in an env"),
+        ("[pol]\nmax_attempts = 3\n", r"unknown section\(s\) pol \(known: draftcast, front_matter"),
+    ],
+)
+def test_a_key_the_loader_does_not_read_is_refused(tmp_path: Path, text: str, named: str) -> None:
+    path = tmp_path / "draftcast.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=named) as error:
+        load_settings(path)
+    assert str(path) in str(error.value)
