@@ -15,6 +15,7 @@ from pipeline.config import Settings
 from pipeline.plan import IngestPlan, plan_ingest
 from pipeline.store import locked
 from pipeline.transcribe import PreparedAudio
+from pipeline.video import check_limits
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class HeadStart:
             finally:
                 self._asked.set()
             video = self.extracted.video
-            source.check_limits(video, settings.limits)
+            check_limits(video, settings.limits)
             plan = self.plan = plan_ingest(video, settings, model=model, language=language, engine=engine)
             if not plan.needs_audio:
                 return  # the flow uses subtitles, or a transcript made before
@@ -70,6 +71,7 @@ class HeadStart:
                     extracted=self.extracted,
                 )
                 self.prepared = transcribe.prepare_audio(media, vad=settings.vad)
+            loading.join()  # mostly done by now: downloading and decoding take longer
         except Exception as error:
             log.debug("head start of %s stopped: %s", self.url, error)
 

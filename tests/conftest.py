@@ -183,6 +183,8 @@ def prefect_api() -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
     saved = dict(os.environ)
+    # The harness's server would send telemetry to Prefect's host: nothing leaves 127.0.0.1.
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     with prefect_test_harness(server_startup_timeout=120):
         yield
     os.environ.clear()

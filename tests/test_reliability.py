@@ -382,3 +382,40 @@ def test_decoded_samples_a_killed_run_left_are_removed(tmp_path: Path) -> None:
     finally:
         shutil.rmtree(mine, ignore_errors=True)
         shutil.rmtree(left, ignore_errors=True)
+
+
+def test_subtitle_fetch_faults_are_translated_and_only_transient_ones_retried(
+    prefect_api: None, server: FaultyServer, media_root: Path
+) -> None:
+    """yt-dlp's TransportError is no OSError: a refused connection on the subtitles used to
+    escape as a traceback, and the subtitle step retried a 404 as often as a 503."""
+    from flows.ingest import fetch_captions
+    from pipeline import captions
+    from pipeline.config import load_settings
+    from pipeline.errors import SourceError, is_transient
+    from pipeline.plan import plan_ingest
+    from pipeline.video import SubtitleTrack, VideoInfo
+
+    (media_root / "talk.en.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:02.000\nHello there.\n")
+
+    def planned(url: str) -> object:
+        """A video whose only subtitles are at ``url`` (its work folder named after it)."""
+        track = SubtitleTrack("en", url, "vtt", automatic=False)
+        page = url.replace(".en.vtt", ".html")
+        video = VideoInfo(Path(page).stem, "generic", "t", "", "", None, 2.0, page, "", (), (), subtitles=(track,))
+        return plan_ingest(video, load_settings(), device="cpu")
+
+    refused = SubtitleTrack("en", "http://127.0.0.1:9/talk.en.vtt", "vtt", automatic=False)
+    with pytest.raises(SourceUnavailable, match="cannot reach the host") as error:
+        captions.fetch_captions(planned(refused.url).video, refused, network=FAST)  # type: ignore[attr-defined]
+    assert is_transient(error.value)
+
+    retried = fetch_captions.with_options(retries=3, retry_delay_seconds=0)
+    server.fail("talk.en.vtt", Fault(status=503), Fault(status=503))
+    assert retried(planned(server.url("talk.en.vtt")), FAST).exists()  # two 503s, then the subtitles
+    assert len(server.requests_for("talk.en.vtt")) == 3
+
+    (media_root / "gone.en.vtt").unlink(missing_ok=True)
+    with pytest.raises(SourceError, match="HTTP 404") as error:
+        retried(planned(server.url("gone.en.vtt")), FAST)
+    assert not is_transient(error.value) and len(server.requests_for("gone.en.vtt")) == 1  # not retried
