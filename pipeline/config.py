@@ -20,13 +20,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pipeline.choices import CaptionPolicy, ChineseScript, EngineName, listed
 from pipeline.errors import ConfigError
-
-if TYPE_CHECKING:
-    from pipeline.video import Limits, Network
+from pipeline.video import NETWORK_RETRY_DELAYS, Limits, Network
 
 Choice = TypeVar("Choice", EngineName, CaptionPolicy, ChineseScript)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -126,7 +124,7 @@ class Settings:
     template: Path
     front_matter: dict[str, Any]
     channels: tuple[Channel, ...] = ()
-    network_retry_delays: tuple[float, ...] = (2, 5, 15)  # seconds before each retry
+    network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS  # seconds before each retry
     network_timeout_seconds: float = 30  # a server silent for longer counts as failed (then retried)
     engine: EngineName = EngineName.OPENAI_WHISPER
     max_duration_hours: float = 6  # longer videos are refused before download
@@ -158,14 +156,10 @@ class Settings:
 
     @property
     def limits(self) -> Limits:
-        from pipeline.video import Limits
-
         return Limits(self.max_duration_hours * 3600, int(self.max_download_mb * 2**20))
 
     @property
     def network(self) -> Network:
-        from pipeline.video import Network
-
         return Network(self.network_timeout_seconds, self.network_retry_delays)
 
     @property
@@ -313,7 +307,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         retry_delays = (
             tuple(float(d) for d in delays.split(",") if d.strip())
             if delays is not None
-            else tuple(_expect(main, "network_retry_delays", list, where) or (2, 5, 15))
+            else tuple(_expect(main, "network_retry_delays", list, where) or NETWORK_RETRY_DELAYS)
         )
     except ValueError as exc:
         raise ConfigError(f"DRAFTCAST_RETRY_DELAYS must be seconds separated by commas, not {delays!r}") from exc

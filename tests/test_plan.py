@@ -14,7 +14,7 @@ import pytest
 from pipeline import engines, models
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.config import load_settings
-from pipeline.errors import ConfigError, ModelError
+from pipeline.errors import ConfigError, ModelError, NotReady
 from pipeline.headstart import HeadStart
 from pipeline.plan import plan_ingest
 from pipeline.video import SubtitleTrack, VideoInfo
@@ -123,6 +123,25 @@ def test_the_head_start_and_the_flow_use_the_channels_model_and_language(
     post = frontmatter.load(out.strip())
     assert "openai-whisper tiny.en, language en" in post.content.splitlines()[0]
     assert "country" in post.content
+
+
+def test_a_live_video_ends_in_the_named_state_polling_waits_for(
+    prefect_api: None, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A live YouTube stream cannot exist here: a stand-in for yt-dlp's answer about one
+    raises NotReady, as source.extract does for a live or upcoming stream."""
+    from flows.ingest import NOT_BROADCAST, ingest_video
+    from pipeline import source
+
+    def live(url: str, **_: object) -> None:
+        raise NotReady(f"{url}: this is a live or upcoming stream; ingest it after it has been broadcast")
+
+    monkeypatch.setattr(source, "extract", live)
+    url = "https://www.youtube.com/watch?v=live0000000"
+    state = ingest_video(url=url, return_state=True)
+    assert state.is_failed() and state.name == NOT_BROADCAST and "live or upcoming" in str(state.message)
+    code, _, err = _run(capfd, url)
+    assert code == 1 and err.count("draftcast: error:") == 1 and "Traceback" not in err
 
 
 HEAVY = ("yt_dlp", "whisper", "torch", "faster_whisper", "ctranslate2")
