@@ -232,9 +232,12 @@ def sections(transcript: Transcript, chapters: tuple[Chapter, ...]) -> list[Sect
     for index, chapter in enumerate(bounds):
         start = 0.0 if index == 0 else chapter.start
         end = bounds[index + 1].start if index + 1 < len(bounds) else float("inf")
-        inside = tuple(s for s in transcript.segments if start <= s.start < end)
-        if inside:
-            result.append(Section(chapter.title, inside[0].start, tuple(paragraphs(inside, transcript.language))))
+        # A segment belongs where most of it is: a cue that starts just before a chapter
+        # and runs into it opens that chapter, so no chapter loses its heading.
+        inside = tuple(s for s in transcript.segments if start <= (s.start + max(s.end, s.start)) / 2 < end)
+        if inside or chapter.title:  # a chapter with no speech keeps its heading
+            first = inside[0].start if inside else chapter.start
+            result.append(Section(chapter.title, first, tuple(paragraphs(inside, transcript.language))))
     return result
 
 

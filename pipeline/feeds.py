@@ -78,6 +78,8 @@ _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg")
 _YOUTUBE_HOSTS = ("youtube.com", "www.youtube.com", "m.youtube.com")
 _YOUTUBE_CHANNEL_ID = re.compile(r"/channel/(UC[A-Za-z0-9_-]{22})")
 _ROOT_ELEMENT = re.compile(rb"<[A-Za-z]")
+_COMMENTS_AND_CDATA = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.S)
+_DECLARED_ENCODING = re.compile(rb"^(<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*", re.I)
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]", re.I)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _YEAR = re.compile(r"(?<!\d)(1[89]|2\d)\d\d(?!\d)")
@@ -85,7 +87,7 @@ _YEAR = re.compile(r"(?<!\d)(1[89]|2\d)\d\d(?!\d)")
 # canonical URI; it reads the others only when their prefix happens to be "itunes".
 ITUNES_NAMESPACE = b"http://www.itunes.com/dtds/podcast-1.0.dtd"
 _ITUNES_SPELLINGS = re.compile(
-    rb"(xmlns:[\w.-]+\s*=\s*[\"'])https?://(?:www\.)?itunes(?:\.apple)?\.com/dtds/podcast-1\.0\.dtd(?=[\"'])", re.I
+    rb"(xmlns:[\w.-]+\s*=\s*[\"'])https?://(?:www\.)?itunes(?:\.apple)?\.com/dtds/podcast-1\.0\.dtd/?(?=[\"'])", re.I
 )
 
 
@@ -220,8 +222,11 @@ def _location(url: str) -> str:
 
 
 def _refuse_entities(body: bytes, feed_url: str) -> None:
-    root = _ROOT_ELEMENT.search(body)
-    prolog = body[: root.start()] if root else body
+    """Refuse a document that declares entities in its DTD (comments and CDATA, where a
+    tag or the word may appear as text, do not count)."""
+    markup = _COMMENTS_AND_CDATA.sub(b"", body)
+    root = _ROOT_ELEMENT.search(markup)
+    prolog = markup[: root.start()] if root else markup
     if b"<!ENTITY" in prolog:
         raise SourceError(
             f"{feed_url}: the feed declares XML entities, which feeds have no use for "
@@ -234,10 +239,12 @@ def _media_link(entry: Any) -> tuple[str, str]:
     links = [link for link in entry.get("links", ()) if link.get("rel") == "enclosure" and link.get("href")]
     links += [{"href": m["url"], "type": m.get("type", "")} for m in entry.get("media_content", ()) if m.get("url")]
     typed = [link for link in links if str(link.get("type", "")).startswith(_MEDIA_TYPES)]
+    # An enclosure without a type: feedparser calls an Atom link without one text/html.
     untyped = [
         link
         for link in links
-        if not link.get("type") and not urlparse(link["href"]).path.lower().endswith(_IMAGE_SUFFIXES)
+        if link.get("type", "") in ("", "text/html")
+        and not urlparse(link["href"]).path.lower().endswith(_IMAGE_SUFFIXES)
     ]
     chosen = (typed or untyped or [{}])[0]
     return str(chosen.get("href", "")).strip(), str(chosen.get("length", ""))
@@ -252,16 +259,12 @@ def _page_link(entry: Any) -> str:
     return ""
 
 
-def _text(detail: Any, value: str) -> str:
-    kind = (detail or {}).get("type", "text/plain")
-    return plain_text(value) if "html" in kind else html.unescape(value).strip()
-
-
 def _show_notes(entry: Any) -> str:
-    """The fullest of the entry's texts (content:encoded, description, itunes:summary)."""
-    candidates = [_text(c, c.get("value", "")) for c in entry.get("content", ())]
+    """The fullest of the entry's texts (content:encoded, description, itunes:summary), as
+    plain text whatever type the feed declares (Atom's xhtml content comes as markup)."""
+    candidates = [plain_text(c.get("value", "")) for c in entry.get("content", ())]
     if entry.get("summary"):
-        candidates.append(_text(entry.get("summary_detail"), entry["summary"]))
+        candidates.append(plain_text(entry["summary"]))
     return max(candidates, key=len, default="")
 
 
@@ -282,34 +285,38 @@ def choose_transcript(candidates: Iterable[dict[str, str]], language: str, base:
     return fitting[0] if fitting else None
 
 
-def _podcast_transcripts(body: bytes) -> list[list[dict[str, str]]] | None:
-    """Each item's ``<podcast:transcript>`` attributes, in document order. feedparser keeps
-    only the last of an item's transcripts, and publishers list one per format and language."""
+def _podcast_elements(body: bytes) -> list[list[tuple[str, dict[str, str]]]] | None:
+    """Each item's podcast-namespace elements, (name, attributes), in document order, read
+    by namespace URI. feedparser keeps only the last of an item's transcripts (publishers
+    list one per format and language) and knows the namespace only by its usual prefix."""
     try:
         root = SafeXML.fromstring(body)
     except (SafeXML.ParseError, DefusedXmlException, ValueError):
-        return None  # not well-formed: feedparser's loose parser read it, and its one transcript serves
-    tags = {f"{{{namespace}}}transcript" for namespace in PODCAST_NAMESPACES}
+        return None  # not well-formed: feedparser's loose parser read it, and what it found serves
+    names = {f"{{{namespace}}}{name}": name for namespace in PODCAST_NAMESPACES for name in ("transcript", "chapters")}
     items = [element for element in root.iter() if str(element.tag).rsplit("}", 1)[-1] in ("item", "entry")]
-    return [[dict(child.attrib) for child in item if child.tag in tags] for item in items]
+    return [[(names[child.tag], dict(child.attrib)) for child in item if child.tag in names] for item in items]
 
 
-def parse_feed(body: bytes, feed_url: str) -> tuple[FeedEntry, ...]:
+def parse_feed(body: bytes, feed_url: str, *, base_url: str = "") -> tuple[FeedEntry, ...]:
     """Entries of an RSS or Atom document (YouTube's channel feeds included), newest first
-    as the feed lists them. ``feed_url`` is where it was fetched from (after redirects):
-    the base of relative URLs and part of each entry's key.
+    as the feed lists them. ``feed_url`` is the feed's address as configured: part of each
+    entry's key, so a feed that redirects to an address signed anew does not make its
+    episodes new. ``base_url`` is where it was fetched from (after redirects; default
+    ``feed_url``): the base of its relative URLs.
 
     Raises:
         SourceError: the document is not a feed, or declares XML entities.
     """
-    body = body.removeprefix(b"\xef\xbb\xbf")
+    base = base_url or feed_url
+    body = _utf8(body)
     if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
         body = body.lstrip()  # "XML declaration not at start": a blank line a CMS put there
     _refuse_entities(body, feed_url)
     body = _ITUNES_SPELLINGS.sub(lambda match: match.group(1) + ITUNES_NAMESPACE, body)
     # A stream, never bytes: feedparser takes bytes that name a file for a path to open.
     # The feed's URL as Content-Location: the base of its relative URLs and of its xml:base.
-    headers = {"content-location": feed_url}
+    headers = {"content-location": base}
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
     if not parsed.version and not parsed.entries:
         reason = f" ({parsed.bozo_exception})" if parsed.get("bozo_exception") else ""
@@ -317,30 +324,46 @@ def parse_feed(body: bytes, feed_url: str) -> tuple[FeedEntry, ...]:
     feed = parsed.feed
     channel_name = str(feed.get("author_detail", {}).get("name") or feed.get("author") or feed.get("title") or "")
     language = str(feed.get("language") or "")
-    transcripts = _podcast_transcripts(body) if b"transcript" in body else None
-    if transcripts is not None and len(transcripts) != len(parsed.entries):
-        transcripts = None
+    podcast = _podcast_elements(body) if b"podcast" in body or b"podcastindex" in body else None
+    if podcast is not None and len(podcast) != len(parsed.entries):
+        podcast = None
     entries = [
         _entry(
-            item,
-            feed_url,
-            channel_name=channel_name,
-            language=language,
-            transcripts=transcripts[n] if transcripts else None,
+            item, feed_url, base, channel_name=channel_name, language=language, podcast=podcast[n] if podcast else None
         )
         for n, item in enumerate(parsed.entries)
     ]
     return _distinct(entries)
 
 
+def _utf8(body: bytes) -> bytes:
+    """The document in UTF-8, its declaration saying so. A UTF-16 feed (a BOM, or the
+    zero bytes of '<?' at the start) is decoded here, so that the checks before parsing
+    read it as text."""
+    body = body.removeprefix(b"\xef\xbb\xbf")
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        encoding = (
+            "utf-16" if body[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-16-le" if body[:1] == b"<" else "utf-16-be")
+        )
+        body = body.decode(encoding, errors="replace").encode("utf-8").removeprefix(b"\xef\xbb\xbf")
+        body = _DECLARED_ENCODING.sub(lambda match: match.group(1) + b"utf-8", body.lstrip())
+    return body
+
+
 def _entry(
-    item: Any, feed_url: str, *, channel_name: str, language: str, transcripts: list[dict[str, str]] | None
+    item: Any,
+    feed_url: str,
+    base: str,
+    *,
+    channel_name: str,
+    language: str,
+    podcast: list[tuple[str, dict[str, str]]] | None,
 ) -> FeedEntry:
     media, _ = _media_link(item)
     page = _page_link(item)
     guid = str(item.get("id") or "").strip()
     video_id = str(item.get("yt_videoid") or "")
-    title = _text(item.get("title_detail"), str(item.get("title") or ""))
+    title = plain_text(str(item.get("title") or ""))
     published = _published(item)
     if video_id:
         key = f"youtube:{video_id}"
@@ -350,23 +373,25 @@ def _entry(
         key = _hash_key(feed_url, title, published.isoformat() if published else "")
     legacy = _hash_key(feed_url, guid or media or page)  # draftcast before feedparser
     author = item.get("author_detail", {}).get("name") or item.get("author") or channel_name
-    candidates = (
-        transcripts if transcripts is not None else [item["podcast_transcript"]] if "podcast_transcript" in item else []
-    )
-    chapters = str(item.get("podcast_chapters", {}).get("url") or "").strip()
+    if podcast is not None:
+        transcripts = [attributes for name, attributes in podcast if name == "transcript"]
+        chapters = next((a.get("url", "") for name, a in podcast if name == "chapters"), "").strip()
+    else:  # feedparser's, by prefix: the last of each
+        transcripts = [item["podcast_transcript"]] if "podcast_transcript" in item else []
+        chapters = str(item.get("podcast_chapters", {}).get("url") or "").strip()
     return FeedEntry(
         key=key,
-        url=urljoin(feed_url, media or page),
+        url=urljoin(base, media or page),
         title=title,
         published=published,
-        page_url=urljoin(feed_url, page) if media and page else "",
+        page_url=urljoin(base, page) if media and page else "",
         description=_show_notes(item),
         uploader=str(author or "").strip(),
         duration=_duration(str(item.get("itunes_duration") or "").strip()),
         enclosure=bool(media),
         aliases=(legacy,) if legacy != key and not video_id else (),
-        transcript=choose_transcript(candidates, language, feed_url) if media else None,
-        chapters_url=urljoin(feed_url, chapters) if chapters and media else "",
+        transcript=choose_transcript(transcripts, language, base) if media else None,
+        chapters_url=urljoin(base, chapters) if chapters and media else "",
     )
 
 
@@ -457,7 +482,7 @@ def _looks_like_feed(document: Document) -> bool:
     """An RSS, RDF or Atom root element near the start, or a feed's content type. A web
     page (even XHTML) is not: yt-dlp lists what it embeds."""
     kind = document.content_type.lower()
-    return bool(_FEED_ROOT.search(document.body[:65536])) or "rss" in kind or "atom" in kind
+    return bool(_FEED_ROOT.search(_utf8(document.body[:65536]))) or "rss" in kind or "atom" in kind
 
 
 def list_channel(
@@ -473,7 +498,7 @@ def list_channel(
         return _list_youtube_channel(url, known=known, polled_before=polled_before, channel_id=channel_id, fetch=fetch)
     document = fetch(url)
     if _looks_like_feed(document):
-        return Listing(parse_feed(document.body, document.url))
+        return Listing(parse_feed(document.body, url, base_url=document.url))
     entries, _ = flat_listing(url)  # a web page or a playlist: yt-dlp lists what it holds
     return Listing(entries)
 
@@ -487,7 +512,7 @@ def _list_youtube_channel(
         entries, info = flat_listing(tab)
         return Listing(entries, str(info.get("channel_id") or ""))
     document = fetch(youtube_feed_url(channel_id))
-    feed = parse_feed(document.body, document.url)
+    feed = parse_feed(document.body, url, base_url=document.url)
     if polled_before and feed and not any(known(entry.key) for entry in feed):
         log.info("%s: all %d feed entries are new; listing the channel up to a known video", url, len(feed))
         backstop, _ = flat_listing(tab)

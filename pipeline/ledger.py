@@ -134,15 +134,19 @@ class Ledger:
         return ChannelRecord(row[0], row[1], first, last, row[4], row[5])
 
     def channel_polled(self, url: str, *, channel_id: str = "", error: str | None = None) -> ChannelRecord:
-        """Count a poll of ``url`` (the first one starts its history) and return its record."""
+        """Record a poll of ``url`` and return its record. ``polls`` counts the polls that
+        read the channel: one that failed (``error``) does not, so the first poll that reads
+        it is still its first, whose entries are its history."""
         now = _iso(_now())
+        read = 0 if error else 1
         with self._db() as db:
             db.execute(
-                "INSERT INTO channels (url, channel_id, first_polled_at, last_polled_at, last_error)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+                "INSERT INTO channels (url, channel_id, first_polled_at, last_polled_at, polls, last_error)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
                 " channel_id = CASE WHEN excluded.channel_id != '' THEN excluded.channel_id ELSE channel_id END,"
-                " last_polled_at = excluded.last_polled_at, polls = polls + 1, last_error = excluded.last_error",
-                (url, channel_id, now, now, error),
+                " last_polled_at = excluded.last_polled_at, polls = polls + excluded.polls,"
+                " last_error = excluded.last_error",
+                (url, channel_id, now, now, read, error),
             )
         record = self.channel(url)
         assert record is not None

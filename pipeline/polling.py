@@ -60,13 +60,13 @@ def poll(
             listing = list_channel(
                 channel.url,
                 known=lambda key: bool(ledger.known([key])),
-                polled_before=before is not None,
+                polled_before=before is not None and before.polls > 0,
                 channel_id=before.channel_id if before else "",
             )
         except DraftcastError as error:
             ledger.channel_polled(channel.url, error=str(error))
             report.channel_errors[channel.url] = str(error)
-            log.error("%s: %s", channel.url, error)
+            log.error("%s", error if str(error).startswith(channel.url) else f"{channel.url}: {error}")
             continue
         record = ledger.channel_polled(channel.url, channel_id=listing.channel_id)
         launched = len(report.launched)
@@ -169,6 +169,7 @@ def ingest_parameters(entry: FeedEntry, channel: Channel) -> dict[str, Any]:
     if entry.enclosure:
         transcript = entry.transcript
         overrides = {
+            "id": entry.key.replace(":", "-"),  # the episode, not its media file, is the draft's identity
             "webpage_url": entry.page_url,
             "title": entry.title,
             "description": entry.description,

@@ -184,7 +184,10 @@ def parse_chapters(text: str) -> tuple[Chapter, ...]:
     return tuple(sorted(chapters, key=lambda chapter: chapter.start))
 
 
-METADATA_OVERRIDES = ("title", "description", "upload_date", "uploader", "webpage_url")
+# What a feed knows better than the media file. "id" is the episode's identity in its feed
+# (polling gives its ledger key): two episodes that share one media file, or a rerun of an
+# old episode under a new title, stay two drafts.
+METADATA_OVERRIDES = ("id", "title", "description", "upload_date", "uploader", "webpage_url")
 # Podcasting 2.0: the episode's <podcast:transcript> (one, chosen by the feed's reader) and
 # <podcast:chapters> (absolute URLs; the type as the feed gives it; BCP 47 language).
 PODCAST_OVERRIDES = ("transcript_url", "transcript_type", "transcript_language", "chapters_url")

@@ -18,7 +18,7 @@ from pipeline.draft import Outcome
 from pipeline.errors import ConfigError, OutputError
 from pipeline.store import DraftStore, locked
 from pipeline.transcript import Segment, Transcript
-from pipeline.video import VideoInfo
+from pipeline.video import Chapter, VideoInfo
 from tests.conftest import HOSTILE
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -363,3 +363,17 @@ def test_drafts_are_listed_newest_first_with_their_state(tmp_path: Path) -> None
     assert [e.state for e in everything] == ["published", "edited", "new"]
     assert [e.title for e in list_drafts(out, store, since="2025-03-01")] == ["Edited talk"]
     assert list_drafts(out, store, speaker="Nobody") == []
+
+
+def test_a_chapter_that_starts_inside_a_cue_keeps_its_heading() -> None:
+    """Cues at 0 and 2.5 s, chapters at 0 and 3 s: the second cue is mostly in the second
+    chapter, and a chapter with no speech at all still shows as a heading."""
+    segments = (Segment(0.0, 2.5, "Opening words."), Segment(2.5, 5.0, "The main part."))
+    transcript = Transcript("en", "text/vtt", "publisher", 5.0, segments)
+    chapters = (Chapter(0.0, None, "Opening"), Chapter(3.0, None, "Main"), Chapter(60.0, None, "Credits"))
+    found = draft.sections(transcript, chapters)
+    assert [(s.heading, [p.text for p in s.paragraphs]) for s in found] == [
+        ("Opening", ["Opening words."]),
+        ("Main", ["The main part."]),
+        ("Credits", []),
+    ]

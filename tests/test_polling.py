@@ -73,6 +73,7 @@ def test_rss_enclosures_carry_the_episode_page_and_metadata(site: Site) -> None:
     assert entry.key.startswith("feed:") and entry.duration == 3723 and entry.uploader == "Host"
     parameters = polling.ingest_parameters(entry, Channel(url=site.url("pod.xml")))
     assert parameters["overrides"] == {
+        "id": entry.key.replace(":", "-"),  # the episode's identity, not its media file's
         "webpage_url": site.url("ep-7.html"),
         "title": "Episode 7",
         "description": "Notes of Episode 7",
@@ -485,6 +486,7 @@ def test_an_item_without_a_link_brings_its_own_metadata() -> None:
     assert entry.page_url == ""  # the guid is not a page, whatever isPermaLink says
     overrides = polling.ingest_parameters(entry, Channel(url="http://h/feed.xml"))["overrides"]
     assert overrides == {
+        "id": entry.key.replace(":", "-"),
         "title": "Episode 12: HBM",
         "description": "Show notes.",
         "uploader": "Chips Weekly",  # no itunes:author: the channel's name
@@ -560,3 +562,92 @@ def test_keys_of_earlier_versions_still_count_as_known(tmp_path: Path) -> None:
     ledger.drafted(legacy)
     runs.poll(ledger, Channel(url="http://h/feed.xml"), (entry,))
     assert runs.launched == [] and legacy in entry.aliases
+
+
+# ------------------------------------------------------- found by a new user's poll run
+
+
+def test_a_feed_that_redirects_to_an_address_signed_anew_keeps_its_episodes_keys(tmp_path: Path) -> None:
+    server = FaultyServer(tmp_path)
+    try:
+        serve_at = tmp_path / "feeds"
+        serve_at.mkdir()
+        (serve_at / "pod.xml").write_text(podcast_feed(item("One", guid="1", media="/media/one.mp3")))
+        server.redirect("r/pod.xml", "/feeds/pod.xml?sig={sig}")
+        first, second = (listed(server.url("r/pod.xml")) for _ in range(2))
+        assert first[0].key == second[0].key and first[0].url == f"{server.base}/media/one.mp3"
+    finally:
+        server.close()
+
+
+def test_a_feed_unreadable_on_its_first_poll_keeps_its_history_when_it_is_read(tmp_path: Path) -> None:
+    ledger, runs, channel = Ledger(tmp_path / "ledger.sqlite"), Runs(), Channel(url="http://h/feed.xml")
+    undated = (FeedEntry(key="u1", url="http://h/u1.mp3", title="Undated", published=None),)
+
+    def unreadable(url: str, **_: object) -> feeds.Listing:
+        raise SourceError(f"{url}: the server answered HTTP 404; check the feed's address")
+
+    for _ in range(2):
+        report = polling.poll(
+            [channel], ledger, PollSettings(), list_channel=unreadable, launch=runs.launch, read_run=runs.read, now=NOW
+        )
+        assert report.channel_errors
+    runs.poll(ledger, channel, undated)  # the first poll that reads the feed: its history
+    runs.poll(ledger, channel, undated)
+    assert runs.launched == [] and ledger.get("u1").state is State.SKIPPED
+
+
+def test_atom_enclosure_without_a_type_and_xhtml_content() -> None:
+    atom = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        "<entry><id>urn:3</id><title>Three</title><updated>2024-01-02T03:04:05Z</updated>"
+        '<link rel="alternate" href="http://h/three.html"/><link rel="enclosure" href="../media/ep5.mp3"/>'
+        '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Para one</p><p>Para two</p></div>'
+        "</content></entry></feed>"
+    )
+    (entry,) = feeds.parse_feed(atom.encode(), "http://h/shows/atom.xml")
+    assert entry.url == "http://h/media/ep5.mp3" and entry.page_url == "http://h/three.html"
+    assert entry.description == "Para one\n\nPara two"
+
+
+def test_podcast_namespace_under_another_prefix() -> None:
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:pod="https://podcastindex.org/namespace/1.0">'
+        "<channel><title>P</title><language>en</language><item><title>t</title><guid>1</guid>"
+        '<enclosure url="http://h/a.mp3" type="audio/mpeg"/><pod:transcript url="/t.vtt" type="text/vtt"/>'
+        '<pod:chapters url="/c.json" type="application/json+chapters"/></item></channel></rss>'
+    )
+    (entry,) = feeds.parse_feed(xml.encode(), "http://h/feed.xml")
+    assert entry.transcript is not None and entry.transcript.url == "http://h/t.vtt"
+    assert entry.chapters_url == "http://h/c.json"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        BILLION_LAUGHS.replace("<!DOCTYPE", "<!-- made by <b>Generator</b> --><!DOCTYPE").encode(),
+        BILLION_LAUGHS.replace('version="1.0"', 'version="1.0" encoding="UTF-16"').encode("utf-16"),
+        BILLION_LAUGHS.encode("utf-16-le"),
+    ],
+    ids=["comment-with-a-tag-first", "utf-16-with-bom", "utf-16-le"],
+)
+def test_hostile_xml_in_disguise_is_refused(document: bytes) -> None:
+    started = time.perf_counter()
+    with pytest.raises(SourceError, match="declares XML entities"):
+        feeds.parse_feed(document, "http://feed/")
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_utf16_feed_is_read_and_its_relative_urls_resolved(site: Site) -> None:
+    xml = podcast_feed(item("Zwölf", guid="12", media="/media/ep33.mp3")).replace(
+        'encoding="UTF-8"', 'encoding="UTF-16"'
+    )
+    (entry,) = listed(serve(site, "wild/utf16.xml", xml.encode("utf-16")))
+    assert entry.title == "Zwölf" and entry.url == f"{site.base}/media/ep33.mp3"
+
+
+def test_itunes_namespace_with_a_trailing_slash() -> None:
+    xml = item("t", guid="1", media="http://h/a.mp3", extra="<it:author>Ann</it:author>")
+    feed = podcast_feed(xml, itunes="http://www.itunes.com/dtds/podcast-1.0.dtd/", prefix="it")
+    (entry,) = feeds.parse_feed(feed.encode(), "http://h/feed.xml")
+    assert entry.uploader == "Ann"
