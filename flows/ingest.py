@@ -339,7 +339,8 @@ def ingest_video(
             limits; SourceUnavailable after the network steps' retries.
         AudioError: the media cannot be decoded.
         NoSpeechError: the recording holds no speech.
-        OutputError: the draft cannot be written (checked before any download).
+        OutputError: the draft cannot be written (the output dir is tried before any
+            download).
     """
     try:
         return _ingest(

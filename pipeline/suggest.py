@@ -87,7 +87,7 @@ def suggest(title: str, description: str, text: str, language: str, known: Known
     """What the editor may want in the list fields; each list deduplicated, best first:
     at most MAX_TAGS tags and MAX_NAMES names per field, no tag that is also a name.
     ``language``: the transcript's (Chinese is read with jieba, in Simplified; anything
-    else as English with YAKE). Offline, nothing is downloaded."""
+    else as English with YAKE); nothing is downloaded."""
     chinese = cleanup.is_chinese(language)
     everything = "\n".join((title, title, description, text))  # the title weighs more
     if chinese:  # one script to match in (a name known as 輝達 is said 辉达); drafts convert after
