@@ -70,6 +70,15 @@ def _start_prefect(settings: Settings, *, hide_ui_links: bool = False) -> None:
 
 
 def ingest(args: argparse.Namespace) -> int:
+    """``draftcast ingest URL``: one video into one draft, by the ``ingest-video`` flow on
+    the embedded API (or the server at PREFECT_API_URL), with a head start while it starts.
+    Prints the draft's path on stdout. Returns 0, or 3 when the draft was removed since it
+    was written and is not written again (``--rewrite`` does).
+
+    Raises:
+        ConfigError, SourceError, SourceUnavailable, NotReady, ModelError, AudioError,
+        NoSpeechError, OutputError: as ``flows.ingest.ingest_video`` (``main`` prints them).
+    """
     import atexit
     import threading
 
@@ -130,6 +139,12 @@ def _require_server(command: str) -> None:
 
 
 def setup(args: argparse.Namespace) -> int:
+    """``draftcast setup``: the work pool (``--pool``) and the transcription limit (the
+    config's ``max_transcriptions``) on the server at PREFECT_API_URL; prints what it did.
+
+    Raises:
+        ConfigError: PREFECT_API_URL is not set, or the config.
+    """
     settings = load_settings()
     _require_server("setup")
     _start_prefect(settings)
@@ -144,6 +159,14 @@ STOP_SECONDS = 30  # draftcast serve exits at most this long after SIGINT or SIG
 
 
 def serve(args: argparse.Namespace) -> int:
+    """``draftcast serve``: a Prefect server on 127.0.0.1:``--port`` (unless PREFECT_API_URL
+    names one), then both deployments served from this process, polling every
+    ``--interval-minutes``, until SIGINT or SIGTERM; it exits within STOP_SECONDS of one.
+    Returns 0.
+
+    Raises:
+        ConfigError: the config, or the port is taken or the server did not start.
+    """
     import threading
 
     settings = load_settings()
@@ -169,6 +192,7 @@ def serve(args: argparse.Namespace) -> int:
         STOP_SECONDS the server is killed and this process exits regardless."""
 
         def force() -> None:
+            """Kill the server's process group and leave at once."""
             if server is not None:
                 os.killpg(server.pid, signal.SIGKILL)
             os._exit(130)
@@ -194,6 +218,12 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def poll(args: argparse.Namespace) -> int:
+    """``draftcast poll``: one poll now (``flows.poll.poll_channels``) on the server at
+    PREFECT_API_URL; prints its summary. Returns 0.
+
+    Raises:
+        ConfigError: PREFECT_API_URL is not set, or the config.
+    """
     settings = load_settings()
     _require_server("poll")
     _start_prefect(settings)
@@ -204,6 +234,13 @@ def poll(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
+    """``draftcast status``: the ledger's videos counted by state, then those that need a
+    person (failed, given up, waiting; ``--all``: every one) with their last error.
+    Returns 0.
+
+    Raises:
+        ConfigError: the config.
+    """
     from pipeline.ledger import Ledger, State
 
     settings = load_settings()
@@ -219,6 +256,14 @@ def status(args: argparse.Namespace) -> int:
 
 
 def list_models(args: argparse.Namespace) -> int:
+    """``draftcast models``: what each model name would load from; ``draftcast models
+    prepare NAME``: NAME prepared for openai-whisper now, its checkpoint printed. Returns 0.
+
+    Raises:
+        ModelError: as ``models.resolve_model`` (an unknown name, a missing file, weights
+            that cannot be had offline or downloaded).
+        ConfigError: the config.
+    """
     from pipeline import models
 
     settings = load_settings()
@@ -234,6 +279,13 @@ def list_models(args: argparse.Namespace) -> int:
 
 
 def drafts(args: argparse.Namespace) -> int:
+    """``draftcast drafts``: the drafts waiting in the output dir (``pipeline.listing``),
+    newest first, one line each or ``--json``; filtered by ``--speaker``, ``--channel``,
+    ``--since``, ``--until`` (YYYY-MM-DD, included). Returns 0, even when there are none.
+
+    Raises:
+        ConfigError: ``--channel`` names no configured channel, or the config.
+    """
     import json
 
     from pipeline.listing import list_drafts
@@ -264,6 +316,7 @@ def drafts(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``draftcast`` command line: one subcommand per handler, each setting ``handler``."""
     parser = argparse.ArgumentParser(prog="draftcast", description="Turn video interviews into draft blog posts.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -313,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command in ``argv`` (None: the process's arguments); returns the exit code:
+    0 done, 1 a DraftcastError (one line on stderr, naming the URL), 3 a removed draft not
+    written again, 130 interrupted. Bad arguments exit with 2 (argparse)."""
     args = build_parser().parse_args(argv)
     if args.handler in (list_models, status, drafts):  # the others log through Prefect's handlers
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)

@@ -74,6 +74,13 @@ def _retrying(settings: Settings) -> dict[str, Any]:
 def fetch_metadata(
     url: str, allow_local_files: bool, network: Network, head_start: HeadStart | None
 ) -> source.Extracted:
+    """yt-dlp's answer for ``url`` (``source.extract``): the head start's when it asked for
+    the same URL, else asked now. Retried after each of the network delays while the
+    failure may pass.
+
+    Raises:
+        SourceError, SourceUnavailable (after the retries), NotReady: as ``source.extract``.
+    """
     extracted = head_start.metadata(url) if head_start else None
     if extracted is None:
         extracted = source.extract(url, allow_local_files=allow_local_files, network=network)
@@ -84,6 +91,13 @@ def fetch_metadata(
 
 @task(**NETWORK_RETRIES)
 def fetch_chapters(url: str, network: Network) -> tuple[Chapter, ...]:
+    """The chapters of the feed's JSON chapters file at ``url`` (``source.fetch_chapters``),
+    retried while the failure may pass.
+
+    Raises:
+        SourceError, SourceUnavailable: as ``source.fetch_chapters`` (the flow then writes
+            the draft without chapters).
+    """
     chapters = source.fetch_chapters(url, network=network)
     get_run_logger().info("%d chapters from the feed's chapters file %s", len(chapters), url)
     return chapters
@@ -91,6 +105,13 @@ def fetch_chapters(url: str, network: Network) -> tuple[Chapter, ...]:
 
 @task(**NETWORK_RETRIES)
 def fetch_captions(plan: IngestPlan, network: Network) -> Path:
+    """The plan's track (it must have one) saved as a transcript in the video's work
+    folder, under its lock (``captions.captions_to_file``); returns the transcript's path.
+    Retried while the failure may pass.
+
+    Raises:
+        SourceError, SourceUnavailable: as ``captions.fetch_captions``.
+    """
     track = plan.track
     assert track is not None
     if track.publisher:
@@ -107,6 +128,12 @@ def fetch_captions(plan: IngestPlan, network: Network) -> Path:
 
 @task
 def prepare_model(plan: IngestPlan, models_dir: Path) -> models.ResolvedModel:
+    """The plan's model resolved and loaded into this process (``transcribe.preload``);
+    the flow submits it so that it loads while the audio downloads.
+
+    Raises:
+        ModelError, ConfigError: as ``transcribe.preload``.
+    """
     options = plan.decoding
     resolved = transcribe.preload(plan.model, models_dir=models_dir, engine=options.engine, device=options.device)
     get_run_logger().info("model %s: %s", resolved.name, resolved.origin)
@@ -117,6 +144,14 @@ def prepare_model(plan: IngestPlan, models_dir: Path) -> models.ResolvedModel:
 def download_audio(
     plan: IngestPlan, extracted: source.Extracted, allow_local_files: bool, limits: Limits, network: Network
 ) -> Path:
+    """The audio of the plan's video in its work folder, under the video's lock
+    (``source.download_audio``, starting from ``extracted``); returns the media file.
+    Retried while the failure may pass.
+
+    Raises:
+        SourceError, SourceUnavailable (after the retries), NotReady: as
+            ``source.download_audio``.
+    """
     with locked(plan.work_dir):
         return source.download_audio(
             plan.video,
@@ -132,6 +167,16 @@ def download_audio(
 def transcribe_audio(
     media: Path | None, plan: IngestPlan, model: models.ResolvedModel, prepared: PreparedAudio | None
 ) -> Path:
+    """The plan's transcript (``transcribe.transcribe_media``), made under the video's lock
+    and a slot of TRANSCRIPTION_LIMIT, with the share done as a progress artifact; a
+    transcript made before is reused without a slot. ``media``: the downloaded file (None
+    when the transcript exists); ``model``: ``prepare_model``'s; ``prepared``: the head
+    start's decoded audio, if any. Returns the transcript's path.
+
+    Raises:
+        AudioError, NoSpeechError, ModelError, ConfigError: as
+            ``transcribe.transcribe_media``.
+    """
     with locked(plan.work_dir):
         if plan.transcript_file.exists():
             return transcribe.transcribe_media(None, plan.work_dir, model, plan.decoding)
@@ -142,6 +187,7 @@ def transcribe_audio(
             progress = create_progress_artifact(progress=0.0, description="Share of the speech transcribed")
 
             def show(done: float) -> None:
+                """Report ``done`` (0 to 1) to the progress artifact and keep the slot."""
                 update_progress_artifact(artifact_id=progress, progress=round(100 * done, 1))
                 held.keep()  # between batches: a slot lost meanwhile is waited for again
 
@@ -167,6 +213,16 @@ def write_draft(
     written: writer.Written | None,
     note: str = "",
 ) -> draft.DraftResult:
+    """The draft composed from the transcript at ``transcript_file`` (``draft.compose``)
+    and written under the video's lock (``draft.write_draft``), with its preview and its
+    provenance as artifacts. ``speaker``: None is the channel's, else the uploader;
+    ``rewrite``: write again a draft removed since; ``written``: the writing step's
+    fields; ``note``: for the editor (why the publisher's transcript was not used).
+
+    Raises:
+        ConfigError: the front-matter defaults or the template (``draft.compose``).
+        OutputError: the draft cannot be written.
+    """
     video = plan.video
     transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
     transcript = dataclasses.replace(transcript, note=note)  # e.g. why the publisher's transcript was not used
@@ -270,9 +326,22 @@ def ingest_video(
     transcript and chapters (transcript_url, transcript_type, transcript_language,
     chapters_url; see video.with_overrides). ``engine``: openai-whisper or
     faster-whisper (default: the config's). ``head_start``: what the CLI did while
-    Prefect started.
+    Prefect started. ``speaker``, ``model``, ``language``: None is the channel's, else the
+    config's (the speaker: else the uploader); ``out_dir``: None is the config's.
 
-    A live or upcoming video ends the run in a Failed state named NOT_BROADCAST."""
+    A live or upcoming video ends the run in a Failed state named NOT_BROADCAST (called
+    directly, the flow then raises the NotReady).
+
+    Raises:
+        ConfigError: the config, a ``channel`` that is not configured, the template.
+        ModelError: a model that cannot exist, be prepared or be loaded.
+        SourceError: a URL without media, an override that is not allowed, media over the
+            limits; SourceUnavailable after the network steps' retries.
+        AudioError: the media cannot be decoded.
+        NoSpeechError: the recording holds no speech.
+        OutputError: the draft cannot be written (the output dir is tried before any
+            download).
+    """
     try:
         return _ingest(
             url, speaker, model, language, out_dir, allow_local_files, rewrite, channel, overrides, engine, head_start

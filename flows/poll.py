@@ -34,6 +34,7 @@ _FAILED = (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED)
 
 def _launcher(deployment: str) -> polling.Launch:
     def launch(key: str, parameters: dict[str, Any], attempt: int) -> str:
+        """Start one ingest run for ``key``'s ``attempt`` without waiting; its flow run id."""
         run = run_deployment(
             deployment,
             parameters=parameters,
@@ -65,12 +66,26 @@ def _read_run(flow_run_id: str) -> polling.RunOutcome:
 
 @task(**NETWORK_RETRIES, cache_policy=NO_CACHE)
 def list_channel(url: str, *, known: Callable[[str], bool], polled_before: bool, channel_id: str) -> feeds.Listing:
+    """``feeds.list_channel`` as a task, retried after each of the network delays while
+    the failure may pass.
+
+    Raises:
+        SourceError, SourceUnavailable (after the retries): as ``feeds.list_channel``;
+            ``polling.poll`` records them against the channel.
+    """
     return feeds.list_channel(url, known=known, polled_before=polled_before, channel_id=channel_id)
 
 
 @flow(name="poll-channels")
 def poll_channels() -> str:
-    """Poll every configured channel once; returns a one-line summary."""
+    """Poll every configured channel once (``polling.poll``), launching runs of the
+    deployment named by ``[poll] deployment``; returns a one-line summary, also left as
+    the ``poll-report`` artifact with the ledger's latest 50 videos.
+
+    Raises:
+        ConfigError: the config. A channel that cannot be read is reported, not raised;
+            Prefect's errors (a deployment that does not exist) pass through.
+    """
     settings = load_settings()
     ledger = Ledger(settings.ledger_path)
     report = polling.poll(

@@ -35,7 +35,14 @@ def start_server(
     prefect_home: Path, port: int, *, database_url: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``prefect server start`` on 127.0.0.1:``port``: on SQLite in ``prefect_home``, or on
-    the database at ``database_url`` (``postgresql+asyncpg://…``)."""
+    the database at ``database_url`` (``postgresql+asyncpg://…``). Returns the process (in
+    a session of its own: stop it with ``stop_process``) once its API answers, and the API
+    URL ``http://127.0.0.1:<port>/api``. Its output goes to ``prefect_home/server.log``.
+
+    Raises:
+        ConfigError: something already answers on the port, or the server exited or was
+            not healthy within SERVER_START_SECONDS (120 s).
+    """
     api_url = f"http://127.0.0.1:{port}/api"
     if _healthy(api_url):
         raise ConfigError(f"something already answers on {api_url}: choose another --port")
@@ -81,10 +88,16 @@ class EmbeddedApi:
     known (PREFECT_API_URL can be set before Prefect is imported) and cannot be taken."""
 
     process: subprocess.Popen[bytes]
-    url: str
-    log: Path
+    url: str  # http://127.0.0.1:<port>/api, for PREFECT_API_URL
+    log: Path  # its stdout and stderr
 
     def wait_ready(self) -> None:
+        """Wait until the API answers on ``/health`` (polled every 50 ms).
+
+        Raises:
+            ConfigError: the process exited, or did not answer within SERVER_START_SECONDS
+                (120 s); it is stopped, and its log says why.
+        """
         deadline = time.monotonic() + SERVER_START_SECONDS
         while not _healthy(self.url):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -93,6 +106,7 @@ class EmbeddedApi:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        """Stop the API: SIGTERM, then SIGKILL after 5 s."""
         if self.process.poll() is None:
             self.process.terminate()  # uvicorn shuts down cleanly on SIGTERM
             try:
@@ -122,7 +136,12 @@ def start_embedded_api(prefect_home: Path) -> EmbeddedApi:
 
     The first start of a Prefect version creates or migrates its database, and two such
     starts at once collide (two ingests started together on a fresh machine): that first
-    start is made under a lock, and waited for."""
+    start is made under a lock, and waited for. Returns the API, maybe still starting
+    (``wait_ready``); it dies with this process on Linux.
+
+    Raises:
+        ConfigError: a first start that did not become ready (``EmbeddedApi.wait_ready``).
+    """
     import importlib.metadata
 
     from filelock import FileLock

@@ -21,7 +21,13 @@ WORK_POOL = "draftcast"
 
 
 def ensure_setup(*, max_transcriptions: int, pool: str = WORK_POOL) -> list[str]:
-    """Create (or correct) the process work pool and the transcription limit; says what it did."""
+    """Create (or correct) the process work pool and the transcription limit; says what it did.
+
+    ``max_transcriptions``: the global concurrency limit TRANSCRIPTION_LIMIT is set to
+    (made active); ``pool``: the work pool's name. Returns one line per thing checked, on
+    the Prefect API that PREFECT_API_URL names. Prefect's errors (an API that cannot be
+    reached) pass through.
+    """
     done = []
     with get_client(sync_client=True) as client:
         try:
@@ -49,7 +55,8 @@ def ensure_setup(*, max_transcriptions: int, pool: str = WORK_POOL) -> list[str]
 
 def serve(settings: Settings, *, interval_minutes: float) -> None:
     """Serve ``ingest-video/ingest`` (on demand) and ``poll-channels/poll`` (every
-    ``interval_minutes``) from this process, until interrupted."""
+    ``interval_minutes``) from this process, until interrupted, after ``ensure_setup``
+    with the config's ``max_transcriptions``. Prefect's errors pass through."""
     from prefect import serve as prefect_serve
 
     from flows.ingest import ingest_video

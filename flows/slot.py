@@ -61,7 +61,13 @@ class Slot:
 
     def acquire(self) -> None:
         """Wait until a slot is free, freeing the slots of dead holders meanwhile. Without
-        the limit (the embedded API, before `draftcast setup`) this holds nothing."""
+        the limit (the embedded API, before `draftcast setup`) this holds nothing. Once
+        held, a thread renews the lease every BEAT_SECONDS.
+
+        Raises:
+            httpx.HTTPStatusError: the server refused for another reason than a full limit
+                (423); Prefect's client errors pass through too.
+        """
         started, waited = time.monotonic(), False
         with get_client(sync_client=True) as client:
             while True:
@@ -92,14 +98,20 @@ class Slot:
         _logger().info("holding a slot of %r%s", self.limit, after)
 
     def keep(self) -> None:
-        """Go on holding the slot: if the server freed it meanwhile, wait for one again."""
+        """Go on holding the slot: if the server freed it meanwhile, wait for one again
+        (call it between units of work).
+
+        Raises:
+            As ``acquire``.
+        """
         if self.lease_id is not None and self._lost:
             _logger().warning("lost the slot of %r (%s): waiting for one again", self.limit, self._lost)
             self.release()
             self.acquire()
 
     def release(self) -> None:
-        """Give the slot back at once and stop beating."""
+        """Give the slot back at once and stop beating. Never raises: a server that cannot
+        be reached is logged, and frees the slot when its lease ends."""
         if self.lease_id is None:
             return
         lease_id, self.lease_id = self.lease_id, None
@@ -141,7 +153,11 @@ class Slot:
 
 @contextmanager
 def hold(limit: str) -> Iterator[Slot]:
-    """A slot of ``limit`` for the ``with`` block, given back when it ends, whatever happens."""
+    """A slot of ``limit`` for the ``with`` block, given back when it ends, whatever happens.
+
+    Raises:
+        As ``Slot.acquire``, on entering.
+    """
     slot = Slot(limit)
     slot.acquire()
     try:

@@ -32,7 +32,12 @@ MIN_SOUND_SECONDS = 0.5
 
 @lru_cache(maxsize=1)
 def ffmpeg_executable() -> str:
-    """ffmpeg from PATH if present, else the static binary shipped by imageio-ffmpeg."""
+    """The path of ffmpeg: the one on PATH if present, else the static binary shipped by
+    imageio-ffmpeg (found once per process).
+
+    Raises:
+        AudioError: neither is there.
+    """
     on_path = shutil.which("ffmpeg")
     if on_path:
         return on_path
@@ -83,7 +88,7 @@ def lone_channel(stereo: np.ndarray) -> int | None:
     mono mix, that is when the mix is CANCELLING_DB or more quieter than the louder one;
     None for every other recording (mono ones too: ffmpeg makes two equal channels of them).
 
-    ``stereo``: interleaved int16 samples, left then right."""
+    ``stereo``: interleaved int16 samples, left then right, shape (2 × frames,)."""
     stereo = stereo[: len(stereo) // 2 * 2].reshape(-1, 2)
     power = np.zeros(3)  # left, right, mix: sums of squares
     step = 60 * SAMPLE_RATE
@@ -107,8 +112,13 @@ def decode(path: Path, *, dtype: type = np.float32) -> np.ndarray:
     ffmpeg writes the samples to a file that is read straight into one array: through a
     pipe, Python holds the bytes, their join and the array at once (an hour is 230 MB).
 
+    ``path``: any media file ffmpeg reads (audio, or a video whose picture is ignored).
+    ``dtype``: ``np.float32`` or ``np.int16``. Returns an array of shape (samples,), at
+    SAMPLE_RATE: ``len(samples) / 16000`` is the duration in seconds.
+
     Raises:
-        AudioError: ffmpeg cannot decode ``path``, or it has no audio track.
+        AudioError: ffmpeg cannot decode ``path``, ``path`` has no audio track, or there is
+            no ffmpeg (``ffmpeg_executable``).
     """
     pcm = "s16le" if dtype == np.int16 else "f32le"
     _remove_stale_folders()
@@ -134,7 +144,8 @@ def decode(path: Path, *, dtype: type = np.float32) -> np.ndarray:
 
 
 def floats(samples: np.ndarray) -> np.ndarray:
-    """``samples`` as float32 in [-1, 1], whichever way they were decoded."""
+    """``samples`` as float32 in [-1, 1], whichever way they were decoded: int16 scaled by
+    1/32768 into a new array, float32 returned as it is (no copy). The shape is kept."""
     if samples.dtype == np.int16:
         converted = samples.astype(np.float32)
         converted *= 1 / 32768
@@ -143,8 +154,9 @@ def floats(samples: np.ndarray) -> np.ndarray:
 
 
 def sound_seconds(samples: np.ndarray) -> float:
-    """How many seconds of ``samples`` are louder than silence (a minute at a time: no
-    copy of the whole recording)."""
+    """How many seconds of ``samples`` (16 kHz mono, int16 or float32, shape (samples,))
+    are louder than silence: 20 ms frames whose RMS is over SILENCE_RMS, so a multiple of
+    0.02 s. Read a minute at a time: no float copy of the whole recording."""
     frame = SAMPLE_RATE // 50
     loud = 0
     step = 60 * SAMPLE_RATE
@@ -158,5 +170,6 @@ def sound_seconds(samples: np.ndarray) -> float:
 
 
 def is_silent(samples: np.ndarray) -> bool:
-    """True for digital silence or near it: nothing whisper could hear as speech."""
+    """True for digital silence or near it (under MIN_SOUND_SECONDS of sound, as
+    ``sound_seconds`` counts it): nothing whisper could hear as speech."""
     return sound_seconds(samples) < MIN_SOUND_SECONDS

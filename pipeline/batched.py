@@ -42,6 +42,7 @@ def share_audio_across_beams(model: Any) -> None:
 
 def _grouped(forward: Any) -> Any:
     def grouped_forward(x: Any, xa: Any = None, mask: Any = None, kv_cache: Any = None) -> Any:
+        """``forward`` with ``x`` of n_audio × beams rows regrouped as n_audio rows against ``xa``."""
         if xa is None or x.shape[0] == xa.shape[0]:
             return forward(x, xa, mask, kv_cache)
         batch, length, width = x.shape  # rows are window-major: beams of one window are adjacent
@@ -52,7 +53,11 @@ def _grouped(forward: Any) -> Any:
 
 
 def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
-    """whisper's ``decode`` for a batch of log-mel windows (n, n_mels, 3000), beams allowed."""
+    """whisper's ``decode`` for a batch of log-mel windows (n, n_mels, 3000), beams allowed.
+
+    ``mel``: a tensor on the model's device (``window_mels``); ``options``: a
+    ``whisper.DecodingOptions`` with its language set. Returns one ``DecodingResult`` per
+    window, in order, each the best of its beams by whisper's own sequence ranker."""
     import torch
     from whisper.decoding import DecodingResult, DecodingTask
 
@@ -103,7 +108,12 @@ def decode_windows(
 
     As in whisper.transcribe, a window that failed (repetitive, or unsure) is decoded again
     at rising temperatures (sampling ``best_of`` candidates), and a window without speech
-    gives no segments."""
+    gives no segments.
+
+    ``samples``: mono, int16 or float32, shape (samples,), at ``sample_rate`` (16 kHz, what
+    whisper's log-mel expects); ``spans``: (start, end) seconds, each at most 30 s.
+    Returns per span a list of segment dicts: start and end in seconds of the recording,
+    text, avg_logprob, no_speech_prob, compression_ratio, temperature."""
     import dataclasses
 
     import whisper
@@ -124,6 +134,8 @@ def decode_windows(
 
 
 def compression_ratio(text: str) -> float:
+    """How well ``text``'s UTF-8 bytes compress with zlib (whisper's ``utils.compression_ratio``;
+    over 2.4 is taken as repetitive); 0 for empty text."""
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
@@ -141,13 +153,18 @@ def silent(result: Any) -> bool:
 
 
 def segments(result: Any, tokenizer: Any, offset: float, duration: float) -> list[dict[str, Any]]:
-    """A window's tokens as segments between timestamp tokens, in seconds of the recording."""
+    """A window's tokens as segments between timestamp tokens, in seconds of the recording.
+
+    ``offset``: the window's start in the recording, seconds; ``duration``: its length in
+    seconds, which no time exceeds. Timestamp tokens are 0.02 s apart (whisper's time
+    precision); text after the last one ends at ``duration``."""
     begin = tokenizer.timestamp_begin
     found: list[dict[str, Any]] = []
     start: float | None = None
     words: list[int] = []
 
     def close(end: float) -> None:
+        """Keep the words so far as a segment ending ``end`` seconds into the window."""
         text = tokenizer.decode(words).strip()
         if text:
             first = min(start if start is not None else 0.0, end)
@@ -179,8 +196,9 @@ def segments(result: Any, tokenizer: Any, offset: float, duration: float) -> lis
 
 
 def window_mels(model: Any, samples: np.ndarray, spans: list[tuple[float, float]], sample_rate: int) -> Any:
-    """Log-mel spectrograms of the spans, stacked. As in whisper.transcribe, a short window
-    is padded with zeros after the spectrogram is taken (not with silent samples before)."""
+    """Log-mel spectrograms of the spans, stacked: a tensor (len(spans), n_mels, 3000) on
+    the model's device. As in whisper.transcribe, a short window is padded with zeros after
+    the spectrogram is taken (not with silent samples before); samples past 30 s are cut."""
     import torch
     import whisper
 

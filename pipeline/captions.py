@@ -37,7 +37,13 @@ def choose_track(video: VideoInfo, language: str | None, policy: str = "human") 
     declares) or when either is unknown; a transcript that does not say is taken to be in
     the wanted language. Then the video's subtitles, human-made first, in the wanted
     language. With no language known, a video's only human-made track is taken as its own
-    captions (translations come several at once). ``policy`` "off": always whisper."""
+    captions (translations come several at once). ``policy`` "off": always whisper.
+
+    ``language``: the wanted language code (None: the one the site declares, if any).
+    ``policy``: a ``CaptionPolicy`` value: "human" (people's subtitles only), "any"
+    (automatic captions too) or "off"; the publisher's transcript is taken under both
+    "human" and "any". A publisher's track without a language is returned with the
+    wanted one."""
     if policy == "off":
         return None
     wanted = language or video.language
@@ -79,7 +85,8 @@ def _turns(segments: list[Segment]) -> list[Segment]:
 
 def parse_subtitles(text: str) -> list[Segment]:
     """Cues of a WebVTT or SRT document: tags stripped, entities decoded, repeated rolling
-    lines merged, WebVTT voice spans (``<v Name>``) kept as the speaker."""
+    lines merged, WebVTT voice spans (``<v Name>``) kept as the speaker. Times in seconds;
+    a speaker is named on the cue where they start. Text without cues gives []."""
     segments: list[Segment] = []
     for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
         lines = block.strip().split("\n")
@@ -101,6 +108,7 @@ def parse_json_transcript(text: str) -> list[Segment]:
     """Segments of a Podcasting 2.0 JSON transcript, ``{"version": "1.0.0", "segments":
     [{"speaker": str, "startTime": s, "endTime": s, "body": str}]}``, in time order. Segments
     may be single words; paragraphs are made from them later. A missing end is the next start.
+    The shape is the Podcasting 2.0 namespace's JSON transcript format; times in seconds.
 
     Raises:
         ValueError: the text is not JSON of that shape.
@@ -167,6 +175,7 @@ class _HtmlTranscript(HTMLParser):
             self.handle_data(" ")  # <br> inside a paragraph parts words
 
     def close(self) -> None:
+        """As HTMLParser's, then the last paragraph ends if it was left open."""
         super().close()
         if "p" in self._open:  # the last paragraph, left open
             self.handle_endtag("p")
@@ -202,7 +211,9 @@ def parse_html_transcript(text: str) -> tuple[list[Segment], bool]:
     """Paragraphs of an HTML transcript and whether it is timed. Timed when any paragraph
     has a ``<time>``: a paragraph without one starts with the one before it (the first ones
     at 0) and each ends where the next starts. Untimed: every segment at 0, one per
-    paragraph. HTML without ``<p>`` is read as plain text."""
+    paragraph. HTML without ``<p>`` is read as plain text. Times in seconds, from
+    ``<time>``'s text or its ``datetime`` attribute (M:SS, H:MM:SS.mmm, or an ISO 8601
+    duration such as PT1M5S)."""
     parser = _HtmlTranscript()
     parser.feed(text)
     parser.close()
@@ -246,7 +257,7 @@ def parse_transcript(text: str, format: str) -> tuple[list[Segment], bool]:
     guessed for a declared timed format: that is more likely an error page.)
 
     Raises:
-        ValueError: JSON that is not a transcript.
+        ValueError: JSON that is not a transcript (``fetch_captions`` makes it a SourceError).
     """
     parsers = {
         "vtt": lambda: (parse_subtitles(text), True),
@@ -274,11 +285,14 @@ def fetch_captions(
     video: VideoInfo, track: SubtitleTrack, *, chinese_script: str = "zh-Hans", network: Network | None = None
 ) -> Transcript:
     """The track (a publisher's transcript or the video's subtitles) as a transcript, with
-    the provenance editors see; Chinese text in ``chinese_script``.
+    the provenance editors see; Chinese text in ``chinese_script`` (a ChineseScript value).
+    ``network``: None is ``Network()``'s defaults. The transcript's ``duration`` is the
+    video's (seconds), else the last cue's end, else 0 for an untimed text.
 
     Raises:
         SourceUnavailable: fetching it failed in a way that may pass (retry).
-        SourceError: it cannot be fetched (404, not http(s)) or holds no text.
+        SourceError: it cannot be fetched (404, not http(s), over 20 MiB), is JSON that is
+            not a transcript, or holds no text.
     """
     what = "the publisher's transcript" if track.publisher else f"the {track.language} subtitles"
     text = source.fetch_text(track.url, what=what, network=network or Network())
@@ -308,10 +322,12 @@ def captions_to_file(
     video: VideoInfo, track: SubtitleTrack, work_dir: Path, *, chinese_script: str, network: Network | None = None
 ) -> Path:
     """The track saved as a transcript (and sidecars) once, reused afterwards:
-    ``transcript.publisher.<language>.json`` or ``transcript.captions-{human,auto}.<language>.json``.
+    ``transcript.publisher.<language>.json`` or ``transcript.captions-{human,auto}.<language>.json``
+    in ``work_dir`` (``und`` for an unknown language); returns its path.
 
     Raises:
         SourceError, SourceUnavailable: as fetch_captions.
+        OSError: the files cannot be written (not translated here).
     """
     kind = "publisher" if track.publisher else f"captions-{'auto' if track.automatic else 'human'}"
     path = work_dir / f"transcript.{kind}.{track.language or 'und'}.json"

@@ -68,8 +68,10 @@ UNSPACED_SCRIPTS = {"th", "lo", "my", "bo"}
 
 @dataclass(frozen=True)
 class Cleaned:
+    """A segment after the defenses."""
+
     text: str
-    start: float
+    start: float  # seconds from the start of the recording
     end: float
     flag: str  # '' or why an editor should check this span
 
@@ -80,6 +82,7 @@ def _normalized(text: str) -> str:
 
 
 def is_stock_phrase(text: str) -> bool:
+    """Whether ``text`` holds one of STOCK_PHRASES (case-insensitive)."""
     return bool(_STOCK.search(text))
 
 
@@ -95,11 +98,21 @@ def join_text(texts: Iterable[str], language: str | None = None) -> str:
 
 
 def is_chinese(language: str | None) -> bool:
+    """Whether ``language`` (whisper's or a BCP 47 code) is Chinese: zh, any script or
+    region, or yue (Cantonese)."""
     return (language or "").split("-")[0].lower() in ("zh", "yue")
 
 
 def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, float]]) -> list[Cleaned]:
-    """Whisper's raw segments, defended. ``regions`` are the speech regions of the audio."""
+    """Whisper's raw segments, defended. ``regions`` are the speech regions of the audio.
+
+    ``segments``: ``engines.RawSegment`` dicts, in order. ``regions``: (start, end) seconds;
+    [] (no voice activity detection) takes every segment as on speech. Returns the segments
+    left, in order: empty ones and stock phrases off speech dropped, a segment that repeats
+    the one before merged into it, each flagged with why an editor should look ('' if
+    nothing): low confidence (avg_logprob < -1), maybe not speech (no_speech_prob > 0.6
+    with avg_logprob < -0.5), repetitive (compression ratio > 2.4), outside detected speech.
+    The -1, 0.6 and 2.4 are whisper.transcribe's thresholds."""
     result: list[Cleaned] = []
     for segment in segments:
         text = str(segment["text"]).strip()
@@ -146,7 +159,13 @@ def to_script(text: str, script: str) -> str:
 def convert_fields(
     fields: dict[str, Any], script: str, *, keep: tuple[str, ...] = ("source", "date")
 ) -> dict[str, Any]:
-    """Every text field of the front matter in ``script`` (URLs and dates left as they are)."""
+    """Every text field of the front matter in ``script`` (URLs and dates left as they are):
+    strings and the strings in lists converted, the fields named in ``keep`` and other
+    values as they were; a new dict.
+
+    Raises:
+        ValueError: ``script`` is not a ChineseScript.
+    """
     converted: dict[str, Any] = {}
     for name, value in fields.items():
         if name in keep:

@@ -8,7 +8,8 @@ one lives). TOML is read with the standard library's parser, which evaluates not
 Environment overrides (for deployments): DRAFTCAST_HOME, DRAFTCAST_OUT, DRAFTCAST_MODEL,
 DRAFTCAST_LANGUAGE, DRAFTCAST_TEMPLATE, DRAFTCAST_BEAM_SIZE, DRAFTCAST_RETRY_DELAYS
 (seconds, comma-separated; empty: no retries), DRAFTCAST_NETWORK_TIMEOUT, DRAFTCAST_LEDGER,
-DRAFTCAST_CAPTIONS, DRAFTCAST_ENGINE.
+DRAFTCAST_CAPTIONS, DRAFTCAST_ENGINE; for the writing step DRAFTCAST_WRITER_URL,
+DRAFTCAST_WRITER_MODEL and DRAFTCAST_WRITER_API_KEY (the key is read only from there).
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ class Channel:
     url: str
     speaker: str = ""
     uploader: str = ""  # matches videos by uploader name where the site gives no channel URL
-    language: str | None = None
-    model: str | None = None
-    front_matter: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # the spoken language of its videos; None: the config's
+    model: str | None = None  # None: the config's
+    front_matter: dict[str, Any] = field(default_factory=dict)  # defaults over the config's [front_matter]
     poll: bool = True  # False: settings for its videos only, never polled
     include: tuple[str, ...] = ()  # title patterns (regular expressions); empty: all
     exclude: tuple[str, ...] = ()
@@ -73,6 +74,9 @@ class Channel:
     chinese_script: ChineseScript | None = None  # default: the global one
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
+        """Whether a video is this channel's: its ``uploader`` is the one set here, or one of
+        its ``urls`` (channel page, video page) starts with the channel's URL, compared
+        without scheme, ``www.``/``m.``, case, or a trailing /videos, /featured, /streams."""
         if self.uploader and uploader == self.uploader:
             return True
         prefix = _normalize_url(self.url)
@@ -93,15 +97,18 @@ class PollSettings:
 
 @dataclass(frozen=True)
 class WriterSettings:
+    """The optional writing step (pipeline/writer.py): an OpenAI-compatible chat endpoint."""
+
     base_url: str = ""  # e.g. http://127.0.0.1:11434/v1 (Ollama); '' turns the step off
-    model: str = ""
+    model: str = ""  # the model the endpoint serves (required with base_url)
     api_key: str = ""  # sent as a bearer token when set
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = 120.0  # httpx's timeout: to connect, and for each read of the answer
     max_transcript_chars: int = 24_000  # the start of a longer transcript is sent
     prompts: Path = PROJECT_DIR / "templates"  # where writer-system.md.j2 and writer-user.md.j2 are
 
     @property
     def enabled(self) -> bool:
+        """Whether the writing step runs: a base URL is set."""
         return bool(self.base_url)
 
 
@@ -116,13 +123,15 @@ class SuggestSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    out_dir: Path
-    data_dir: Path
-    model: str
-    language: str | None
-    beam_size: int
-    template: Path
-    front_matter: dict[str, Any]
+    """Every setting, from the config file and the environment (``load_settings``)."""
+
+    out_dir: Path  # where drafts are written
+    data_dir: Path  # models, work files, Prefect's home, the draft record, the ledger
+    model: str  # a whisper model name or a checkpoint's path
+    language: str | None  # the spoken language; None: detected
+    beam_size: int  # also the candidates sampled when a window is decoded again (best_of)
+    template: Path  # the Jinja2 template of a draft's body
+    front_matter: dict[str, Any]  # defaults for the blog's front-matter fields
     channels: tuple[Channel, ...] = ()
     network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS  # seconds before each retry
     network_timeout_seconds: float = 30  # a server silent for longer counts as failed (then retried)
@@ -131,46 +140,59 @@ class Settings:
     max_download_mb: float = 4096  # larger media are refused (before download where declared)
     captions: CaptionPolicy = CaptionPolicy.HUMAN  # which of a video's own subtitles replace whisper
     vad: bool = True  # decode only the speech that voice activity detection finds
-    chinese_script: ChineseScript = ChineseScript.SIMPLIFIED
+    chinese_script: ChineseScript = ChineseScript.SIMPLIFIED  # how Mandarin is written
     poll: PollSettings = PollSettings()
     suggest: SuggestSettings = SuggestSettings()
     writer: WriterSettings = WriterSettings()
     ledger: Path | None = None  # default: in the data dir
-    config_path: Path | None = None
+    config_path: Path | None = None  # the file read; None: defaults and environment only
 
     @property
     def models_dir(self) -> Path:
+        """``<data_dir>/models``: prepared checkpoints, CTranslate2 folders, official downloads."""
         return self.data_dir / "models"
 
     @property
     def work_dir(self) -> Path:
+        """``<data_dir>/work``: one folder per video (media, transcripts, checkpoints)."""
         return self.data_dir / "work"
 
     @property
     def prefect_home(self) -> Path:
+        """``<data_dir>/prefect``: PREFECT_HOME for the embedded API and ``draftcast serve``."""
         return self.data_dir / "prefect"
 
     @property
     def store_path(self) -> Path:
+        """The record of written drafts (``store.DraftStore``)."""
         return self.data_dir / "draftcast.sqlite"
 
     @property
     def limits(self) -> Limits:
+        """The download limits in seconds and bytes (max_download_mb counts MiB, 2**20 bytes)."""
         return Limits(self.max_duration_hours * 3600, int(self.max_download_mb * 2**20))
 
     @property
     def network(self) -> Network:
+        """How patient to be with servers: network_timeout_seconds, network_retry_delays."""
         return Network(self.network_timeout_seconds, self.network_retry_delays)
 
     @property
     def ledger_path(self) -> Path:
+        """The polling ledger: ``ledger`` when set, else ``<data_dir>/ledger.sqlite``."""
         return self.ledger or self.data_dir / "ledger.sqlite"
 
     def channel_for(self, *urls: str, uploader: str = "") -> Channel | None:
+        """The first configured channel a video with these ``urls`` and ``uploader``
+        belongs to (``Channel.matches``), or None."""
         return next((c for c in self.channels if c.matches(*urls, uploader=uploader)), None)
 
     def channel_named(self, url: str) -> Channel:
-        """The configured channel whose ``url`` is exactly this one."""
+        """The configured channel whose ``url`` is exactly this one.
+
+        Raises:
+            ConfigError: no channel has it.
+        """
         for channel in self.channels:
             if channel.url == url:
                 return channel
@@ -185,12 +207,19 @@ def _normalize_url(url: str) -> str:
 
 
 def default_data_dir() -> Path:
+    """platformdirs' data dir for draftcast (``~/.local/share/draftcast`` on Linux)."""
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("draftcast", appauthor=False))
 
 
 def find_config_file() -> Path | None:
+    """The config file: ``$DRAFTCAST_CONFIG``, else ``./config/draftcast.toml``, else the one
+    beside the package; None when there is none.
+
+    Raises:
+        ConfigError: DRAFTCAST_CONFIG names a file that does not exist.
+    """
     if env := os.environ.get("DRAFTCAST_CONFIG"):
         path = Path(env).expanduser()
         if not path.is_file():
@@ -283,7 +312,15 @@ def _script(value: str | None, where: str) -> ChineseScript | None:
 
 
 def load_settings(config_path: Path | None = None) -> Settings:
-    """Settings from the config file (found as the module says) and the environment."""
+    """Settings from the config file (``config_path``, else found as the module says) and
+    the environment, which wins. Relative paths resolve against the current directory.
+
+    Raises:
+        ConfigError: the file cannot be read or is not TOML; an unknown section or key; a
+            value of the wrong type or not one of its choices; an environment value that
+            does not parse; a channel without a url, or with a bad pattern or date; a
+            [writer] base_url without a model. The message names the file and key, or the variable.
+    """
     path = config_path or find_config_file()
     raw: dict[str, Any] = {}
     if path is not None:

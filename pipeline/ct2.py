@@ -41,7 +41,13 @@ def _read_string(stream: BinaryIO) -> str:
 
 
 def read_variables(parts: Iterable[Path]) -> dict[str, np.ndarray]:
-    """All variables of a CTranslate2 ``model.bin``, possibly split into ``parts``."""
+    """All variables of a CTranslate2 ``model.bin``, possibly split into ``parts`` (read in
+    order and joined), by name: arrays of their stored shape and dtype (float16 weights
+    stay float16), aliases pointing at their targets' arrays.
+
+    Raises:
+        ModelError: not binary version 6, or not a WhisperSpec model.
+    """
     from io import BytesIO
 
     data = b"".join(Path(part).read_bytes() for part in parts)
@@ -77,7 +83,8 @@ def _count_layers(variables: dict[str, np.ndarray], prefix: str) -> int:
 
 
 def whisper_dims(variables: dict[str, np.ndarray]) -> dict[str, int]:
-    """openai-whisper's ``ModelDimensions`` fields, read off the variables' shapes."""
+    """openai-whisper's ``ModelDimensions`` fields, read off the variables' shapes (the
+    mapping is in ``whisper_state_dict``)."""
     n_audio_state, n_mels, _ = variables["encoder/conv1/weight"].shape
     n_vocab, n_text_state = variables["decoder/embeddings/weight"].shape
     return {

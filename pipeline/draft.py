@@ -53,6 +53,8 @@ SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’」』)）]*$")
 
 
 class Outcome(Enum):
+    """What ``write_draft`` did."""
+
     WRITTEN = "written"  # a new draft
     UPDATED = "updated"  # draftcast's own unedited draft, rewritten with new content
     UNCHANGED = "unchanged"  # the draft on disk is already what draftcast would write
@@ -62,11 +64,15 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class DraftResult:
+    """A draft's file and what ``write_draft`` did with it."""
+
     path: Path
     outcome: Outcome
 
     @property
     def message(self) -> str:
+        """One line for the person: what happened to the draft (and, for a removed one,
+        how to write it anew)."""
         return {
             Outcome.WRITTEN: f"wrote {self.path}",
             Outcome.UPDATED: f"updated {self.path} (it had not been edited)",
@@ -81,7 +87,9 @@ class DraftResult:
 
 @dataclass(frozen=True)
 class Paragraph:
-    start: float
+    """A paragraph of the draft's body."""
+
+    start: float  # seconds from the start of the recording (0 in an untimed transcript)
     text: str
     flags: tuple[str, ...] = ()  # "M:SS why" for each span an editor should check
     speaker: str = ""  # who starts speaking with this paragraph, when the transcript says
@@ -89,8 +97,10 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Section:
+    """A chapter of the draft's body, with its paragraphs."""
+
     heading: str  # '' before the first chapter or when the video has none
-    start: float
+    start: float  # seconds: where its first paragraph starts
     paragraphs: tuple[Paragraph, ...]
 
 
@@ -118,7 +128,14 @@ def build_front_matter(
 ) -> dict[str, Any]:
     """The blog's front matter for ``video``, in the schema's order.
 
-    ``defaults`` are (where, fields) pairs applied in order: global config, then channel.
+    ``defaults`` are (where, fields) pairs applied in order: global config, then channel;
+    ``where`` names them in errors. The fields in FROM_VIDEO always come from ``video``
+    (``date``: its upload date, else ``today``, as YYYY-MM-DD; ``draft``: True). Returns
+    every SCHEMA field, empty where nothing gives it.
+
+    Raises:
+        ConfigError: a default names a field the schema lacks, or gives one a value of
+            another type.
     """
     fields = {name: _empty(kind) for name, kind in SCHEMA.items()}
     for where, table in defaults:
@@ -186,12 +203,15 @@ def _is_unspaced(language: str) -> bool:
 
 def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
     """Readable paragraphs from transcript segments: breaks at pauses and sentence ends,
-    and where another speaker starts; the text joined by ``cleanup.join_text``."""
+    and where another speaker starts; the text joined by ``cleanup.join_text``. Lengths
+    are counted in characters (PARAGRAPH_CHARS), shorter for ``language``s written
+    without spaces (UNSPACED_LANGUAGES); pauses in seconds."""
     minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if _is_unspaced(language) else "spaced"]
     result: list[Paragraph] = []
     current: list[Segment] = []
 
     def flush() -> None:
+        """End the paragraph of the segments gathered so far, if any."""
         if current:
             flags = tuple(f"{timestamp(s.start)} {s.flag}" for s in current if s.flag)
             text = cleanup.join_text((s.text for s in current), language)
@@ -260,6 +280,8 @@ def inert(value: Any) -> Any:
 
 
 def timestamp(seconds: float) -> str:
+    """``seconds`` as M:SS, or H:MM:SS from an hour on (rounded down to the second): the
+    body template's ``timestamp`` filter."""
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
@@ -289,7 +311,13 @@ def render(
     notes: list[str] | None = None,
 ) -> str:
     """The whole draft file: YAML front matter and the body rendered from ``template``;
-    the list items in ``suggested`` are marked as suggestions."""
+    the list items in ``suggested`` are marked as suggestions. ``notes``: lines for the
+    editor, given to the template. Returns the text, ending with a newline.
+
+    Raises:
+        ConfigError: ``template`` does not exist, or fails (a syntax error, an undefined
+            name: the environment is strict).
+    """
     if not template.is_file():
         raise ConfigError(f"draft template {template} does not exist: fix 'template' in the config")
     try:
@@ -327,7 +355,15 @@ def compose(
 ) -> str:
     """The draft for ``video``: speaker is the one given, else the channel's, else the uploader.
     ``channel`` is found from the video's URLs when not given; ``written``: what the
-    optional writing step drafted (its text fields win, its names are suggestions)."""
+    optional writing step drafted (its text fields win, its names are suggestions).
+    ``today``: the date of a video that has no upload date. Mandarin drafts are written
+    in the channel's Chinese script, else the config's. Returns the whole file's text
+    (``render``), which ``write_draft`` writes.
+
+    Raises:
+        ConfigError: the config's or the channel's front matter does not fit the schema
+            (``build_front_matter``), or the template is missing or fails (``render``).
+    """
     channel = channel or settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
     defaults = [(str(settings.config_path or "config"), settings.front_matter)]
     if channel:
@@ -421,7 +457,12 @@ def _mostly_latin(text: str) -> bool:
 
 
 def file_name(video: VideoInfo, date: str) -> str:
-    """``YYYY-MM-DD-<slug>-<id>.md``: ASCII, no separators, stable and unique per video."""
+    """``YYYY-MM-DD-<slug>-<id>.md``: ASCII, no separators, stable and unique per video.
+
+    ``date``: YYYY-MM-DD (anything else gives 0000-00-00). The slug, at most
+    MAX_SLUG_CHARS, comes from a title of mostly (80%) Latin letters, and is left out
+    otherwise; the id is the site's when it is short and safe, else 10 hex digits of the
+    sha256 of ``video.key``."""
     if re.fullmatch(r"[A-Za-z0-9_-]{1,20}", video.id) and video.extractor not in GENERIC_EXTRACTORS:
         id_part = video.id
     else:  # ids from generic pages are file names: not unique across sites, maybe not safe
@@ -436,7 +477,12 @@ def _sha256(data: bytes) -> str:
 
 
 def check_out_dir(out_dir: Path) -> None:
-    """Fail early, with a clear message, when drafts cannot be written to ``out_dir``."""
+    """Fail early, with a clear message, when drafts cannot be written to ``out_dir``: it is
+    made if missing, and a temporary file is created and removed in it.
+
+    Raises:
+        OutputError: ``out_dir`` cannot be made or written to.
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir):
@@ -446,7 +492,17 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def write_draft(text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore, rewrite: bool = False) -> DraftResult:
-    """Write the draft unless an editor owns it now. Call with the video's lock held."""
+    """Write the draft unless an editor owns it now. Call with the video's lock held.
+
+    ``text``: the whole file (``compose``); its front matter's ``date`` names a new file
+    (``file_name``). ``out_dir`` is resolved and made if missing; ``store`` records the
+    sha256 of what is written, by which an edited draft is recognised. ``rewrite``: write
+    again a draft that was moved or deleted since. Returns the file and the ``Outcome``.
+
+    Raises:
+        OutputError: the draft cannot be written (permissions, a full disk). SQLite's
+            errors in ``store`` pass through.
+    """
     out_dir = out_dir.resolve()
     data = text.encode("utf-8")
     record = store.get(out_dir, video.key)

@@ -33,13 +33,15 @@ RawSegment = dict[str, Any]
 
 
 class Engine(Protocol):
-    """A speech engine with its model loaded."""
+    """A speech engine with its model loaded (``load_engine`` makes one). Neither method
+    raises draftcast's errors: a failure there (out of memory) is the library's own."""
 
     name: EngineName
     model: ResolvedModel
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:
-        """The language code spoken in the 30 s of 16 kHz mono ``audio`` from ``start`` seconds."""
+        """The language code spoken in the 30 s of 16 kHz mono ``audio`` (int16 or float32,
+        shape (samples,)) from ``start`` seconds: one of whisper's codes ("en", "zh", …)."""
         ...
 
     def decode(
@@ -52,15 +54,22 @@ class Engine(Protocol):
         beam_size: int | None,
         best_of: int | None,
     ) -> list[list[RawSegment]]:
-        """The segments of each window of ``audio`` (16 kHz mono, int16 or float32), in
-        the order given. ``beam_size`` None is greedy decoding; ``best_of`` candidates
-        are sampled when a window is decoded again at a higher temperature."""
+        """The segments of each window of ``audio`` (16 kHz mono, int16 or float32, shape
+        (samples,)), in the order given. ``windows``: (start, end) seconds, each at most
+        30 s (whisper's window). ``language``: a whisper code; ``prompt``: text that steers
+        every window (None: none). ``beam_size`` None is greedy decoding; ``best_of``
+        candidates are sampled when a window is decoded again at a higher temperature.
+
+        Returns one list of ``RawSegment`` per window (empty: no speech heard), with times
+        in seconds from the start of ``audio``."""
         ...
 
 
 @lru_cache(maxsize=2)
 def load_whisper_model(checkpoint: Path, device: str = "cpu") -> Any:
-    """An openai-whisper model from a checkpoint path, cached for the life of the process.
+    """An openai-whisper model from a checkpoint path, cached for the life of the process:
+    a ``whisper.model.Whisper`` on ``device``, with the checkpoint's alignment heads when it
+    has them (draftcast's converted checkpoints do).
 
     Raises:
         ModelError: the file is missing, not a whisper checkpoint, or of another shape.
@@ -85,7 +94,8 @@ def load_whisper_model(checkpoint: Path, device: str = "cpu") -> Any:
 
 @lru_cache(maxsize=2)
 def load_ctranslate2_model(folder: Path, device: str = "cpu") -> Any:
-    """faster-whisper on a CTranslate2 folder: int8 on the CPU, float16 on a GPU.
+    """faster-whisper on a CTranslate2 folder: int8 on the CPU, float16 on a GPU; a
+    ``faster_whisper.WhisperModel`` using every core, cached for the life of the process.
 
     Raises:
         ModelError: the folder does not hold a CTranslate2 whisper model.
@@ -100,7 +110,11 @@ def load_ctranslate2_model(folder: Path, device: str = "cpu") -> Any:
 
 
 class OpenAIWhisper:
-    """openai-whisper, with whisper's beam search run over a batch of windows at once."""
+    """openai-whisper, with whisper's beam search run over a batch of windows at once.
+
+    Raises:
+        ModelError: on construction, the checkpoint at ``model.path`` does not load.
+    """
 
     name = EngineName.OPENAI_WHISPER
 
@@ -113,6 +127,7 @@ class OpenAIWhisper:
         self.whisper = load_whisper_model(model.path, device)
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:
+        """As ``Engine.detect_language``: whisper's own detection on the log-mel of the 30 s."""
         import whisper
 
         first = floats(audio[int(start * SAMPLE_RATE) :][: whisper.audio.N_SAMPLES])
@@ -130,6 +145,8 @@ class OpenAIWhisper:
         beam_size: int | None,
         best_of: int | None,
     ) -> list[list[RawSegment]]:
+        """As ``Engine.decode``: all ``windows`` at once through ``batched.decode_windows``
+        (fp16 on CUDA only)."""
         import whisper
 
         from pipeline import batched
@@ -141,7 +158,11 @@ class OpenAIWhisper:
 
 
 class FasterWhisper:
-    """faster-whisper (CTranslate2) on the same weights, windows given as clip timestamps."""
+    """faster-whisper (CTranslate2) on the same weights, windows given as clip timestamps.
+
+    Raises:
+        ModelError: on construction, ``model.path`` is not a CTranslate2 whisper folder.
+    """
 
     name = EngineName.FASTER_WHISPER
 
@@ -154,6 +175,7 @@ class FasterWhisper:
         self.pipeline = BatchedInferencePipeline(self.whisper)
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:
+        """As ``Engine.detect_language``: faster-whisper's own detection on the 30 s."""
         first = floats(audio[int(start * SAMPLE_RATE) :][: 30 * SAMPLE_RATE])
         return str(self.whisper.detect_language(first)[0])
 
@@ -167,6 +189,10 @@ class FasterWhisper:
         beam_size: int | None,
         best_of: int | None,
     ) -> list[list[RawSegment]]:
+        """As ``Engine.decode``: the windows as the clip timestamps of one batched call
+        (batch size: the number of windows) on the stretch of audio they span; each segment
+        goes to the window it starts in. No temperature fallback: faster-whisper's
+        BatchedInferencePipeline keeps only the first temperature (0)."""
         found: list[list[RawSegment]] = [[] for _ in windows]
         first = min(start for start, _ in windows)  # floats for this batch's stretch only
         piece = floats(audio[int(first * SAMPLE_RATE) : int(max(end for _, end in windows) * SAMPLE_RATE) + 1])
@@ -205,11 +231,13 @@ ENGINES: dict[EngineName, Callable[[ResolvedModel, str], Engine]] = {
 
 
 def load_engine(name: str, model: ResolvedModel, device: str = "cpu") -> Engine:
-    """The engine called ``name`` with ``model`` loaded on ``device`` ("cpu" or "cuda").
+    """The engine called ``name`` (an ``EngineName`` value) with ``model`` loaded on
+    ``device`` ("cpu" or "cuda"); the model itself is loaded once per process.
 
     Raises:
         ConfigError: no engine has that name.
-        ModelError: the model cannot be loaded.
+        ModelError: the model cannot be loaded (a checkpoint missing or of another shape for
+            openai-whisper, a folder without a CTranslate2 model for faster-whisper).
     """
     try:
         kind = EngineName(name)

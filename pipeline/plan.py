@@ -25,11 +25,11 @@ class IngestPlan:
     video: VideoInfo  # the site's metadata, with what a feed knows better applied
     channel: Channel | None  # the configured channel the video belongs to
     language: str | None  # the spoken language: given, the channel's or the config's; None: detect
-    chinese_script: ChineseScript
+    chinese_script: ChineseScript  # how Mandarin text is written: the channel's, else the config's
     work_dir: Path  # the video's work files: media, transcripts, checkpoints
     track: SubtitleTrack | None  # people's text to use instead of a model (subtitles, the publisher's)
     model: str  # the model to transcribe with when there is no track, or when the track fails
-    decoding: DecodingOptions
+    decoding: DecodingOptions  # language, beam, engine, device, VAD and script for the model
 
     @property
     def transcript_file(self) -> Path:
@@ -58,7 +58,9 @@ def plan_ingest(
     match); ``device`` "cpu" or "cuda" (None: CUDA when there is a GPU).
 
     An English-only model is switched for a multilingual one when the language is not
-    known to be English, so Mandarin never reaches ``tiny.en``.
+    known to be English, so Mandarin never reaches ``tiny.en``. The track is chosen by
+    ``captions.choose_track`` under the config's caption policy. Nothing is downloaded
+    here and no model is loaded (``device`` None imports torch to look for a GPU).
 
     Raises:
         ConfigError: ``channel`` is not configured, or ``engine`` names no engine.

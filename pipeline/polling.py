@@ -51,7 +51,18 @@ def poll(
     read is reported and recorded; the others go on.
 
     The poll-channels flow runs exactly this, with Prefect's tasks as ``list_channel``,
-    ``launch`` and ``read_run``; bench/poll.py times it with stand-ins for the network."""
+    ``launch`` and ``read_run``; bench/poll.py times it with stand-ins for the network.
+
+    ``channels``: the configured ones (those with ``poll`` False are skipped);
+    ``settings``: attempts, backoff and timeouts; ``list_channel``: ``feeds.list_channel``'s
+    signature; ``launch``: starts an ingest run, returns its flow run id; ``read_run``: how
+    a run stands; ``now``: the poll's time, timezone-aware (UTC). Returns what was done,
+    by video key.
+
+    Raises:
+        Whatever ``launch``, ``read_run`` or the ledger raise. A channel's DraftcastError
+        (SourceError and its kind, from ``list_channel``) is recorded and reported instead.
+    """
     report = PollReport()
     refresh(ledger, read_run, settings, report, now)
     for channel in (c for c in channels if c.poll):
@@ -78,15 +89,18 @@ def poll(
 
 @dataclass
 class PollReport:
+    """What one poll did, by video key."""
+
     launched: list[str] = field(default_factory=list)  # keys of new videos launched
     skipped: list[str] = field(default_factory=list)  # newly listed, not launched (history, filters)
-    retried: list[str] = field(default_factory=list)
-    drafted: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    gave_up: list[str] = field(default_factory=list)
-    channel_errors: dict[str, str] = field(default_factory=dict)
+    retried: list[str] = field(default_factory=list)  # relaunched: due retries, or never launched before
+    drafted: list[str] = field(default_factory=list)  # launched runs found completed
+    failed: list[str] = field(default_factory=list)  # launched runs found failed, to be retried (waiting too)
+    gave_up: list[str] = field(default_factory=list)  # failed max_attempts times: left for a person
+    channel_errors: dict[str, str] = field(default_factory=dict)  # channel url → why it could not be read
 
     def summary(self) -> str:
+        """One line: how many videos of each kind."""
         parts = [
             f"{len(self.launched)} new launched",
             f"{len(self.skipped)} skipped",
@@ -101,7 +115,9 @@ class PollReport:
 
 
 def published_after(channel: Channel, record: ChannelRecord, poll: PollSettings) -> dt.datetime | None:
-    """Entries published before this are not ingested: no backfill unless asked."""
+    """Entries published before this are not ingested: no backfill unless asked. None with
+    ``backfill``; else the channel's ``published_after`` (midnight UTC), else
+    ``lookback_days`` before the channel's first poll."""
     if channel.backfill:
         return None
     if channel.published_after:
@@ -185,7 +201,12 @@ def ingest_parameters(entry: FeedEntry, channel: Channel) -> dict[str, Any]:
 
 
 def refresh(ledger: Ledger, read_run: ReadRun, poll: PollSettings, report: PollReport, now: dt.datetime) -> None:
-    """Learn how launched runs ended; schedule retries with backoff, within the bound."""
+    """Learn how launched runs ended; schedule retries with backoff, within the bound.
+
+    A run still "running" ``poll.run_timeout_hours`` after its launch counts as failed. A
+    failed video is retried ``poll.retry_after[attempts - 1]`` seconds later (the last delay
+    repeats) until ``poll.max_attempts``, then given up; a video not broadcast yet waits
+    (retried after the same delay, the attempt not counted)."""
     for video in ledger.in_state(State.LAUNCHED):
         outcome = read_run(video.flow_run_id or "")
         launched_at = dt.datetime.fromisoformat(video.updated_at)
@@ -208,6 +229,8 @@ def refresh(ledger: Ledger, read_run: ReadRun, poll: PollSettings, report: PollR
 
 
 def relaunch_due(ledger: Ledger, launch: Launch, report: PollReport, now: dt.datetime) -> None:
+    """Launch the videos due at ``now`` (``Ledger.due``: failed or waiting ones whose time
+    has come, discovered ones never launched) as attempt ``attempts + 1``."""
     for video in ledger.due(now):
         attempt = video.attempts + 1
         ledger.launched(video.key, launch(video.key, video.parameters, attempt))

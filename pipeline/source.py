@@ -49,19 +49,25 @@ class _YtDlpLogger:
     """Routes yt-dlp's messages into logging; its errors come back as exceptions."""
 
     def debug(self, message: str) -> None:
+        """yt-dlp's screen output (it sends it here when a logger is set) at DEBUG; its
+        verbose ``[debug]`` lines are dropped."""
         if not message.startswith("[debug] "):
             log.debug(message)
 
     def info(self, message: str) -> None:
+        """Notes of yt-dlp's helpers (JavaScript challenges, cookies) at DEBUG."""
         log.debug(message)
 
     def warning(self, message: str) -> None:
+        """yt-dlp's warnings at WARNING, but the expected generic-extractor fallback."""
         if "Falling back on generic information extractor" in message:
             log.debug(message)  # expected for pages that are not on a known site
         else:
             log.warning("yt-dlp: %s", message)
 
     def error(self, message: str) -> None:
+        """At DEBUG only: yt-dlp raises the same error, which ``translate_errors`` turns into
+        draftcast's."""
         log.debug(message)
 
 
@@ -118,8 +124,12 @@ def list_flat(url: str, *, limit: int) -> dict[str, Any]:
     each with url, id, title, timestamp where the site gives them), without resolving
     each video.
 
+    Returns yt-dlp's answer as a dict (``entries``: a list of dicts, some None; a
+    channel's ``channel_id``, ``uploader``), or {} when yt-dlp answers nothing.
+
     Raises:
-        SourceError: as ``translate_errors``.
+        SourceError: ``url`` is not http(s) (``check_url``), or as ``translate_errors``.
+        SourceUnavailable, NotReady: as ``translate_errors``.
     """
     options = _options(extract_flat="in_playlist", playlistend=limit, noplaylist=False, format=None)
     with translate_errors(url), yt_dlp.YoutubeDL(options) as ydl:
@@ -282,10 +292,18 @@ class Extracted:
 def extract(url: str, *, allow_local_files: bool = False, network: Network = Network()) -> Extracted:
     """What yt-dlp finds at ``url`` (one video's metadata), without downloading the media.
 
+    ``allow_local_files``: also accept file:// URLs and paths of existing files.
+    ``network``: the timeout and retry delays yt-dlp uses.
+
+    Returns an ``Extracted``: the ``VideoInfo`` (for generic sites with the URL given as
+    its page, see ``_as_given``; ``fetch_url`` is ``url``; ``size_bytes`` when the site
+    declares it) and yt-dlp's answer, which ``download_audio`` starts from.
+
     Raises:
         SourceError: not an http(s) URL (unless ``allow_local_files``), a playlist or
-            channel, no media at the address, HTTP 404 (``SourceUnavailable``: a failure
-            that may pass).
+            channel, no media at the address, an HTTP error that retrying will not mend
+            (404, 403, …).
+        SourceUnavailable: a failure that may pass: refused, timed out, HTTP 5xx or 429.
         NotReady: a live or upcoming stream.
     """
     url = check_url(url, allow_local_files=allow_local_files)
@@ -303,16 +321,18 @@ def extract(url: str, *, allow_local_files: bool = False, network: Network = Net
 
 
 def fetch_metadata(url: str, *, allow_local_files: bool = False, network: Network = Network()) -> VideoInfo:
-    """The metadata of the video at ``url``, without downloading the media.
+    """The metadata of the video at ``url``, without downloading the media: ``extract``'s
+    ``VideoInfo`` alone.
 
     Raises:
-        SourceError, NotReady: as ``extract``.
+        SourceError, SourceUnavailable, NotReady: as ``extract``.
     """
     return extract(url, allow_local_files=allow_local_files, network=network).video
 
 
 def downloaded_media(work_dir: Path) -> Path | None:
-    """The completely downloaded media in ``work_dir`` (yt-dlp renames it from .part when done)."""
+    """The completely downloaded media in ``work_dir`` (``media.<ext>``; yt-dlp renames it
+    from .part when done), or None."""
     for path in sorted(work_dir.glob(f"{MEDIA_STEM}.*")):
         if path.suffix not in (".part", ".ytdl", ".temp") and not path.name.endswith(".part"):
             return path
@@ -348,16 +368,21 @@ def download_audio(
     network: Network = Network(),
     extracted: Extracted | None = None,
 ) -> Path:
-    """Download the audio of ``video`` into ``work_dir`` (``media.<ext>``), with a progress
-    bar on stderr; returns the file. ``extracted``: yt-dlp's answer for the video a moment
-    ago, to start from instead of asking again.
+    """Download the audio of ``video`` (from its ``media_url``) into ``work_dir``
+    (``media.<ext>``: the site's own audio format, m4a, webm, mp3…, never re-encoded), with
+    a progress bar on stderr; returns the file. ``work_dir`` is made if missing.
+    ``extracted``: yt-dlp's answer for the video a moment ago, to start from instead of
+    asking again. ``limits.max_download_bytes`` goes to yt-dlp as ``max_filesize``: a
+    larger file is not downloaded.
 
     An earlier complete download is reused; an interrupted one is resumed where the
     server allows it (yt-dlp keeps it as ``.part``).
 
     Raises:
         SourceUnavailable: a network failure that may pass, after yt-dlp's own retries.
-        SourceError: one that will not (HTTP 404, nothing downloaded, over ``limits``).
+        SourceError: one that will not (HTTP 404, nothing downloaded, over ``limits``), or
+            a ``media_url`` that is not http(s) (unless ``allow_local_files``).
+        NotReady: as ``translate_errors``.
     """
     if (done := downloaded_media(work_dir)) is not None:
         log.info("audio of %s already downloaded: %s", video.key, done.name)
@@ -367,6 +392,7 @@ def download_audio(
     bar = tqdm(desc="download", unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr)
 
     def hook(status: dict[str, Any]) -> None:
+        """yt-dlp's progress hook: the bar follows its downloaded and total bytes."""
         if status.get("status") in ("downloading", "finished"):
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
             bar.total = int(total) if total else None
@@ -403,6 +429,9 @@ def fetch_text(url: str, *, what: str, network: Network = Network()) -> str:
     """The text of a small document at an http(s) ``url`` (a publisher's transcript, a
     chapters file); ``what`` names it in errors ("the publisher's transcript").
 
+    Returns the body decoded as UTF-8 (a byte-order mark dropped, bytes that are not
+    UTF-8 replaced by U+FFFD), at most MAX_DOCUMENT_BYTES of it.
+
     Raises:
         SourceUnavailable: a failure that may pass (refused, timeout, HTTP 5xx or 429).
         SourceError: one that will not (not http(s), HTTP 404, over MAX_DOCUMENT_BYTES).
@@ -418,7 +447,8 @@ def fetch_text(url: str, *, what: str, network: Network = Network()) -> str:
 
 
 def fetch_chapters(url: str, *, network: Network = Network()) -> tuple[Chapter, ...]:
-    """The chapters of the Podcasting 2.0 JSON chapters file at ``url``.
+    """The chapters of the Podcasting 2.0 JSON chapters file at ``url`` (``parse_chapters``):
+    start and end in seconds, by start.
 
     Raises:
         SourceUnavailable: a failure that may pass (refused, timeout, HTTP 5xx or 429).

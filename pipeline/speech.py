@@ -24,8 +24,10 @@ VAD_PIECE_SECONDS = 600.0  # a 2-hour recording in one piece took over 1 GB in t
 def speech_regions(
     samples: np.ndarray, *, threshold: float = 0.5, merge_gap: float = MERGE_GAP_SECONDS
 ) -> list[tuple[float, float]]:
-    """(start, end) seconds of speech in 16 kHz mono ``samples``, padded; regions closer
-    than ``merge_gap`` are merged."""
+    """(start, end) seconds of speech in 16 kHz mono ``samples`` (int16 or float32, shape
+    (samples,)), in order, each padded by PAD_SECONDS; regions closer than ``merge_gap``
+    seconds are merged (0: only overlapping ones). ``threshold``: Silero's speech
+    probability (0 to 1) above which a frame is speech."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     if len(samples) == 0:
@@ -80,7 +82,10 @@ def windows(
     """Speech regions as independent windows of at most ``max_seconds``, ready to be decoded
     side by side: nearby regions share a window, and a region too long for one is cut at
     the last pause (a quiet stretch) before the window is full, so words are not split and
-    windows stay long (each one costs a pass of the encoder)."""
+    windows stay long (each one costs a pass of the encoder).
+
+    ``regions``: (start, end) seconds, in order; ``samples``: the 16 kHz mono recording
+    they are in, where pauses are looked for. Returns (start, end) seconds, in order."""
     result: list[tuple[float, float]] = []
     for start, end in regions:
         if result and start - result[-1][1] < PACK_GAP_SECONDS and end - result[-1][0] <= max_seconds:

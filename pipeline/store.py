@@ -34,16 +34,20 @@ CREATE TABLE IF NOT EXISTS drafts (
 
 @dataclass(frozen=True)
 class DraftRecord:
-    out_dir: str
-    video_key: str
+    """One draft draftcast wrote: where, for which video, and what it wrote."""
+
+    out_dir: str  # the output dir, resolved, as text
+    video_key: str  # VideoInfo.key
     path: Path
-    sha256: str
-    source: str
-    written_at: str
+    sha256: str  # hex digest of the file's bytes as draftcast wrote them
+    source: str  # the video's page (VideoInfo.webpage_url)
+    written_at: str  # UTC, ISO 8601 to the second
 
 
 class DraftStore:
-    """Which draft draftcast wrote for which video, in which output dir."""
+    """Which draft draftcast wrote for which video, in which output dir: the SQLite file at
+    ``path`` (WAL; its folder is made if missing). SQLite's own errors (a database locked
+    for over 60 s, a read-only file) pass through as ``sqlite3.Error``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -56,6 +60,8 @@ class DraftStore:
         return sqlite3.connect(self.path, timeout=60)
 
     def get(self, out_dir: Path, video_key: str) -> DraftRecord | None:
+        """The record of the draft written for ``video_key`` in ``out_dir`` (resolved, as
+        ``draft.write_draft`` passes it), or None."""
         with closing(self._connect()) as db:
             row = db.execute(
                 "SELECT out_dir, video_key, path, sha256, source, written_at FROM drafts"
@@ -71,6 +77,9 @@ class DraftStore:
         return {Path(row[2]): DraftRecord(row[0], row[1], Path(row[2]), row[3], row[4], row[5]) for row in rows}
 
     def put(self, out_dir: Path, video_key: str, path: Path, sha256: str, source: str) -> None:
+        """Record the draft written for ``video_key`` in ``out_dir`` (replacing an earlier
+        record): its ``path``, the ``sha256`` hex digest of its bytes, the video's page
+        ``source``; stamped with the time now, UTC."""
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with closing(self._connect()) as db, db:
             db.execute(
@@ -82,7 +91,9 @@ class DraftStore:
 
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
-    """Hold the lock of a video's work dir: one process at a time works on one video."""
+    """Hold the lock of a video's work dir: one process at a time works on one video. The
+    dir is made if missing; the lock (``.lock`` in it, a filelock) is waited for without a
+    time limit."""
     directory.mkdir(parents=True, exist_ok=True)
     with FileLock(directory / ".lock"):
         yield
@@ -95,7 +106,13 @@ _WRITER = f"{_HOST}-{os.getpid()}"
 def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> bool:
     """Write ``data`` to ``path`` through a synced temp file in the same directory, so a
     reader sees the old file or the new one, never half of one. Without ``replace`` an
-    existing file wins (returns False), even one that appeared a moment ago."""
+    existing file wins (returns False), even one that appeared a moment ago. Returns True
+    when ``data`` was written; the file is made readable by all (0644).
+
+    Raises:
+        OSError: the folder or the file cannot be written (draft.write_draft turns this
+            into an OutputError).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     # the writer's host and pid in the name: what a killed writer leaves is recognised and removed
     descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.{_WRITER}.", suffix=".tmp", dir=path.parent)
@@ -136,7 +153,8 @@ def process_gone(pid: int) -> bool:
 
 def remove_stale_temps(directory: Path) -> list[Path]:
     """Remove the temp files of write_atomic whose writer is gone (killed mid-write). A
-    live writer's are left alone, and so are other machines' (a shared folder)."""
+    live writer's are left alone, and so are other machines' (a shared folder). Returns
+    the files removed."""
     removed = []
     for temp in directory.glob(".*.tmp"):
         writer = temp.name.rsplit(".", 3)[-3] if temp.name.count(".") >= 4 else ""

@@ -44,22 +44,30 @@ class Known:
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def of(self, name: str) -> tuple[str, ...]:
+        """The known names of field ``name`` (people, companies_orgs, products_models)."""
         return self.names.get(name, ())
 
 
 @dataclass(frozen=True)
 class Suggestions:
+    """Values suggested for the front matter's list fields, best first, without repeats."""
+
     tags: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
     companies_orgs: tuple[str, ...] = ()
     products_models: tuple[str, ...] = ()
 
     def fields(self) -> dict[str, tuple[str, ...]]:
+        """The fields that hold suggestions, by name, in SUGGESTED_FIELDS order."""
         return {name: getattr(self, name) for name in SUGGESTED_FIELDS if getattr(self, name)}
 
 
 def known_names(folders: Iterable[Path], configured: dict[str, list[str]]) -> Known:
-    """The names in the front matter of the posts in ``folders`` and in the config."""
+    """The names in the front matter of the posts in ``folders`` and in the config.
+
+    ``folders``: folders of published posts (``*.md``; a missing folder, or a post that
+    cannot be read, is skipped); ``configured``: the config's ``[suggest]`` lists, by
+    field. A post's ``companies`` count as ``companies_orgs``."""
     found: dict[str, list[str]] = {name: list(configured.get(name, ())) for name in ENTITY_FIELDS}
     for folder in folders:
         for path in sorted(folder.glob("*.md")) if folder.is_dir() else ():
@@ -76,7 +84,10 @@ def known_names(folders: Iterable[Path], configured: dict[str, list[str]]) -> Kn
 
 
 def suggest(title: str, description: str, text: str, language: str, known: Known) -> Suggestions:
-    """What the editor may want in the list fields; each list deduplicated, best first."""
+    """What the editor may want in the list fields; each list deduplicated, best first:
+    at most MAX_TAGS tags and MAX_NAMES names per field, no tag that is also a name.
+    ``language``: the transcript's (Chinese is read with jieba, in Simplified; anything
+    else as English with YAKE); nothing is downloaded."""
     chinese = cleanup.is_chinese(language)
     everything = "\n".join((title, title, description, text))  # the title weighs more
     if chinese:  # one script to match in (a name known as 輝達 is said 辉达); drafts convert after

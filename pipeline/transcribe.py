@@ -45,9 +45,9 @@ class DecodingOptions:
     """How whisper decodes; the defaults are whisper's command-line defaults."""
 
     language: str | None = None  # None: detected from the first speech
-    beam_size: int | None = 5
-    best_of: int | None = 5
-    device: str = "cpu"
+    beam_size: int | None = 5  # None: greedy decoding
+    best_of: int | None = 5  # candidates sampled when a failed window is decoded again at a higher temperature
+    device: str = "cpu"  # or "cuda"
     engine: EngineName = EngineName.OPENAI_WHISPER
     vad: bool = True  # decode only where voice activity detection finds speech
     chinese_script: ChineseScript = ChineseScript.SIMPLIFIED  # Mandarin output
@@ -56,7 +56,7 @@ class DecodingOptions:
     mandarin_prompt: bool = True  # steer script and punctuation, in every window
     convert_script: bool = True  # OpenCC backstop for Mandarin
     clean: bool = True  # collapse loops, drop outros on non-speech, flag doubtful spans
-    batch_windows: int = BATCH_WINDOWS
+    batch_windows: int = BATCH_WINDOWS  # windows decoded side by side (memory grows with it)
 
 
 def transcribe(
@@ -72,11 +72,19 @@ def transcribe(
     """Transcribe 16 kHz mono ``audio`` (int16 or float32, shape (samples,)); shows a
     progress bar on stderr and logs each batch.
 
+    ``model``: the checkpoint (``models.resolve_model``) the engine loads.
     ``checkpoint``: a file where finished windows are kept as they are done, so a run that
-    was interrupted goes on where it stopped (the caller removes it when it is done).
+    was interrupted goes on where it stopped (the caller removes it when it is done). JSON
+    lines: first what the windows depend on (engine, model, language, beam, prompt: one
+    made otherwise is started afresh), then one line per finished window.
     ``found_speech``: what speech_regions(audio, merge_gap=0) gave, if already known.
     ``on_progress``: called with the share of the speech transcribed (0 to 1) after each batch.
     ``engine``: the engine to decode with (default: ``options.engine`` with ``model`` loaded).
+
+    Returns the ``Transcript``: segments with start and end in seconds from the start of
+    ``audio`` (rounded to 10 ms), the language given or detected from the first speech,
+    ``duration`` = ``len(audio) / 16000`` s. Silent audio, or audio where voice activity
+    detection finds no speech, gives no segments (``transcribe_media`` raises for that).
 
     Raises:
         ModelError: an English-only model asked for another language, or weights that do not load.
@@ -110,6 +118,7 @@ def transcribe(
     )  # fmt: skip
 
     def decode(batch: list[Span]) -> list[list[RawSegment]]:
+        """One batch of windows through the engine, with this transcription's settings."""
         return engine.decode(
             audio, batch, language=language, prompt=prompt, beam_size=options.beam_size, best_of=options.best_of
         )
@@ -240,6 +249,7 @@ def _checkpoint_writer(
             out.write(json.dumps({"fingerprint": fingerprint}) + "\n")
 
         def keep(span: Span, segments: list[dict[str, Any]]) -> None:
+            """Append a finished window and sync it to disk: a crash loses at most the next."""
             out.write(json.dumps({"window": _key(span), "segments": segments}, ensure_ascii=False) + "\n")
             out.flush()
             os.fsync(out.fileno())
@@ -253,7 +263,17 @@ _PRELOADING = threading.Lock()
 def preload(model: str, *, models_dir: Path, engine: str, device: str) -> ResolvedModel:
     """``model`` resolved (prepared once if needed) and loaded into this process's cache,
     so that loading overlaps other work (Prefect's start, the download). Threads may call
-    it together: the first does the work, the others wait for it and share the result."""
+    it together: the first does the work, the others wait for it and share the result.
+
+    ``model``: a name or a checkpoint path; ``models_dir``: where prepared weights go;
+    ``engine``: openai-whisper or faster-whisper; ``device``: "cpu" or "cuda". Returns
+    the resolved model, whose engine ``load_engine`` then finds loaded.
+
+    Raises:
+        ModelError: as ``models.resolve_model`` (unknown name, missing file, weights that
+            fail their checksum or cannot be had offline), or weights that do not load.
+        ConfigError: ``engine`` names no engine.
+    """
     with _PRELOADING:
         resolved = resolve_model(model, models_dir=models_dir, engine=engine)
         load_engine(engine, resolved, device)  # its model stays in this process's cache
@@ -272,9 +292,9 @@ class PreparedAudio:
     """A recording decoded to 16 kHz mono int16 samples, with the speech VAD found in it
     (None: not looked for)."""
 
-    file: tuple[str, int, int]  # path, size and mtime of the file it was decoded from
-    samples: np.ndarray
-    found_speech: list[Span] | None
+    file: tuple[str, int, int]  # resolved path, size (bytes) and mtime (ns) of the file decoded
+    samples: np.ndarray  # int16, shape (samples,), at 16 kHz
+    found_speech: list[Span] | None  # (start, end) seconds, from speech_regions(merge_gap=0)
 
     def is_of(self, media: Path, *, vad: bool) -> bool:
         """Whether these are ``media``'s samples as it is now, with speech found if ``vad``."""
@@ -289,7 +309,8 @@ def _identity(media: Path) -> tuple[str, int, int]:
 def prepare_audio(media: Path, *, vad: bool) -> PreparedAudio:
     """``media`` decoded (int16: half the memory of floats, 115 MB an hour) and, when
     ``vad``, its speech found: what ``transcribe_media`` needs, done ahead of it (the CLI
-    does it while Prefect starts).
+    does it while Prefect starts). Silent audio gets no speech search (``found_speech``
+    None).
 
     Raises:
         AudioError: ffmpeg cannot decode ``media``, which is then removed (a later run downloads it again).
@@ -304,7 +325,9 @@ def prepare_audio(media: Path, *, vad: bool) -> PreparedAudio:
 
 
 def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) -> Path:
-    """Where the transcript of one video by one model, engine and language is kept."""
+    """Where the transcript of one video by one model, engine and language is kept:
+    ``<work_dir>/transcript.[<engine>-]<model_label>.<language or 'auto'>.json`` (no engine
+    part for openai-whisper)."""
     engine = "" if options.engine == EngineName.OPENAI_WHISPER else f"{options.engine}-"
     return work_dir / f"transcript.{engine}{model_label}.{options.language or 'auto'}.json"
 
@@ -321,10 +344,16 @@ def transcribe_media(
     be None). Returns the transcript's path (``transcript_path``), with .srt, .vtt and .txt
     beside it. ``prepared``: ``media`` decoded ahead of time, used if it is still that file.
 
+    ``work_dir``: the video's work folder; the windows done so far are kept beside the
+    transcript (``.partial``), so a killed run resumes. ``on_progress``: as ``transcribe``.
+
     Raises:
-        AudioError: ``media`` cannot be decoded.
-        NoSpeechError: the recording holds no speech.
+        AudioError: ``media`` cannot be decoded (it is then removed: ``prepare_audio``).
+        NoSpeechError: the recording holds no speech (also for a saved transcript without
+            segments).
         ModelError, ConfigError: as ``transcribe``.
+        FileNotFoundError: no saved transcript and ``media`` is None.
+        OSError: the transcript cannot be written (not translated here).
     """
     path = transcript_path(work_dir, model.name, options)
     remove_stale_temps(work_dir)

@@ -21,7 +21,7 @@ class Segment:
     """A span of the recording and its text."""
 
     start: float  # seconds from the start of the recording
-    end: float
+    end: float  # seconds; equal to start (0) in an untimed transcript
     text: str
     flag: str = ""  # why an editor should check this span ('' when nothing is doubtful)
     speaker: str = ""  # who starts speaking here, when subtitles or a transcript say ('' otherwise)
@@ -33,13 +33,13 @@ class Transcript:
     (``engine``: openai-whisper, faster-whisper, captions or publisher; ``model``: the
     model, the kind of subtitles, or the publisher's MIME type)."""
 
-    language: str
+    language: str  # whisper's or a BCP 47 code; '' when unknown
     model: str
     engine: str
     duration: float  # seconds of audio transcribed (0 when an untimed transcript's media says nothing)
     segments: tuple[Segment, ...]
     timed: bool = True  # False: a transcript without times (HTML without <time>, plain text), one paragraph each
-    note: str = ""  # why this run used this text, for the editor (not saved: a property of the run)
+    note: str = ""  # why this run used this text, for the editor (a property of the run: set after loading)
 
     @property
     def text(self) -> str:
@@ -61,9 +61,11 @@ class Transcript:
 
     @property
     def flagged(self) -> int:
+        """How many segments an editor should check (those with a flag)."""
         return sum(1 for segment in self.segments if segment.flag)
 
     def to_json(self) -> str:
+        """The record as JSON, every field: what ``transcript.*.json`` holds."""
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
 
     @classmethod
@@ -71,7 +73,8 @@ class Transcript:
         """The inverse of ``to_json``.
 
         Raises:
-            ValueError: ``text`` is not a transcript's JSON (json.JSONDecodeError is one).
+            ValueError: ``text`` is not JSON (json.JSONDecodeError is one).
+            KeyError, TypeError: JSON of another shape (no segments, unknown fields).
         """
         data = json.loads(text)
         data["segments"] = tuple(Segment(**segment) for segment in data["segments"])
@@ -87,6 +90,8 @@ def _clock(seconds: float, separator: str) -> str:
 
 
 def to_srt(transcript: Transcript) -> str:
+    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times; speakers are left out (SRT has no
+    place for them)."""
     return "\n".join(
         f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{join_text([s.text], transcript.language)}\n"
         for n, s in enumerate(transcript.segments, start=1)
@@ -94,6 +99,8 @@ def to_srt(transcript: Transcript) -> str:
 
 
 def to_vtt(transcript: Transcript) -> str:
+    """WebVTT: cues with ``HH:MM:SS.mmm`` times, a speaker as a voice span (``<v Name>``)
+    on the cue where they start."""
     cues = "\n".join(
         f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{f'<v {s.speaker}>' if s.speaker else ''}"
         f"{join_text([s.text], transcript.language)}\n"
@@ -112,7 +119,8 @@ def to_text(transcript: Transcript) -> str:
 
 def write_sidecars(transcript: Transcript, json_path: Path) -> list[Path]:
     """.srt, .vtt and .txt beside the transcript's .json, for video editors and players;
-    only .txt for an untimed transcript (subtitles all at 0:00 would mislead)."""
+    only .txt for an untimed transcript (subtitles all at 0:00 would mislead). Returns the
+    paths written, each replaced atomically (``store.write_atomic``: an OSError passes)."""
     written = []
     sidecars = [(".srt", to_srt(transcript)), (".vtt", to_vtt(transcript))] if transcript.timed else []
     for suffix, text in [*sidecars, (".txt", to_text(transcript))]:

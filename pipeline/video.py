@@ -27,15 +27,20 @@ NETWORK_RETRY_DELAYS = (2.0, 5.0, 15.0)
 
 @dataclass(frozen=True)
 class Chapter:
-    start: float
-    end: float | None
+    """A chapter of a video or episode: a heading in the draft."""
+
+    start: float  # seconds from the start of the media
+    end: float | None  # seconds; None when the source does not say (drafts go by the starts)
     title: str
 
 
 @dataclass(frozen=True)
 class SubtitleTrack:
+    """A text of the video's speech: subtitles the site offers, or the publisher's
+    transcript its feed links to."""
+
     language: str  # BCP 47; '' when a publisher's transcript does not say
-    url: str
+    url: str  # absolute: where the text is fetched from
     ext: str  # vtt, srt; for a publisher's transcript also json, html, txt ('' when unknown)
     automatic: bool  # the site's speech recognition, not a person's
     publisher: bool = False  # the episode's <podcast:transcript>, from its feed
@@ -50,15 +55,15 @@ class VideoInfo:
     extractor: str  # yt-dlp's extractor key, lower case ("youtube", "generic")
     title: str
     uploader: str  # uploader or channel name; '' when the site gives neither
-    channel_url: str
+    channel_url: str  # the uploader's channel page; '' when the site gives none
     upload_date: str | None  # 'YYYY-MM-DD'
     duration: float | None  # seconds
     # The draft's `source`: the site's canonical page, or for generic sites the URL given,
     # never where a redirect led (a CDN signs that address anew on each request).
     webpage_url: str
-    description: str
-    tags: tuple[str, ...]
-    chapters: tuple[Chapter, ...]
+    description: str  # the site's description, or a feed's show notes as plain text
+    tags: tuple[str, ...]  # the site's tags, without repeats
+    chapters: tuple[Chapter, ...]  # the site's own, as it lists them
     fetch_url: str = ""  # where the media is fetched from, when not the page (a podcast's enclosure)
     language: str | None = None  # the spoken language, when the site says
     size_bytes: int | None = None  # of the media to download, when the site says
@@ -88,10 +93,13 @@ class VideoInfo:
 
     @property
     def media_url(self) -> str:
+        """Where the media is downloaded from: ``fetch_url`` when set (a podcast's enclosure,
+        or the URL given to ``source.extract``), else the page."""
         return self.fetch_url or self.webpage_url
 
     def link_at(self, seconds: float) -> str:
-        """The source URL that starts playing at ``seconds``."""
+        """The source URL that starts playing at ``seconds`` (whole seconds, rounded down):
+        YouTube's ``t=<N>s`` query parameter, else a W3C Media Fragments ``#t=<N>``."""
         whole = int(seconds)
         if self.extractor == "youtube":
             return f"{self.webpage_url}{'&' if '?' in self.webpage_url else '?'}t={whole}s"
@@ -109,7 +117,14 @@ def clean_text(value: object) -> str:
 
 
 def check_url(url: str, *, allow_local_files: bool = False) -> str:
-    """``url`` if draftcast may fetch it; plain paths become file URLs when allowed."""
+    """``url`` if draftcast may fetch it; plain paths become file URLs when allowed.
+
+    Returns ``url`` as it is for http(s) with a host (and file:// when allowed), or the
+    file:// URI of an existing local path when ``allow_local_files``.
+
+    Raises:
+        SourceError: anything else, a local path that does not exist included.
+    """
     parsed = urlparse(url)
     if parsed.scheme in ("http", "https") and parsed.netloc:
         return url
@@ -131,10 +146,12 @@ class Network:
     fails, and a failed request or an interrupted download (resumed where the server
     allows ranges) is tried again after each delay in turn, then given up."""
 
-    timeout_seconds: float = 30
-    retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS
+    timeout_seconds: float = 30  # a socket silent this long fails (yt-dlp's socket_timeout)
+    retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS  # seconds; () : no retries
 
     def delay(self, retry: int) -> float:
+        """Seconds to wait before retry ``retry`` (0 for the first, as yt-dlp counts in its
+        ``retry_sleep_functions``); the last delay repeats, and there is none without delays."""
         return self.retry_delays[min(retry, len(self.retry_delays) - 1)] if self.retry_delays else 0
 
 
@@ -142,12 +159,18 @@ class Network:
 class Limits:
     """What draftcast refuses to download (before downloading it)."""
 
-    max_duration_seconds: float = 6 * 3600
-    max_download_bytes: int = 4 * 1024**3
+    max_duration_seconds: float = 6 * 3600  # by the duration the site declares
+    max_download_bytes: int = 4 * 1024**3  # by the declared size; else yt-dlp's max_filesize stops it
 
 
 def check_limits(video: VideoInfo, limits: Limits) -> None:
-    """Refuse media over the limits by what the site declares, before any download."""
+    """Refuse media over the limits by what the site declares, before any download. Media
+    that declares no duration or size passes (the download stops at ``max_download_bytes``).
+
+    Raises:
+        SourceError: ``video.duration`` (seconds) is over ``limits.max_duration_seconds``, or
+            ``video.size_bytes`` over ``limits.max_download_bytes``.
+    """
     if video.duration and video.duration > limits.max_duration_seconds:
         raise SourceError(
             f"{video.webpage_url}: the video is {video.duration / 3600:.1f} h long, over the limit of "
@@ -164,10 +187,13 @@ def parse_chapters(text: str) -> tuple[Chapter, ...]:
     """The chapters of a Podcasting 2.0 JSON chapters file, ``{"version": "1.2.0",
     "chapters": [{"startTime": s, "title": str, "endTime": s, "toc": bool}]}``, by start
     time. Chapters with ``"toc": false`` are silent markers, not headings, and are left out,
-    as are chapters without a title.
+    as are chapters without a title. The shape and the ``toc`` rule are the Podcasting 2.0
+    namespace's "JSON Chapters Format" (version 1.2); times are seconds from the start of
+    the episode.
 
     Raises:
-        ValueError: the text is not JSON of that shape.
+        ValueError: the text is not JSON of that shape (``source.fetch_chapters`` makes it a
+            SourceError).
     """
     try:
         chapters = [
@@ -213,7 +239,9 @@ def transcript_format(mime_type: str, url: str) -> str:
 def with_overrides(video: VideoInfo, overrides: dict[str, str] | None) -> VideoInfo:
     """``video`` with what a feed knows better: a podcast episode's title, page, date and
     text (METADATA_OVERRIDES), and its publisher's transcript and chapters
-    (PODCAST_OVERRIDES). Empty values change nothing.
+    (PODCAST_OVERRIDES). Empty values change nothing. The media is still fetched from
+    where it was (``fetch_url`` is set to ``video.media_url``), whatever page is given; a
+    publisher's transcript goes first among ``subtitles``.
 
     Raises:
         SourceError: a key that is not in OVERRIDABLE.

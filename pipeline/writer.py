@@ -33,12 +33,20 @@ LIST_FIELDS = ("people", "companies_orgs", "products_models")
 class Written:
     """What the endpoint drafted (empty when it failed), and a line for the editor."""
 
-    fields: dict[str, Any] = field(default_factory=dict)
-    note: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)  # TEXT_FIELDS: str; LIST_FIELDS: list of str
+    note: str = ""  # what was drafted by which model, or why nothing was
 
 
 def draft_fields(video: VideoInfo, transcript: Transcript, settings: WriterSettings) -> Written:
-    """Ask the endpoint for the fields; never raises."""
+    """Ask the endpoint (``settings``: its base URL, model, key and timeout, the prompt
+    templates) for the fields; the transcript is cut to ``max_transcript_chars``
+    characters. Returns the non-empty fields the answer held, with a note for the editor.
+
+    Raises:
+        Nothing on the endpoint's failures (no answer within the timeout, an HTTP error, an
+        answer that is not the JSON asked for) or the templates' (missing, failing): they
+        give ``Written({}, note)`` with why, and are logged.
+    """
     where = f"{settings.model} at {settings.base_url}"
     try:
         system, user = _prompts(video, transcript, settings)
