@@ -49,7 +49,7 @@ def build(ledger: Ledger) -> tuple[list[Channel], dict[str, bytes]]:
 def poll(channels: list[Channel], ledger: Ledger, documents: dict[str, bytes]) -> polling.PollReport:
     """The poll-channels flow's own function, with the feeds served from memory."""
 
-    def launch(key: str, parameters: dict, attempt: int) -> str:
+    def launch(key: str, parameters: dict, run_key: str) -> str:
         raise AssertionError(f"nothing is new, yet {key} was launched")
 
     def fetch(url: str) -> feeds.Document:

@@ -33,14 +33,14 @@ _FAILED = (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED)
 
 
 def _launcher(deployment: str) -> polling.Launch:
-    def launch(key: str, parameters: dict[str, Any], attempt: int) -> str:
+    def launch(key: str, parameters: dict[str, Any], run_key: str) -> str:
         """Start one ingest run for ``key``'s ``attempt`` without waiting; its flow run id."""
         run = run_deployment(
             deployment,
             parameters=parameters,
             timeout=0,
             as_subflow=False,
-            idempotency_key=polling.idempotency_key(key, attempt),
+            idempotency_key=run_key,
         )
         return str(run.id)
 

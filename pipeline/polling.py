@@ -31,7 +31,8 @@ class RunOutcome:
     not_broadcast: bool = False
 
 
-Launch = Callable[[str, dict[str, Any], int], str]  # (key, ingest parameters, attempt) → flow run id
+# (key, ingest parameters, idempotency key of this launch) → flow run id
+Launch = Callable[[str, dict[str, Any], str], str]
 ReadRun = Callable[[str], RunOutcome]
 ListChannel = Callable[..., Listing]  # feeds.list_channel's signature; the flow adds retries
 
@@ -172,7 +173,7 @@ def poll_listing(
             continue
         parameters = ingest_parameters(entry, channel)
         if ledger.discover(entry.key, parameters=parameters, **fields):
-            ledger.launched(entry.key, launch(entry.key, parameters, 1))
+            ledger.launched(entry.key, launch(entry.key, parameters, idempotency_key(entry.key, 1)))
             report.launched.append(entry.key)
             log.info("launched %s: %s", entry.key, entry.title)
 
@@ -230,14 +231,20 @@ def refresh(ledger: Ledger, read_run: ReadRun, poll: PollSettings, report: PollR
 
 def relaunch_due(ledger: Ledger, launch: Launch, report: PollReport, now: dt.datetime) -> None:
     """Launch the videos due at ``now`` (``Ledger.due``: failed or waiting ones whose time
-    has come, discovered ones never launched) as attempt ``attempts + 1``."""
+    has come, discovered ones never launched) as attempt ``attempts + 1``. A video waiting
+    for its broadcast keeps its attempt number, so its launch is keyed by when it was due:
+    Prefect hands back the run of a key it has seen, and the video would wait forever."""
     for video in ledger.due(now):
         attempt = video.attempts + 1
-        ledger.launched(video.key, launch(video.key, video.parameters, attempt))
+        waited = video.next_attempt_at if video.state is State.WAITING else None
+        ledger.launched(video.key, launch(video.key, video.parameters, idempotency_key(video.key, attempt, waited)))
         report.retried.append(video.key)
         log.info("relaunched %s (attempt %d): %s", video.key, attempt, video.last_error or "never launched")
 
 
-def idempotency_key(key: str, attempt: int) -> str:
-    """One run per video and attempt, whoever launches it and however often."""
+def idempotency_key(key: str, attempt: int, waited_until: str | None = None) -> str:
+    """One run per video and attempt, whoever launches it and however often: ``key`` for the
+    first, ``key#attempt-N`` after a failure, ``key#waited-<when>`` after a wait for a broadcast."""
+    if waited_until:
+        return f"{key}#waited-{waited_until}"
     return key if attempt <= 1 else f"{key}#attempt-{attempt}"

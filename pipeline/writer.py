@@ -99,7 +99,7 @@ def _ask(system: str, user: str, settings: WriterSettings) -> str:
         response = httpx.post(url, json=body, headers=headers, timeout=settings.timeout_seconds)
     except httpx.TimeoutException as exc:
         raise _Failed(f"no answer within {settings.timeout_seconds:g} s") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL: a base_url such as http://[::1
         raise _Failed(f"cannot reach {url}: {exc}") from exc
     if response.status_code != 200:
         raise _Failed(f"{url} answered HTTP {response.status_code}: {response.text[:200]}")

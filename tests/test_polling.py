@@ -199,21 +199,25 @@ def test_filters_and_no_backfill(tmp_path: Path) -> None:
     assert ledger.get("f").state is State.SKIPPED
 
     backfill = Channel(url="http://other/", include=channel.include, exclude=channel.exclude, backfill=True)
-    fresh = Ledger(tmp_path / "fresh.sqlite")
-    runs.poll(fresh, backfill, entries)
-    assert {key for key, _, _ in runs.launched[2:]} == set("adf")  # filters still hold
+    fresh, other_runs = Ledger(tmp_path / "fresh.sqlite"), Runs()
+    other_runs.poll(fresh, backfill, entries)
+    assert {key for key, _, _ in other_runs.launched} == set("adf")  # filters still hold
 
 
 class Runs:
-    """Records launches; outcomes are set by the test (Prefect does this in flows/poll.py)."""
+    """Records launches; outcomes are set by the test (Prefect does this in flows/poll.py).
+    As Prefect does, a launch with an idempotency key seen before gets that run back."""
 
     def __init__(self) -> None:
-        self.launched: list[tuple[str, dict, int]] = []
+        self.launched: list[tuple[str, dict, str]] = []  # (key, parameters, idempotency key)
         self.outcomes: dict[str, polling.RunOutcome] = {}
+        self.runs: dict[str, str] = {}  # idempotency key → run id
 
-    def launch(self, key: str, parameters: dict, attempt: int) -> str:
-        self.launched.append((key, parameters, attempt))
-        return f"run-{len(self.launched)}"
+    def launch(self, key: str, parameters: dict, run_key: str) -> str:
+        if run_key not in self.runs:
+            self.launched.append((key, parameters, run_key))
+            self.runs[run_key] = f"run-{len(self.launched)}"
+        return self.runs[run_key]
 
     def read(self, run_id: str) -> polling.RunOutcome:
         return self.outcomes.get(run_id, polling.RunOutcome("running"))
@@ -249,7 +253,7 @@ def test_launch_once_then_retry_with_backoff_then_give_up(tmp_path: Path) -> Non
     polling.relaunch_due(ledger, runs.launch, report, NOW)
     assert len(runs.launched) == 2  # not due yet: backoff
     polling.relaunch_due(ledger, runs.launch, report, NOW + dt.timedelta(seconds=601))
-    assert runs.launched[-1] == ("new-1", {"url": "http://v/new-1", "channel": "http://feed/"}, 2)
+    assert runs.launched[-1] == ("new-1", {"url": "http://v/new-1", "channel": "http://feed/"}, "new-1#attempt-2")
     assert polling.idempotency_key("new-1", 2) == "new-1#attempt-2" != polling.idempotency_key("new-1", 1)
 
     runs.outcomes["run-3"] = polling.RunOutcome("failed", "HTTP 404 again")
@@ -265,12 +269,15 @@ def test_live_videos_wait_without_using_up_attempts(tmp_path: Path) -> None:
     channel = Channel(url="http://feed/")
     settings = PollSettings(max_attempts=1, retry_after=(60,))
     runs.poll(ledger, channel, (_entry("live"),), settings)
-    for n in range(1, 4):
+    for n in range(1, 4):  # a poll every 5 minutes; the stream is not over yet
+        now = NOW + dt.timedelta(minutes=5 * n)
         runs.outcomes[f"run-{n}"] = polling.RunOutcome("failed", "http://v/live: not broadcast yet", not_broadcast=True)
-        polling.refresh(ledger, runs.read, settings, report, NOW)
+        polling.refresh(ledger, runs.read, settings, report, now)
         assert ledger.get("live").state is State.WAITING
-        polling.relaunch_due(ledger, runs.launch, report, NOW + dt.timedelta(minutes=2))
-    assert len(runs.launched) == 4 and ledger.get("live").attempts == 1
+        polling.relaunch_due(ledger, runs.launch, report, now + dt.timedelta(minutes=2))
+    # each wait is a new run (Prefect would hand back the failed run of a key it has seen)
+    assert len(runs.launched) == 4 and len({run_key for _, _, run_key in runs.launched}) == 4
+    assert ledger.get("live").attempts == 1
 
 
 def test_a_run_that_never_ends_counts_as_failed(tmp_path: Path) -> None:
@@ -455,7 +462,8 @@ def test_a_rotating_token_in_the_enclosure_url_launches_once_and_retries_use_the
         "https://cdn.example/ep.mp3?token=tok-2&expires=1",  # retried with the feed's URL of the second poll
         "https://cdn.example/ep.mp3?token=tok-3&expires=1",
     ]
-    assert [attempt for _, _, attempt in runs.launched] == [1, 2, 3]
+    key = runs.launched[0][0]
+    assert [run_key for _, _, run_key in runs.launched] == [key, f"{key}#attempt-2", f"{key}#attempt-3"]
     (video,) = ledger.all()
     assert video.url.endswith("token=tok-3&expires=1")
 
