@@ -7,11 +7,13 @@ started in-process, with telemetry off. Set PREFECT_API_URL to use a Prefect ser
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import re
 import signal
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -264,11 +266,51 @@ def status(args: argparse.Namespace) -> int:
     counts = {state: sum(v.state == state for v in videos) for state in State}
     print(", ".join(f"{count} {state}" for state, count in counts.items() if count) or "the ledger is empty")
     shown = videos if args.all else [v for v in videos if v.state in (State.FAILED, State.GAVE_UP, State.WAITING)]
-    for video in shown:
-        print(f"{video.state:<10} {video.attempts} {video.updated_at}  {video.title[:60]}  {video.url}")
+    if not shown:
+        return 0
+    rows = [[str(v.state), str(v.attempts), str(v.updated_at), _one_line(v.title), v.url] for v in shown]
+    lines = _table(("STATE", "TRIES", "UPDATED", "TITLE", "URL"), rows)
+    print(lines[0])
+    for video, line in zip(shown, lines[1:], strict=True):
+        print(line)
         if video.last_error and video.state != State.DRAFTED:
-            print(f"           {video.last_error}")
+            print(f"  last error: {video.last_error}")
     return 0
+
+
+def _one_line(title: str, limit: int = 60) -> str:
+    """A title on one line, at most ``limit`` characters, whatever it holds."""
+    return " ".join(title.split())[:limit]
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The header and the rows as lines of aligned columns (the last one ragged)."""
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    return [
+        "  ".join([*(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=False)), row[-1]])
+        for row in [header, *rows]
+    ]
+
+
+def _date(value: str | None, option: str) -> str | None:
+    """``value`` as YYYY-MM-DD, the form drafts' dates are compared in.
+
+    Raises:
+        ConfigError: ``value`` is not a date written YYYY-MM-DD.
+    """
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a date: write it YYYY-MM-DD, for example 2025-10-28") from None
 
 
 def list_models(args: argparse.Namespace) -> int:
@@ -293,6 +335,7 @@ def drafts(args: argparse.Namespace) -> int:
     from pipeline.listing import list_drafts
     from pipeline.store import DraftStore
 
+    since, until = _date(args.since, "--since"), _date(args.until, "--until")
     settings = load_settings()
     out_dir = Path(args.out or settings.out_dir)
     channel = settings.channel_named(args.channel) if args.channel else None
@@ -301,8 +344,8 @@ def drafts(args: argparse.Namespace) -> int:
         DraftStore(settings.store_path),
         include_published=args.all,
         speaker=args.speaker,
-        since=args.since,
-        until=args.until,
+        since=since,
+        until=until,
     )
     if channel is not None:
         entries = [e for e in entries if channel.matches(e.source, uploader=e.speaker) or e.speaker == channel.speaker]
@@ -311,9 +354,10 @@ def drafts(args: argparse.Namespace) -> int:
         return 0
     if not entries:
         print(f"no drafts waiting in {out_dir}", file=sys.stderr)
-    for entry in entries:
-        title = " ".join(entry.title.split())[:60]  # one line per draft, whatever the title holds
-        print(f"{entry.date}  {entry.state:<9}  {title}  ({entry.speaker})  {entry.source}  {entry.path}")
+        return 0
+    rows = [[e.date, e.state, _one_line(e.title), e.speaker, e.source, e.path] for e in entries]
+    for line in _table(("DATE", "STATE", "TITLE", "SPEAKER", "SOURCE", "PATH"), rows):
+        print(line)
     return 0
 
 
@@ -404,7 +448,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"draftcast: error: {error}", file=sys.stderr)
         return 1
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, where a reader that went away can be told apart
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (draftcast drafts | head): nothing went wrong here.
+        # stdout goes to /dev/null so that Python's own flush at exit does not complain,
+        # and the exit code is a shell's for a process ended by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except DraftcastError as error:
         url = getattr(args, "url", None)
         message = str(error)

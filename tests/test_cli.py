@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
+from flows.cli import main
 from tests.conftest import HOSTILE, Site
 
 
@@ -228,6 +230,96 @@ def test_bad_input_is_refused_before_prefect_starts_or_anything_is_fetched(
     assert not (isolated / "models" / "official").exists()
     assert not (tmp_path / "drafts").exists()
     assert elapsed < 30, f"{elapsed:.0f} s"  # Prefect alone takes 5-17 s to start here
+
+
+def _write_drafts(out: Path) -> list[Path]:
+    """Two drafts as draftcast writes them, one of them with a Mandarin title."""
+    out.mkdir(parents=True, exist_ok=True)
+    posts = [
+        ("2025-10-28-chips-a1.md", "2025-10-28", "Chips and the cloud", "Best Partners TV"),
+        ("2025-11-02-b2.md", "2025-11-02", "黄仁勋谈人工智能", "最佳拍档"),
+    ]
+    for name, date, title, speaker in posts:
+        post = frontmatter.Post(
+            "Text.", date=date, draft=True, title=title, speaker=speaker, source=f"https://v/{name}"
+        )
+        (out / name).write_text(frontmatter.dumps(post), encoding="utf-8")
+    return [out / name for name, *_ in posts]
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_drafts_and_status_print_a_header_over_aligned_columns(
+    isolated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    newer, older = reversed(_write_drafts(tmp_path / "drafts"))
+    assert main(["drafts"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["DATE", "STATE", "TITLE", "SPEAKER", "SOURCE", "PATH"]
+    assert [row.split()[0] for row in rows] == ["2025-11-02", "2025-10-28"]  # newest first
+    where = _columns(header[: header.index("SOURCE")])
+    for row, path in zip(rows, (newer, older), strict=True):
+        assert row.endswith(str(path)) and _columns(row[: row.index("https://v/")]) == where
+
+    from pipeline.config import load_settings
+    from pipeline.ledger import Ledger
+
+    ledger = Ledger(load_settings().ledger_path)
+    ledger.discover("k1", channel="c", url="https://v/1", title="A talk", published=None, parameters={})
+    ledger.failed("k1", "HTTP 404", retry_at=None)
+    assert main(["status"]) == 0
+    summary, header, row, error = capsys.readouterr().out.splitlines()
+    assert summary == "1 gave-up"
+    assert header.split() == ["STATE", "TRIES", "UPDATED", "TITLE", "URL"]
+    assert row.split()[:2] == ["gave-up", "0"] and row.endswith("A talk  https://v/1")
+    assert _columns(row[: row.index("A talk")]) == header.index("TITLE")
+    assert error == "  last error: HTTP 404"
+
+
+@pytest.mark.parametrize("value", ["2025-13-01", "yesterday", "2025-1-5", "20250105", ""])
+@pytest.mark.parametrize("option", ["--since", "--until"])
+def test_since_and_until_refuse_what_is_not_a_date_in_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    assert main(["drafts", option, value]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"draftcast: error: {option} {value!r} is not a date: write it YYYY-MM-DD, for example 2025-10-28"
+    ]
+
+
+def test_since_and_until_filter_by_the_drafts_date(
+    isolated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_drafts(tmp_path / "drafts")
+    assert main(["drafts", "--json", "--since", "2025-11-01"]) == 0
+    assert '"2025-11-02"' in capsys.readouterr().out
+    assert main(["drafts", "--json", "--until", "2025-10-31"]) == 0
+    listed = capsys.readouterr().out
+    assert '"2025-10-28"' in listed and '"2025-11-02"' not in listed
+
+
+@pytest.mark.parametrize("command", [["drafts", "--json"], ["drafts"], ["status", "--all"]])
+def test_a_reader_that_stops_reading_ends_the_listing_quietly(
+    isolated: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """draftcast drafts --json | head: the reader goes away before draftcast writes."""
+    _write_drafts(tmp_path / "drafts")
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", *command],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert listing.stdout is not None and listing.stderr is not None
+    listing.stdout.close()  # nobody reads stdout any more
+    stderr = listing.stderr.read().decode()
+    assert listing.wait(timeout=60) == 141  # as a shell reports a process that SIGPIPE ended
+    assert stderr == ""  # no BrokenPipeError, no "Exception ignored"
 
 
 def test_the_console_drops_prefects_note_at_exit_and_gives_a_retry_its_cause() -> None:
