@@ -7,10 +7,13 @@ started in-process, with telemetry off. Set PREFECT_API_URL to use a Prefect ser
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
+import re
 import signal
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,41 +35,79 @@ def _prepare_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+# Prefect's senders of events and logs to its API; at exit they send what is queued and
+# warn "Still processing items" while they do: a note, nothing is lost.
+SENDERS = ("EventsWorker", "APILogWorker")
+
+
 class _ConsoleFilter(logging.Filter):
     """What the person at the terminal needs: expected failures without their tracebacks
-    (those stay in Prefect's API), no notes on the temporary server's start and stop, and
-    no links to a UI that the embedded API does not serve."""
+    (those stay in Prefect's API), no notes on the temporary server's start and stop or on
+    the last events being sent at exit, and no links to a UI that the embedded API does
+    not serve. With ``cli_says_errors`` (draftcast ingest, which ends a failed run with
+    its one ``draftcast: error:`` line) the runs' own reports of an expected failure and
+    of a failed end stay off the console too (the same error would show four times), and
+    a retry's line gives the cause without the URL and the advice that line will give."""
 
-    def __init__(self, hide_ui_links: bool) -> None:
+    def __init__(self, hide_ui_links: bool, cli_says_errors: bool = False) -> None:
         super().__init__()
         self.hide_ui_links = hide_ui_links
+        self.cli_says_errors = cli_says_errors
 
     def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
         if record.name == "prefect" and record.levelno < logging.WARNING:
             return False
-        if self.hide_ui_links and str(record.msg).startswith("View at "):
+        if record.name in SENDERS and message.startswith("Still processing items"):
             return False
-        if record.exc_info and isinstance(record.exc_info[1], DraftcastError):
+        if self.hide_ui_links and message.startswith("View at "):
+            return False
+        expected = record.exc_info is not None and isinstance(record.exc_info[1], DraftcastError)
+        if self.cli_says_errors and record.name in RUN_LOGGERS:
+            if expected:  # "Encountered exception during execution", "Retries are exhausted"
+                return False
+            if message.startswith("Task run failed with "):
+                _retry_line(record)
+            if message.startswith("Finished in state ") and not message.startswith(
+                ("Finished in state Completed", "Finished in state Cached")
+            ):
+                return False
+        if expected:
             record.exc_info, record.exc_text = None, None
         return True
 
 
-def _filter_console(hide_ui_links: bool) -> None:
+def _retry_line(record: logging.LogRecord) -> None:
+    """Prefect's "Task run failed with exception: SourceUnavailable('URL: cause; what to
+    do') - Retry 1/3 will start 2.0 second(s) from now" as "retry 1/3 in 2 s: cause"."""
+    if not (isinstance(record.args, tuple) and len(record.args) == 5 and isinstance(record.args[1], DraftcastError)):
+        return
+    _, error, attempt, retries, when = record.args
+    cause = str(error).split("; ")[0]
+    if re.match(r"[a-z][a-z0-9+.-]*://\S*: ", cause):
+        cause = cause.split(": ", 1)[1]
+    seconds = re.match(r"[\d.]+", str(when))
+    after = f"in {float(seconds.group()):g} s" if seconds else "now"
+    record.msg, record.args = "retry %s/%s %s: %s", (attempt, retries, after, cause)
+
+
+def _filter_console(hide_ui_links: bool, cli_says_errors: bool) -> None:
     """Prefect's console handler sits on the root logger; filter it there."""
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and not any(
             isinstance(f, _ConsoleFilter) for f in handler.filters
         ):
-            handler.addFilter(_ConsoleFilter(hide_ui_links))
+            handler.addFilter(_ConsoleFilter(hide_ui_links, cli_says_errors))
 
 
-def _start_prefect(settings: Settings, *, hide_ui_links: bool = False) -> None:
+def _start_prefect(settings: Settings, *, hide_ui_links: bool = False, cli_says_errors: bool = False) -> None:
     """Prefect's environment and console logging, before any flow runs."""
     _prepare_prefect(settings)
     from prefect.logging.configuration import setup_logging
 
     setup_logging()
-    _filter_console(hide_ui_links)
+    _filter_console(hide_ui_links, cli_says_errors)
 
 
 def ingest(args: argparse.Namespace) -> int:
@@ -80,13 +121,27 @@ def ingest(args: argparse.Namespace) -> int:
         NoSpeechError, OutputError: as ``flows.ingest.ingest_video`` (``main`` prints them).
     """
     import atexit
+    import dataclasses
     import threading
 
     from flows.server import start_embedded_api
     from pipeline.draft import Outcome
     from pipeline.headstart import HeadStart
+    from pipeline.plan import check_request
 
     settings = load_settings()
+    if args.out:
+        settings = dataclasses.replace(settings, out_dir=Path(args.out))
+    # What no video could make work is refused here: before Prefect starts, before the
+    # head start asks the site anything, before any download.
+    check_request(
+        args.url,
+        settings,
+        model=args.model,
+        language=args.language,
+        engine=args.engine,
+        allow_local_files=args.allow_local_files,
+    )
     _prepare_prefect(settings)
     # Prefect's API starts in its own process; meanwhile this one follows the ingest's
     # plan as far as it can (metadata, model, download, decoding) and hands it to the flow.
@@ -105,7 +160,7 @@ def ingest(args: argparse.Namespace) -> int:
         # registered before Prefect's own exit handlers, so it runs after them: Prefect
         # sends its last logs to the API before the API stops
         atexit.register(embedded.stop)
-    _start_prefect(settings, hide_ui_links=embedded is not None)
+    _start_prefect(settings, hide_ui_links=embedded is not None, cli_says_errors=True)
     where = f"embedded Prefect in {os.environ['PREFECT_HOME']}" if embedded else os.environ["PREFECT_API_URL"]
     print(f"draftcast: ingesting {args.url} ({where})", file=sys.stderr, flush=True)
     from flows.ingest import ingest_video
@@ -248,11 +303,51 @@ def status(args: argparse.Namespace) -> int:
     counts = {state: sum(v.state == state for v in videos) for state in State}
     print(", ".join(f"{count} {state}" for state, count in counts.items() if count) or "the ledger is empty")
     shown = videos if args.all else [v for v in videos if v.state in (State.FAILED, State.GAVE_UP, State.WAITING)]
-    for video in shown:
-        print(f"{video.state:<10} {video.attempts} {video.updated_at}  {video.title[:60]}  {video.url}")
+    if not shown:
+        return 0
+    rows = [[str(v.state), str(v.attempts), str(v.updated_at), _one_line(v.title), v.url] for v in shown]
+    lines = _table(("STATE", "TRIES", "UPDATED", "TITLE", "URL"), rows)
+    print(lines[0])
+    for video, line in zip(shown, lines[1:], strict=True):
+        print(line)
         if video.last_error and video.state != State.DRAFTED:
-            print(f"           {video.last_error}")
+            print(f"  last error: {video.last_error}")
     return 0
+
+
+def _one_line(title: str, limit: int = 60) -> str:
+    """A title on one line, at most ``limit`` characters, whatever it holds."""
+    return " ".join(title.split())[:limit]
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The header and the rows as lines of aligned columns (the last one ragged)."""
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    return [
+        "  ".join([*(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=False)), row[-1]])
+        for row in [header, *rows]
+    ]
+
+
+def _date(value: str | None, option: str) -> str | None:
+    """``value`` as YYYY-MM-DD, the form drafts' dates are compared in.
+
+    Raises:
+        ConfigError: ``value`` is not a date written YYYY-MM-DD.
+    """
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a date: write it YYYY-MM-DD, for example 2025-10-28") from None
 
 
 def list_models(args: argparse.Namespace) -> int:
@@ -268,7 +363,8 @@ def list_models(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if args.name:
-        resolved = models.resolve_model(args.name, models_dir=settings.models_dir)
+        # the one place a model is downloaded: asked for by name, ahead of any ingest
+        resolved = models.resolve_model(args.name, models_dir=settings.models_dir, download=True)
         print(f"{resolved.name}: {resolved.path} ({resolved.origin})")
         return 0
     rows = models.list_models(models_dir=settings.models_dir)
@@ -291,6 +387,7 @@ def drafts(args: argparse.Namespace) -> int:
     from pipeline.listing import list_drafts
     from pipeline.store import DraftStore
 
+    since, until = _date(args.since, "--since"), _date(args.until, "--until")
     settings = load_settings()
     out_dir = Path(args.out or settings.out_dir)
     channel = settings.channel_named(args.channel) if args.channel else None
@@ -299,8 +396,8 @@ def drafts(args: argparse.Namespace) -> int:
         DraftStore(settings.store_path),
         include_published=args.all,
         speaker=args.speaker,
-        since=args.since,
-        until=args.until,
+        since=since,
+        until=until,
     )
     if channel is not None:
         entries = [e for e in entries if channel.matches(e.source, uploader=e.speaker) or e.speaker == channel.speaker]
@@ -309,9 +406,10 @@ def drafts(args: argparse.Namespace) -> int:
         return 0
     if not entries:
         print(f"no drafts waiting in {out_dir}", file=sys.stderr)
-    for entry in entries:
-        title = " ".join(entry.title.split())[:60]  # one line per draft, whatever the title holds
-        print(f"{entry.date}  {entry.state:<9}  {title}  ({entry.speaker})  {entry.source}  {entry.path}")
+        return 0
+    rows = [[e.date, e.state, _one_line(e.title), e.speaker, e.source, e.path] for e in entries]
+    for line in _table(("DATE", "STATE", "TITLE", "SPEAKER", "SOURCE", "PATH"), rows):
+        print(line)
     return 0
 
 
@@ -365,6 +463,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Where an argument that is not UTF-8 came from, for the error line (options are named by
+# their dest, --speaker for speaker).
+POSITIONALS = {"url": "the URL", "name": "the model name"}
+
+
+def _check_utf8(args: argparse.Namespace) -> None:
+    """Python hands arguments that are not UTF-8 over with lone surrogates in them
+    (surrogateescape); such text could reach neither a draft nor a log.
+
+    Raises:
+        ConfigError: naming the first such argument and showing its bytes.
+    """
+    for dest, value in vars(args).items():
+        if not isinstance(value, str):
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:  # a surrogate that stands for no byte
+                shown = value.encode("utf-8", "backslashreplace").decode()
+            name = POSITIONALS.get(dest, f"--{dest.replace('_', '-')}")
+            raise ConfigError(
+                f"{name} '{shown}' is not UTF-8 text: give it in UTF-8 (a UTF-8 locale, or iconv -t UTF-8)"
+            ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command in ``argv`` (None: the process's arguments); returns the exit code:
     0 done, 1 a DraftcastError (one line on stderr, naming the URL), 3 a removed draft not
@@ -373,7 +499,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.handler in (list_models, status, drafts):  # the others log through Prefect's handlers
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        return args.handler(args)
+        _check_utf8(args)
+    except ConfigError as error:
+        print(f"draftcast: error: {error}", file=sys.stderr)
+        return 1
+    try:
+        code = args.handler(args)
+        sys.stdout.flush()  # here, where a reader that went away can be told apart
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (draftcast drafts | head): nothing went wrong here.
+        # stdout goes to /dev/null so that Python's own flush at exit does not complain,
+        # and the exit code is a shell's for a process ended by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except DraftcastError as error:
         url = getattr(args, "url", None)
         message = str(error)

@@ -32,7 +32,7 @@ from pipeline import captions, draft, models, source, transcribe, writer
 from pipeline.config import Settings, load_settings
 from pipeline.errors import NotReady, is_transient
 from pipeline.headstart import HeadStart
-from pipeline.plan import IngestPlan, plan_ingest
+from pipeline.plan import IngestPlan, check_request, plan_ingest
 from pipeline.store import DraftStore, locked
 from pipeline.transcribe import PreparedAudio
 from pipeline.transcript import Transcript
@@ -366,14 +366,16 @@ def _ingest(
     settings = load_settings()
     if out_dir:
         settings = dataclasses.replace(settings, out_dir=Path(out_dir))
-    draft.check_out_dir(settings.out_dir)  # fail before any download
-    if model:
-        models.check_model(model)
+    check_request(  # the CLI did this before Prefect started; a deployment's run does it here
+        url, settings, model=model, language=language, engine=engine, allow_local_files=allow_local_files
+    )
     retrying = _retrying(settings)
     extracted = fetch_metadata.with_options(**retrying)(url, allow_local_files, settings.network, head_start)
     video = with_overrides(extracted.video, overrides)
     check_limits(video, settings.limits)  # before any download
     plan = plan_ingest(video, settings, model=model, language=language, engine=engine, channel=channel)
+    if plan.model_note:
+        get_run_logger().info(plan.model_note)
     if video.chapters_url and not video.chapters:  # the site's own chapters win over the feed's
         plan = _with_feed_chapters(plan, settings, retrying)
     transcript_file, note = _people_text(plan, settings, retrying) if plan.track else (None, "")

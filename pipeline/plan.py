@@ -3,19 +3,22 @@ into an ``IngestPlan`` (the channel, the spoken language and Chinese script, the
 subtitles or publisher's transcript to use, else the model, engine and decoding options,
 and the work folder). The ``ingest-video`` flow runs the plan's steps in order; the CLI's
 head start, which downloads and decodes while Prefect starts, follows the same plan.
+``check_request`` refuses, before either starts, what no video could make work.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import captions, models
 from pipeline.choices import ChineseScript, EngineName, listed
 from pipeline.config import Channel, Settings
+from pipeline.draft import check_out_dir
 from pipeline.errors import ConfigError
 from pipeline.transcribe import DecodingOptions, default_device, transcript_path
-from pipeline.video import SubtitleTrack, VideoInfo
+from pipeline.video import SubtitleTrack, VideoInfo, check_url
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class IngestPlan:
     track: SubtitleTrack | None  # people's text to use instead of a model (subtitles, the publisher's)
     model: str  # the model to transcribe with when there is no track, or when the track fails
     decoding: DecodingOptions  # language, beam, engine, device, VAD and script for the model
+    model_note: str = ""  # why ``model`` is not the one asked for ("" when it is)
 
     @property
     def transcript_file(self) -> Path:
@@ -64,7 +68,8 @@ def plan_ingest(
 
     Raises:
         ConfigError: ``channel`` is not configured, or ``engine`` names no engine.
-        ModelError: the model is neither a known name nor an existing checkpoint.
+        ModelError: the model is neither a known name nor an existing checkpoint, or it
+            is not on this machine (see ``models.check_available``).
     """
     found = (
         settings.channel_named(channel)
@@ -74,14 +79,14 @@ def plan_ingest(
     spoken = language or (found.language if found else None) or settings.language
     script = ChineseScript((found.chinese_script if found else None) or settings.chinese_script)
     wanted = model or (found.model if found else None) or settings.model
-    models.check_model(wanted)  # before anything is downloaded
-    chosen = wanted if spoken == "en" else models.multilingual_for(wanted, models_dir=settings.models_dir)
+    chosen_engine = _engine(engine or settings.engine)
+    chosen, note = _model_for(wanted, spoken, settings.models_dir, chosen_engine)  # before anything is downloaded
     decoding = DecodingOptions(
         language=spoken,
         beam_size=settings.beam_size,
         best_of=settings.beam_size,
         device=device or default_device(),
-        engine=_engine(engine or settings.engine),
+        engine=chosen_engine,
         vad=settings.vad,
         chinese_script=script,
     )
@@ -94,7 +99,70 @@ def plan_ingest(
         track=captions.choose_track(video, spoken, settings.captions),
         model=chosen,
         decoding=decoding,
+        model_note=note,
     )
+
+
+def _model_for(wanted: str, spoken: str | None, models_dir: Path, engine: EngineName) -> tuple[str, str]:
+    """The model that transcribes audio in ``spoken`` (None: not known) when ``wanted``
+    is asked for, checked to be here, and why it is another one ("" when it is not).
+
+    Raises:
+        ModelError: the model is unknown, missing or not on this machine.
+    """
+    models.check_model(wanted)
+    chosen = wanted if spoken == "en" else models.multilingual_for(wanted, models_dir=models_dir, engine=engine)
+    models.check_available(chosen, models_dir=models_dir, engine=engine)
+    if chosen == wanted:
+        return chosen, ""
+    language = f"the language is {spoken}" if spoken else f"the language is not given (--language en keeps {wanted})"
+    return chosen, f"transcribing with {chosen}, not {wanted}: {wanted} knows only English and {language}"
+
+
+def check_request(
+    url: str,
+    settings: Settings,
+    *,
+    model: str | None = None,
+    language: str | None = None,
+    engine: str | None = None,
+    allow_local_files: bool = False,
+) -> None:
+    """Refuse, before anything starts or is downloaded, an ingest that fails whatever the
+    video is: ``url`` not an http(s) URL (or local file, when allowed), an unknown engine,
+    a model that is unknown or not on this machine, a data dir or ``settings.out_dir``
+    that cannot be written. Needs no network; creates the two dirs when missing.
+
+    The model checked is the one a video of no configured channel gets. When channels
+    choose their own model or language and the arguments do not, the plan checks the
+    model once the video's channel is known, still before any download.
+
+    Raises:
+        SourceError: the URL.  ConfigError: the engine, or the data dir.
+        ModelError: the model.  OutputError: the output dir.
+    """
+    check_url(url, allow_local_files=allow_local_files)
+    chosen_engine = _engine(engine or settings.engine)
+    if model or not any(channel.model for channel in settings.channels):
+        wanted = model or settings.model
+        if language or not any(channel.language for channel in settings.channels):
+            _model_for(wanted, language or settings.language, settings.models_dir, chosen_engine)
+        else:
+            models.check_available(wanted, models_dir=settings.models_dir, engine=chosen_engine)
+    _check_data_dir(settings.data_dir)
+    check_out_dir(settings.out_dir)
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write draftcast's data dir {data_dir}: {exc.strerror or exc}; "
+            "set DRAFTCAST_HOME (or data_dir in the config) to a folder you can write"
+        ) from exc
 
 
 def _engine(name: str) -> EngineName:

@@ -120,7 +120,10 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
     """``url`` if draftcast may fetch it; plain paths become file URLs when allowed.
 
     Returns ``url`` as it is for http(s) with a host (and file:// when allowed), or the
-    file:// URI of an existing local path when ``allow_local_files``.
+    file:// URI of an existing local path when ``allow_local_files``. A web address written
+    without its scheme (``example.com/v.mp4``, ``www.youtube.com/watch?v=x``) is refused
+    with the ``https://`` form to use instead: guessing the scheme would fetch something
+    the person did not write.
 
     Raises:
         SourceError: anything else, a local path that does not exist included.
@@ -133,11 +136,28 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
             return url
         if not parsed.scheme and Path(url).exists():
             return Path(url).resolve().as_uri()
+    if (suggested := _with_scheme(url)) is not None:
+        raise SourceError(f"{url!r} has no scheme: write {suggested}")
     if parsed.scheme in ("file", "") and not allow_local_files:
         raise SourceError(
             f"{url!r} is not an http(s) URL: give a video's web address (local files need --allow-local-files)"
         )
     raise SourceError(f"{url!r} is not an http(s) URL: give a video's web address")
+
+
+# A host name (labels joined by dots, the last one letters) or an IPv4 address.
+_HOST = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}|localhost|\d{1,3}(?:\.\d{1,3}){3}", re.IGNORECASE)
+
+
+def _with_scheme(url: str) -> str | None:
+    """``https://`` + ``url`` when ``url`` reads as a web address without its scheme
+    (``example.com/v.mp4``, ``localhost:8000/v``, ``//cdn.example.com/v``), else None."""
+    if "://" in url or any(c.isspace() for c in url):
+        return None
+    candidate = "https://" + url.lstrip("/")
+    netloc = urlparse(candidate).netloc
+    host = netloc.rsplit(":", 1)[0]  # without the port
+    return candidate if "@" not in netloc and _HOST.fullmatch(host) else None
 
 
 @dataclass(frozen=True)

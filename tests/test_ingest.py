@@ -116,7 +116,8 @@ BAD_INPUTS = [
     ("{site}/silence.mp4", [], "no speech was found"),
     ("{site}/jfk.mp4", ["--model", "tiny.klingon"], "unknown model 'tiny.klingon'"),
     ("{site}/jfk.mp4", ["--out", "{tmp}/a-file/drafts"], "cannot write drafts to"),
-    ("www.example.com/watch?v=1", [], "not an http(s) URL"),
+    ("www.example.com/watch?v=1", [], "has no scheme: write https://www.example.com/watch?v=1"),
+    ("{site}/jfk.mp4", ["--model", "medium"], "model 'medium' is not on this machine"),
 ]
 
 
@@ -138,6 +139,8 @@ def test_bad_input_gives_one_clear_line_and_leaves_nothing(
     assert code == 1 and out == ""
     last = err.strip().splitlines()[-1]
     assert last.startswith("draftcast: error: ") and words in last and url in last
+    said = last.removeprefix("draftcast: error: ")
+    assert [line for line in err.splitlines() if said in line] == [last]  # said once, not again by Prefect
     assert "Traceback" not in err
     assert not _drafts(isolated)
     leftovers = [p for p in isolated.rglob("*") if p.suffix in (".part", ".tmp", ".ytdl") or p.name.startswith(".")]
@@ -169,6 +172,10 @@ def test_an_english_only_model_hands_possible_mandarin_to_a_multilingual_one(
     url = site.add_page("zh-en-model.html", media="aishell-BAC009S0724W0121.mp4", title="繁體標題")
     code, out, err = _run(capfd, url, "--model", "tiny.en")  # no language: it may be Mandarin
     assert code == 0, err
+    said = [line for line in err.splitlines() if "transcribing with base, not tiny.en" in line]
+    assert len(said) == 1 and said[0].endswith(
+        "tiny.en knows only English and the language is not given (--language en keeps tiny.en)"
+    ), err
     post = frontmatter.load(out.strip())
     assert "openai-whisper base, language zh" in post.content and post["title"] == "繁体标题"
     work = next((isolated / "work").iterdir())

@@ -83,3 +83,61 @@ def test_reader_rejects_a_file_that_is_not_a_ctranslate2_model(tmp_path: Path) -
     bogus.write_bytes(b"\x05\x00\x00\x00" + b"\x00" * 32)
     with pytest.raises(ModelError, match="binary version 5"):
         ct2.read_variables([bogus])
+
+
+def test_an_ingest_never_downloads_a_model_that_is_not_here(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"'medium' is not on this machine.*draftcast models prepare medium"):
+        models.resolve_model("medium", models_dir=tmp_path / "models")
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_failed_download_leaves_no_empty_official_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """whisper's CDN cannot be reached from here (and must not be asked): the download
+    goes to a port of 127.0.0.1 that nothing listens on."""
+    import socket
+
+    import whisper
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    sha = whisper._MODELS["medium"].split("/")[-2]
+    monkeypatch.setitem(whisper._MODELS, "medium", f"http://127.0.0.1:{port}/models/{sha}/medium.pt")
+    with pytest.raises(ModelError, match="'medium' is not available offline and could not be downloaded"):
+        models.resolve_model("medium", models_dir=tmp_path / "models", download=True)
+    assert list((tmp_path / "models").iterdir()) == []  # no official folder, no cut-off file
+
+
+def test_a_prepared_official_download_is_found_by_later_ingests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``draftcast models prepare medium`` downloads it once; an ingest finds it there.
+    whisper's CDN is stood in for by a server on 127.0.0.1 (the checksum is in the URL,
+    as whisper's are)."""
+    import functools
+    import hashlib
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import whisper
+
+    served = tmp_path / "cdn"
+    payload = b"the bytes of a checkpoint"
+    sha = hashlib.sha256(payload).hexdigest()
+    (served / sha).mkdir(parents=True)
+    (served / sha / "medium.pt").write_bytes(payload)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/{sha}/medium.pt"
+        monkeypatch.setitem(whisper._MODELS, "medium", url)
+        models_dir = tmp_path / "models"
+        with pytest.raises(ModelError, match="not on this machine"):
+            models.check_available("medium", models_dir=models_dir)
+        downloaded = models.resolve_model("medium", models_dir=models_dir, download=True)
+        server.shutdown()
+    assert downloaded.path == models_dir / "official" / "medium.pt" and downloaded.origin == "official download"
+    models.check_available("medium", models_dir=models_dir)  # no network needed from now on
+    again = models.resolve_model("medium", models_dir=models_dir)
+    assert again.path == downloaded.path and again.origin.startswith("official checkpoint")
+    assert {row.name: row.state for row in models.list_models(models_dir=models_dir)}["medium"] == "ready"

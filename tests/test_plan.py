@@ -4,6 +4,7 @@ follow it, and the import graph that keeps each type where it belongs."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,9 @@ import pytest
 from pipeline import engines, models
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.config import load_settings
-from pipeline.errors import ConfigError, ModelError, NotReady
+from pipeline.errors import ConfigError, DraftcastError, ModelError, NotReady, OutputError, SourceError
 from pipeline.headstart import HeadStart
-from pipeline.plan import plan_ingest
+from pipeline.plan import check_request, plan_ingest
 from pipeline.video import SubtitleTrack, VideoInfo
 from tests.conftest import Site
 from tests.conftest import run_cli as _run
@@ -98,6 +99,80 @@ def test_bad_choices_are_refused_by_the_plan(settings) -> None:  # type: ignore[
     )
 
 
+def test_a_switched_model_says_which_runs_and_why(isolated: Path) -> None:
+    settings = load_settings()  # no channels
+    switched = plan_ingest(_video(), settings, model="tiny.en", device="cpu")
+    assert switched.model == "base"  # tiny is not here; base ships offline
+    assert switched.model_note == (
+        "transcribing with base, not tiny.en: tiny.en knows only English and the language is not given "
+        "(--language en keeps tiny.en)"
+    )
+    mandarin = plan_ingest(_video(), settings, model="tiny.en", language="zh", device="cpu")
+    assert mandarin.model_note.endswith("knows only English and the language is zh")
+    assert plan_ingest(_video(), settings, model="tiny.en", language="en", device="cpu").model_note == ""
+    assert plan_ingest(_video(), settings, model="base", device="cpu").model_note == ""
+
+
+URL = "https://videos.example/talk.mp4"
+REFUSED = [
+    ("not a url", {}, SourceError, "'not a url' is not an http(s) URL"),
+    ("example.com/v.mp4", {}, SourceError, "'example.com/v.mp4' has no scheme: write https://example.com/v.mp4"),
+    ("www.youtube.com/watch?v=x", {}, SourceError, "write https://www.youtube.com/watch?v=x"),
+    ("localhost:8000/v.mp4", {}, SourceError, "write https://localhost:8000/v.mp4"),
+    ("//cdn.example/v.mp4", {}, SourceError, "write https://cdn.example/v.mp4"),
+    ("ftp://example.com/v.mp4", {}, SourceError, "is not an http(s) URL"),
+    ("http://", {}, SourceError, "is not an http(s) URL"),
+    (URL, {"model": "tiny.klingon"}, ModelError, "unknown model 'tiny.klingon'"),
+    (URL, {"model": "medium"}, ModelError, "model 'medium' is not on this machine"),
+    (URL, {"model": "large-v3", "language": "en"}, ModelError, "draftcast models prepare large-v3 downloads it"),
+    (URL, {"model": "small", "engine": "faster-whisper"}, ModelError, "no CTranslate2 weights here"),
+    (URL, {"model": "/no/such/model.pt"}, ModelError, "does not exist"),
+    (URL, {"engine": "whisperx"}, ConfigError, "unknown engine 'whisperx'"),
+    (URL, {"out": "a-file/drafts"}, OutputError, "cannot write drafts to"),
+    (URL, {"home": "a-file/home"}, ConfigError, "cannot write draftcast's data dir"),
+]
+
+
+@pytest.mark.parametrize(("url", "options", "error", "words"), REFUSED, ids=[r[3][:40] for r in REFUSED])
+def test_a_request_no_video_could_satisfy_is_refused_before_any_work(
+    isolated: Path, url: str, options: dict[str, str], error: type[DraftcastError], words: str
+) -> None:
+    (isolated.parent / "a-file").write_text("")
+    settings = load_settings()
+    if "out" in options:
+        settings = dataclasses.replace(settings, out_dir=isolated.parent / options.pop("out"))
+    if "home" in options:
+        settings = dataclasses.replace(settings, data_dir=isolated.parent / options.pop("home"))
+    before = sorted(isolated.rglob("*"))
+    with pytest.raises(error) as raised:
+        check_request(url, settings, **options)
+    assert words in str(raised.value) and "\n" not in str(raised.value)
+    assert sorted(isolated.rglob("*")) == before  # no work dir, no models/official, no Prefect home
+    assert not (isolated.parent / "drafts").exists()
+
+
+def test_an_unavailable_model_says_what_is_here_and_how_to_get_more(isolated: Path) -> None:
+    with pytest.raises(ModelError) as raised:
+        check_request(URL, load_settings(), model="medium")
+    assert str(raised.value) == (
+        "model 'medium' is not on this machine, and an ingest downloads no model: draftcast models prepare "
+        "medium downloads it from whisper's CDN, or pass a checkpoint's path with --model "
+        "(on this machine: tiny.en, base; see draftcast models)"
+    )
+
+
+def test_a_model_the_channels_choose_is_checked_once_the_channel_is_known(settings) -> None:  # type: ignore[no-untyped-def]
+    """The config's model is not here, but channels choose their own: the request passes,
+    and the plan refuses it for a video of no channel, before anything is downloaded."""
+    settings = dataclasses.replace(settings, model="medium")
+    check_request(URL, settings)
+    assert plan_ingest(_video(uploader="Chip Channel"), settings, device="cpu").model == "tiny.en"
+    with pytest.raises(ModelError, match="'medium' is not on this machine"):
+        plan_ingest(_video(), settings, device="cpu")
+    with pytest.raises(ModelError, match="'medium' is not on this machine"):
+        check_request(URL, settings, model="medium")  # asked for: checked at once
+
+
 @pytest.mark.slow
 def test_the_head_start_and_the_flow_use_the_channels_model_and_language(
     prefect_api: None,
@@ -140,6 +215,9 @@ def test_a_live_video_ends_in_the_named_state_polling_waits_for(
     url = "https://www.youtube.com/watch?v=live0000000"
     state = ingest_video(url=url, return_state=True)
     assert state.is_failed() and state.name == NOT_BROADCAST and "live or upcoming" in str(state.message)
+    # Prefect's console handler still writes to the stream an earlier test's run_cli gave
+    # it, now closed ("--- Logging error ---"): what that direct call printed is not the CLI's
+    capfd.readouterr()
     code, _, err = _run(capfd, url)
     assert code == 1 and err.count("draftcast: error:") == 1 and "Traceback" not in err
 

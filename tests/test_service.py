@@ -475,6 +475,13 @@ def test_draftcast_serve_runs_both_deployments_on_one_box(
     try:
         wait_for(lambda: "being served" in log.read_text(), timeout=120, what="draftcast serve to start")
         assert "ingest-video/ingest" in log.read_text() and "poll-channels/poll" in log.read_text()
+        # it serves from its own process: no work pool that nothing polls (shown red in the UI)
+        assert "created concurrency limit 'draftcast-transcription'" in log.read_text()
+        pools = urllib.request.Request(f"http://127.0.0.1:{port}/api/work_pools/filter", data=b"{}", method="POST")
+        pools.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(pools, timeout=10) as answer:
+            assert json.load(answer) == []
+        assert "work pool" not in log.read_text()
         url = site.add_page("svc-serve.html", media="jfk.mp4", title="Served on one box")
         client_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
         command = [sys.executable, "-m", "prefect", "deployment", "run", "ingest-video/ingest", "--param", f"url={url}"]
