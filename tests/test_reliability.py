@@ -57,10 +57,11 @@ def _sha(path: Path) -> str:
 
 def _download(server: FaultyServer, work: Path, *faults: Fault) -> Path:
     """The audio of a page, with ``faults`` on the media's download (yt-dlp requests the
-    media once while it reads the metadata: the faults come after that)."""
-    video = source.fetch_metadata(_page(server, "page.html"), network=FAST)
+    media once while it reads the metadata: the faults come after that). The download
+    starts from yt-dlp's answer, as the flow's does."""
+    extracted = source.extract(_page(server, "page.html"), network=FAST)
     server.fail("jfk.mp4", *faults)
-    return source.download_audio(video, work, network=FAST)
+    return source.download_audio(extracted.video, work, network=FAST, extracted=extracted)
 
 
 def _resumed_from(server: FaultyServer, name: str) -> list[int]:
