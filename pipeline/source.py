@@ -27,6 +27,7 @@ from yt_dlp.utils import ContentTooShortError, DownloadError, ExtractorError, Un
 
 from pipeline.audio import ffmpeg_executable
 from pipeline.errors import NotReady, SourceError, SourceUnavailable
+from pipeline.page import PageMetadata, read_page
 from pipeline.video import (
     GENERIC_EXTRACTORS,
     Chapter,
@@ -273,6 +274,50 @@ def _as_given(video: VideoInfo, url: str) -> VideoInfo:
     )
 
 
+MAX_PAGE_BYTES = 5 * 2**20  # a video page's HTML; its metadata is in its head and first scripts
+_NUMBERED = re.compile(r" \(\d+\)$")  # yt-dlp's html5 extractor numbers a page's media: "Title (1)"
+
+
+def _is_page(info: dict[str, Any]) -> bool:
+    """Whether yt-dlp found the media on a web page, not at the media file's own URL."""
+    return info.get("url") != info.get("webpage_url")
+
+
+def _read_page(url: str, *, allow_local_files: bool, network: Network) -> PageMetadata:
+    """What the HTML page at ``url`` says of itself; nothing for what is not HTML. One more
+    request: yt-dlp keeps nothing of the page it read.
+
+    Raises:
+        SourceError: as ``translate_errors``.
+    """
+    options = _options(network, enable_file_urls=allow_local_files)
+    with translate_errors(url, what="the page"), yt_dlp.YoutubeDL(options) as ydl, ydl.urlopen(url) as response:
+        content_type = str(response.headers.get("Content-Type") or "")
+        if content_type and "html" not in content_type.lower():
+            return PageMetadata()
+        data = response.read(MAX_PAGE_BYTES)
+    return read_page(data, content_type)
+
+
+def _with_page(video: VideoInfo, page: PageMetadata, url: str) -> VideoInfo:
+    """``video``, found by yt-dlp's generic extractors at ``url``, with what its page says
+    (``page``; empty for a media file's own URL): for a page's one ``<video>``, the page's
+    title as written (yt-dlp's "Title (1)" without its number); the page's description
+    (og:description, else its meta description, else JSON-LD's) before yt-dlp's; and when
+    yt-dlp names no uploader, the site's name, else the page's author, else the host name
+    ('' only for a local file)."""
+    title = video.title
+    if video.extractor == "html5mediaembed":
+        title = page.title or _NUMBERED.sub("", title)
+    host = (urlparse(url).hostname or "").removeprefix("www.")
+    return dataclasses.replace(
+        video,
+        title=title,
+        description=page.description or video.description,
+        uploader=video.uploader or page.speaker or host,
+    )
+
+
 class Extracted:
     """yt-dlp's answer for one URL, with the video it describes. The download that follows
     starts from it once (``take``): its addresses may be signed for a short while only, so
@@ -290,7 +335,9 @@ class Extracted:
 
 
 def extract(url: str, *, allow_local_files: bool = False, network: Network = Network()) -> Extracted:
-    """What yt-dlp finds at ``url`` (one video's metadata), without downloading the media.
+    """What yt-dlp finds at ``url`` (one video's metadata), without downloading the media;
+    for a page of a site without its own extractor, completed by what the page says of
+    itself (``_with_page``).
 
     ``allow_local_files``: also accept file:// URLs and paths of existing files.
     ``network``: the timeout and retry delays yt-dlp uses.
@@ -313,10 +360,12 @@ def extract(url: str, *, allow_local_files: bool = False, network: Network = Net
         raise SourceError(f"{url}: this is a playlist or channel, not one video; give the URL of one video")
     if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
         raise NotReady(f"{url}: this is a live or upcoming stream; ingest it after it has been broadcast")
+    video = _video_info(info)
+    if video.extractor in GENERIC_EXTRACTORS:  # a site's own extractor (YouTube) knows its pages
+        page = _read_page(url, allow_local_files=allow_local_files, network=network) if _is_page(info) else None
+        video = _with_page(video, page or PageMetadata(), url)
     size = info.get("filesize") or info.get("filesize_approx")
-    video = dataclasses.replace(
-        _as_given(_video_info(info), url), fetch_url=url, size_bytes=int(size) if size else None
-    )
+    video = dataclasses.replace(_as_given(video, url), fetch_url=url, size_bytes=int(size) if size else None)
     return Extracted(url, info, video)
 
 

@@ -72,6 +72,29 @@ def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
 
 
 @pytest.mark.slow
+def test_a_page_with_one_video_is_drafted_with_the_pages_title_summary_and_site(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (site.root / "address.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title> The Inaugural Address &amp; the Ask </title>"
+        "<meta name='description' content='Kennedy, 20 January 1961.'>"
+        "<meta property='og:site_name' content='JFK Library'></head>"
+        "<body><h1>Watch</h1><video controls src='jfk.mp4'></video></body></html>",
+        encoding="utf-8",
+    )
+    code, out, err = _run(capfd, site.url("address.html"), "--model", "tiny.en", "--language", "en")
+    assert code == 0, err
+    path = Path(out.strip())
+    assert path.name.startswith("2") and "-the-inaugural-address-the-ask-" in path.name
+    post = frontmatter.load(path)
+    assert (post["title"], post["summary"], post["speaker"]) == (
+        "The Inaugural Address & the Ask",  # not yt-dlp's "… (1)"
+        "Kennedy, 20 January 1961.",
+        "JFK Library",
+    )
+
+
+@pytest.mark.slow
 def test_mandarin_video_gets_an_id_based_name_and_han_text(
     prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from yt_dlp.networking.exceptions import HTTPError as YtHTTPError
 from yt_dlp.utils import DownloadError
 
-from pipeline import source
+from pipeline import draft, source
 from pipeline.errors import SourceError, SourceUnavailable
 from pipeline.video import Limits, check_limits
 from tests.conftest import HOSTILE, Site
@@ -37,7 +38,7 @@ def test_page_metadata_is_captured_exactly(site: Site) -> None:
 
 def test_a_direct_media_url_works_and_its_key_depends_on_the_url(site: Site) -> None:
     video = source.fetch_metadata(site.url("jfk.mp4"))
-    assert (video.id, video.extractor, video.title) == ("jfk", "generic", "jfk")
+    assert (video.id, video.extractor, video.title, video.uploader) == ("jfk", "generic", "jfk", "127.0.0.1")
     other = source.fetch_metadata(site.url("jfk.mp4") + "?copy=2")
     assert other.id == video.id and other.key != video.key  # same file name, another video
 
@@ -57,6 +58,60 @@ def test_an_html5_video_page_works(site: Site) -> None:
     )
     video = source.fetch_metadata(site.url("embed.html"))
     assert video.extractor == "html5mediaembed"
+    assert video.title == "T"  # yt-dlp says "T (1)"
+
+
+def _json_ld(**fields: object) -> str:
+    return f"<script type='application/ld+json'>{json.dumps({'@type': 'VideoObject', **fields})}</script>"
+
+
+OG = (
+    "<meta property='og:title' content='The inaugural address &amp; its &quot;ask&quot;'>"
+    "<meta property='og:description' content='From Open Graph'><meta property='og:site_name' content='JFK Library'>"
+)
+META = "<meta name='description' content='From the meta tag'><meta name='author' content='Jane Editor'>"
+LD = _json_ld(description="From JSON-LD", author={"@type": "Person", "name": "John F. Kennedy"})
+TITLE = "<title>\n  Ask not &amp; ask   what — “1961”\n</title>"
+# One <video> and each kind of metadata present or not: (name, head, title, summary, speaker).
+PAGES = [
+    ("all", TITLE + OG + META + LD, "The inaugural address & its \"ask\"", "From Open Graph", "JFK Library"),
+    ("meta-and-ld", TITLE + META + LD, "Ask not & ask what — “1961”", "From the meta tag", "Jane Editor"),
+    ("ld-only", TITLE + LD, "Ask not & ask what — “1961”", "From JSON-LD", "John F. Kennedy"),
+    ("og-no-site", OG[: OG.index("<meta property='og:site_name'")] + LD, "The inaugural address & its \"ask\"",
+     "From Open Graph", "John F. Kennedy"),
+    ("article-author", TITLE + "<meta property='article:author' content='Ann Reporter'>",
+     "Ask not & ask what — “1961”", "", "Ann Reporter"),
+    ("author-is-a-url", TITLE + "<meta property='article:author' content='https://facebook.com/someone'>",
+     "Ask not & ask what — “1961”", "", "127.0.0.1"),
+    ("title-only", TITLE, "Ask not & ask what — “1961”", "", "127.0.0.1"),
+    ("untitled", "", "untitled", "", "127.0.0.1"),  # yt-dlp's title from the URL, "untitled (1)"
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "head", "title", "summary", "speaker"), PAGES, ids=[p[0] for p in PAGES])
+def test_a_page_with_one_video_gives_its_metadata_as_the_page_says_it(
+    site: Site, name: str, head: str, title: str, summary: str, speaker: str
+) -> None:
+    page = f"<!doctype html><html><head><meta charset='utf-8'>{head}</head><body><video src='jfk.mp4'></video>"
+    (site.root / f"{name}.html").write_text(page + "</body></html>", encoding="utf-8")
+    video = source.extract(site.url(f"{name}.html")).video
+    assert video.extractor == "html5mediaembed"
+    assert (video.title, video.description, video.uploader) == (title, summary, speaker)
+    slug = {"The": "the-inaugural-address-its-ask-", "Ask": "ask-not-ask-what-1961-", "untitled": "untitled-"}
+    assert draft.file_name(video, "2025-10-28").startswith(f"2025-10-28-{slug[title.split()[0]]}")
+
+
+def test_a_pages_declared_charset_is_read_and_a_sites_uploader_wins(site: Site) -> None:
+    page = (
+        "<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'>"
+        "<title>黄仁勋谈芯片</title><meta property='og:site_name' content='最佳拍档'></head>"
+        "<body><video src='aishell-BAC009S0724W0121.mp4'></video></body></html>"
+    )
+    (site.root / "gb.html").write_bytes(page.encode("gb2312"))
+    video = source.extract(site.url("gb.html")).video
+    assert (video.title, video.uploader) == ("黄仁勋谈芯片", "最佳拍档")
+    named = source.extract(site.add_page("named.html", media="jfk.mp4", title="T", uploader="JFK Library")).video
+    assert named.uploader == "JFK Library"  # yt-dlp's uploader (JSON-LD here) is the site's word
 
 
 @pytest.mark.parametrize(
