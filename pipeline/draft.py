@@ -8,7 +8,6 @@ import errno
 import hashlib
 import logging
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
@@ -24,7 +23,7 @@ from slugify import slugify
 from pipeline import cleanup, suggest
 from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
-from pipeline.store import DraftStore, remove_stale_temps, write_atomic
+from pipeline.store import DraftStore, remove_stale_temps, unwritable, write_atomic
 from pipeline.transcript import Segment, Transcript
 from pipeline.video import GENERIC_EXTRACTORS, Chapter, VideoInfo
 from pipeline.writer import Written
@@ -483,11 +482,7 @@ def check_out_dir(out_dir: Path) -> None:
     Raises:
         OutputError: ``out_dir`` cannot be made or written to.
     """
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
-            pass
-    except OSError as exc:
+    if (exc := unwritable(out_dir)) is not None:
         raise OutputError(f"cannot write drafts to {out_dir}: {exc.strerror or exc}; choose another --out") from exc
 
 

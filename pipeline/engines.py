@@ -239,8 +239,16 @@ def load_engine(name: str, model: ResolvedModel, device: str = "cpu") -> Engine:
         ModelError: the model cannot be loaded (a checkpoint missing or of another shape for
             openai-whisper, a folder without a CTranslate2 model for faster-whisper).
     """
+    return ENGINES[engine_name(name)](model, device)
+
+
+def engine_name(name: str) -> EngineName:
+    """``name`` as an EngineName.
+
+    Raises:
+        ConfigError: no engine has that name.
+    """
     try:
-        kind = EngineName(name)
+        return EngineName(name)
     except ValueError:
         raise ConfigError(f"unknown engine {name!r}: use {listed(EngineName)}") from None
-    return ENGINES[kind](model, device)

@@ -8,15 +8,16 @@ head start, which downloads and decodes while Prefect starts, follows the same p
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import captions, models
-from pipeline.choices import ChineseScript, EngineName, listed
+from pipeline.choices import ChineseScript, EngineName
 from pipeline.config import Channel, Settings
 from pipeline.draft import check_out_dir
+from pipeline.engines import engine_name
 from pipeline.errors import ConfigError
+from pipeline.store import unwritable
 from pipeline.transcribe import DecodingOptions, default_device, transcript_path
 from pipeline.video import SubtitleTrack, VideoInfo, check_url
 
@@ -79,7 +80,7 @@ def plan_ingest(
     spoken = language or (found.language if found else None) or settings.language
     script = ChineseScript((found.chinese_script if found else None) or settings.chinese_script)
     wanted = model or (found.model if found else None) or settings.model
-    chosen_engine = _engine(engine or settings.engine)
+    chosen_engine = engine_name(engine or settings.engine)
     chosen, note = _model_for(wanted, spoken, settings.models_dir, chosen_engine)  # before anything is downloaded
     decoding = DecodingOptions(
         language=spoken,
@@ -142,7 +143,7 @@ def check_request(
         ModelError: the model.  OutputError: the output dir.
     """
     check_url(url, allow_local_files=allow_local_files)
-    chosen_engine = _engine(engine or settings.engine)
+    chosen_engine = engine_name(engine or settings.engine)
     if model or not any(channel.model for channel in settings.channels):
         wanted = model or settings.model
         if language or not any(channel.language for channel in settings.channels):
@@ -154,19 +155,8 @@ def check_request(
 
 
 def _check_data_dir(data_dir: Path) -> None:
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=data_dir):
-            pass
-    except OSError as exc:
+    if (exc := unwritable(data_dir)) is not None:
         raise ConfigError(
             f"cannot write draftcast's data dir {data_dir}: {exc.strerror or exc}; "
             "set DRAFTCAST_HOME (or data_dir in the config) to a folder you can write"
         ) from exc
-
-
-def _engine(name: str) -> EngineName:
-    try:
-        return EngineName(name)
-    except ValueError:
-        raise ConfigError(f"unknown engine {name!r}: use {listed(EngineName)}") from None

@@ -103,6 +103,17 @@ _HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:40]
 _WRITER = f"{_HOST}-{os.getpid()}"
 
 
+def unwritable(folder: Path) -> OSError | None:
+    """Why files cannot be created in ``folder`` (made when missing), or None when they can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return exc
+    return None
+
+
 def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> bool:
     """Write ``data`` to ``path`` through a synced temp file in the same directory, so a
     reader sees the old file or the new one, never half of one. Without ``replace`` an
