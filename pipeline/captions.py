@@ -70,23 +70,20 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def _turns(segments: list[Segment]) -> list[Segment]:
-    """Each speaker named only where they start speaking (Segment.speaker's meaning), however
-    often the source repeats the name."""
+def _carried(segments: list[Segment]) -> list[Segment]:
+    """Each segment with who speaks in it (Segment.speaker's meaning): sources often name a
+    speaker only where their turn starts, so a segment without a name is the last one named."""
     result, current = [], ""
     for segment in segments:
-        if segment.speaker and segment.speaker != current:
-            current = segment.speaker
-            result.append(segment)
-        else:
-            result.append(dataclasses.replace(segment, speaker=""))
+        current = segment.speaker or current
+        result.append(segment if segment.speaker == current else dataclasses.replace(segment, speaker=current))
     return result
 
 
 def parse_subtitles(text: str) -> list[Segment]:
     """Cues of a WebVTT or SRT document: tags stripped, entities decoded, repeated rolling
     lines merged, WebVTT voice spans (``<v Name>``) kept as the speaker. Times in seconds;
-    a speaker is named on the cue where they start. Text without cues gives []."""
+    a cue without a voice span is the last speaker's. Text without cues gives []."""
     segments: list[Segment] = []
     for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
         lines = block.strip().split("\n")
@@ -101,7 +98,7 @@ def parse_subtitles(text: str) -> list[Segment]:
                     speaker = _words(voice.group(1)) if voice else ""
                     segments.append(Segment(_seconds(*groups[:4]), _seconds(*groups[4:]), words, speaker=speaker))
                 break
-    return _turns(segments)
+    return _carried(segments)
 
 
 def parse_json_transcript(text: str) -> list[Segment]:
@@ -131,7 +128,7 @@ def parse_json_transcript(text: str) -> list[Segment]:
         following = raw[index + 1][0] if index + 1 < len(raw) else start
         speaker = _words(str(item.get("speaker") or ""))
         segments.append(Segment(start, end if end >= start else max(start, following), body, speaker=speaker))
-    return _turns(segments)
+    return _carried(segments)
 
 
 def _clock_seconds(text: str) -> float | None:
@@ -224,13 +221,13 @@ def parse_html_transcript(text: str) -> tuple[list[Segment], bool]:
     for _, start, _ in parser.paragraphs:
         starts.append(start if start is not None else (starts[-1] if starts else 0.0))
     if not timed:
-        return _turns([Segment(0.0, 0.0, body, speaker=who) for who, _, body in parser.paragraphs]), False
+        return _carried([Segment(0.0, 0.0, body, speaker=who) for who, _, body in parser.paragraphs]), False
     ends = [*starts[1:], starts[-1]]
     segments = [
         Segment(start, max(start, end), body, speaker=who)
         for (who, _, body), start, end in zip(parser.paragraphs, starts, ends, strict=True)
     ]
-    return _turns(segments), True
+    return _carried(segments), True
 
 
 def parse_plain_transcript(text: str) -> list[Segment]:

@@ -24,7 +24,7 @@ from pipeline import cleanup, suggest
 from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
 from pipeline.store import DraftStore, remove_stale_temps, unwritable, write_atomic
-from pipeline.transcript import Segment, Transcript
+from pipeline.transcript import Segment, Transcript, colon
 from pipeline.video import GENERIC_EXTRACTORS, Chapter, VideoInfo
 from pipeline.writer import Written
 
@@ -91,7 +91,8 @@ class Paragraph:
     start: float  # seconds from the start of the recording (0 in an untimed transcript)
     text: str
     flags: tuple[str, ...] = ()  # "M:SS why" for each span an editor should check
-    speaker: str = ""  # who starts speaking with this paragraph, when the transcript says
+    speaker: str = ""  # who starts speaking with this paragraph ('' when the turn goes on, or not known)
+    voice: str = ""  # who speaks in it ('' when not known)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ def _is_unspaced(language: str) -> bool:
 
 def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
     """Readable paragraphs from transcript segments: breaks at pauses and sentence ends,
-    and where another speaker starts; the text joined by ``cleanup.join_text``. Lengths
+    and where another speaker starts (only the paragraph that starts a turn names its
+    speaker); the text joined by ``cleanup.join_text``. Lengths
     are counted in characters (PARAGRAPH_CHARS), shorter for ``language``s written
     without spaces (UNSPACED_LANGUAGES); pauses in seconds."""
     minimum, target, maximum = PARAGRAPH_CHARS["unspaced" if _is_unspaced(language) else "spaced"]
@@ -214,11 +216,13 @@ def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
         if current:
             flags = tuple(f"{timestamp(s.start)} {s.flag}" for s in current if s.flag)
             text = cleanup.join_text((s.text for s in current), language)
-            result.append(Paragraph(current[0].start, text, flags, current[0].speaker))
+            turn_starts = current[0].speaker != (result[-1].voice if result else "")
+            speaker = current[0].speaker if turn_starts else ""
+            result.append(Paragraph(current[0].start, text, flags, speaker, current[0].speaker))
             current.clear()
 
     for segment in segments:
-        if segment.speaker:
+        if current and segment.speaker != current[-1].speaker:
             flush()
         if current:
             length = sum(len(s.text) for s in current)
@@ -244,7 +248,11 @@ def sections(transcript: Transcript, chapters: tuple[Chapter, ...]) -> list[Sect
     if not transcript.timed:
         if chapters:
             log.info("the transcript has no timings: its %d chapters are not placed in the draft", len(chapters))
-        kept = tuple(Paragraph(s.start, s.text, (), s.speaker) for s in transcript.segments)
+        before = ("", *(s.speaker for s in transcript.segments))  # who spoke in the paragraph before
+        kept = tuple(
+            Paragraph(s.start, s.text, (), s.speaker if s.speaker != previous else "", s.speaker)
+            for s, previous in zip(transcript.segments, before, strict=False)
+        )
         return [Section("", 0.0, kept)] if kept else []
     bounds = sorted(chapters, key=lambda c: c.start) or [Chapter(0.0, None, "")]
     result = []
@@ -330,6 +338,7 @@ def render(
                 front_matter=front_matter,
                 link_at=video.link_at,
                 notes=notes or [],
+                colon=colon(transcript.language),
             )
         )
     except jinja2.TemplateError as exc:

@@ -24,7 +24,19 @@ class Segment:
     end: float  # seconds; equal to start (0) in an untimed transcript
     text: str
     flag: str = ""  # why an editor should check this span ('' when nothing is doubtful)
-    speaker: str = ""  # who starts speaking here, when subtitles or a transcript say ('' otherwise)
+    speaker: str = ""  # who speaks in this span: a name, or a Voice's label ('' when not known)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One speaker that diarization found in a recording: the ``label`` its segments carry
+    ("Speaker 1", "说话人1": numbered by first appearance), how many ``seconds`` they speak,
+    and their voice's ``embedding`` (a unit vector; its size is the speaker model's), which
+    names the voice later by comparing it with enrolled voices."""
+
+    label: str
+    seconds: float
+    embedding: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class Transcript:
     segments: tuple[Segment, ...]
     timed: bool = True  # False: a transcript without times (HTML without <time>, plain text), one paragraph each
     note: str = ""  # why this run used this text, for the editor (a property of the run: set after loading)
+    voices: tuple[Voice, ...] = ()  # the speakers diarization told apart (none: one voice, or not diarized)
 
     @property
     def text(self) -> str:
@@ -78,7 +91,13 @@ class Transcript:
         """
         data = json.loads(text)
         data["segments"] = tuple(Segment(**segment) for segment in data["segments"])
+        data["voices"] = tuple(Voice(v["label"], v["seconds"], tuple(v["embedding"])) for v in data.get("voices", ()))
         return cls(**data)
+
+
+def colon(language: str) -> str:
+    """The colon after a speaker's name: full-width in Chinese and Japanese (说话人1：)."""
+    return "：" if language.split("-")[0].lower() in {"zh", "ja", "yue"} else ":"
 
 
 def _clock(seconds: float, separator: str) -> str:
@@ -89,21 +108,25 @@ def _clock(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
+def _voice(segment: Segment) -> str:
+    """A cue's speaker as a WebVTT voice span (``<v Name>``), '' when not known."""
+    return f"<v {segment.speaker}>" if segment.speaker else ""
+
+
 def to_srt(transcript: Transcript) -> str:
-    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times; speakers are left out (SRT has no
-    place for them)."""
+    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times, each cue's speaker as a voice span
+    (``<v Name>``: SubRip has no markup of its own for speakers; players that do not know
+    the tag hide it, as they hide ``<i>``)."""
     return "\n".join(
-        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{join_text([s.text], transcript.language)}\n"
+        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{_voice(s)}{join_text([s.text], transcript.language)}\n"
         for n, s in enumerate(transcript.segments, start=1)
     )
 
 
 def to_vtt(transcript: Transcript) -> str:
-    """WebVTT: cues with ``HH:MM:SS.mmm`` times, a speaker as a voice span (``<v Name>``)
-    on the cue where they start."""
+    """WebVTT: cues with ``HH:MM:SS.mmm`` times, each cue's speaker as a voice span (``<v Name>``)."""
     cues = "\n".join(
-        f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{f'<v {s.speaker}>' if s.speaker else ''}"
-        f"{join_text([s.text], transcript.language)}\n"
+        f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{_voice(s)}{join_text([s.text], transcript.language)}\n"
         for s in transcript.segments
     )
     return f"WEBVTT\n\n{cues}"
@@ -111,9 +134,21 @@ def to_vtt(transcript: Transcript) -> str:
 
 def to_text(transcript: Transcript) -> str:
     """Plain text: one run of words, or an untimed transcript's paragraphs (with the
-    speakers named where they start) between blank lines."""
-    if not transcript.timed:
-        return "\n\n".join(f"{s.speaker}: {s.text}" if s.speaker else s.text for s in transcript.segments) + "\n"
+    speakers named where their turn starts) between blank lines; with speakers, a
+    paragraph per turn."""
+    if not transcript.timed or any(s.speaker for s in transcript.segments):
+        turns: list[tuple[str, list[str]]] = []
+        for segment in transcript.segments:
+            if transcript.timed and turns and turns[-1][0] == segment.speaker:
+                turns[-1][1].append(segment.text)
+            else:
+                turns.append((segment.speaker, [segment.text]))
+        paragraphs, before = [], ""
+        for who, parts in turns:
+            text = join_text(parts, transcript.language)
+            paragraphs.append(f"{who}{colon(transcript.language)} {text}" if who and who != before else text)
+            before = who
+        return "\n\n".join(paragraphs) + "\n"
     return transcript.text + "\n"
 
 

@@ -17,7 +17,7 @@ from pipeline.config import load_settings
 from pipeline.draft import Outcome
 from pipeline.errors import ConfigError, OutputError
 from pipeline.store import DraftStore, locked
-from pipeline.transcript import Segment, Transcript
+from pipeline.transcript import Segment, Transcript, Voice
 from pipeline.video import Chapter, VideoInfo
 from tests.conftest import HOSTILE
 
@@ -377,3 +377,18 @@ def test_a_chapter_that_starts_inside_a_cue_keeps_its_heading() -> None:
         ("Main", ["The main part."]),
         ("Credits", []),
     ]
+
+
+def test_speaker_turns_are_labelled_in_bold_with_the_languages_colon() -> None:
+    settings = load_settings(GOLDEN / "draftcast.toml")
+    said = [("说话人1", "我们先谈芯片。"), ("说话人1", "然后谈能源。"), ("说话人2", "好的。"), ("说话人1", "谢谢。")]
+    segments = tuple(Segment(i * 5.0, i * 5.0 + 4, text, speaker=who) for i, (who, text) in enumerate(said))
+    voices = (Voice("说话人1", 14.0, (0.6, 0.8)), Voice("说话人2", 4.0, (1.0, 0.0)))
+    transcript = Transcript("zh", "base", "openai-whisper", 20.0, segments, voices=voices)
+    assert Transcript.from_json(transcript.to_json()) == transcript  # the voices are kept with the transcript
+    body = frontmatter.loads(draft.compose(_video(), transcript, settings=settings, speaker=None, today=TODAY)).content
+    turns = [line.split(") ", 1)[1] for line in body.splitlines() if line.startswith("[")]
+    assert turns == ["**说话人1：** 我们先谈芯片。然后谈能源。", "**说话人2：** 好的。", "**说话人1：** 谢谢。"]
+    english = Transcript("en", "base", "openai-whisper", 10.0, (Segment(0, 4, "Hi.", speaker="Speaker 1"),))
+    body = draft.compose(_video(), english, settings=settings, speaker=None, today=TODAY)
+    assert "**Speaker 1:** Hi." in body

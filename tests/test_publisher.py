@@ -77,14 +77,14 @@ HTML_UNTIMED = """<cite>Host:</cite><p>Welcome to the show.</p><p>Today: chips.<
 <p>Glad to be here."""
 
 
-def test_webvtt_voice_spans_name_the_speaker_where_their_turn_starts() -> None:
+def test_webvtt_voice_spans_name_the_speaker_of_every_cue_of_their_turn() -> None:
     segments, timed = captions.parse_transcript(VTT, "vtt")
     assert timed
     assert [(s.start, s.end, s.speaker, s.text) for s in segments] == [
         (0.179, 2.399, "Travis", "When you first get started in podcasting & radio,"),
-        (2.4, 4.799, "", "it's almost guaranteed."),
+        (2.4, 4.799, "Travis", "it's almost guaranteed."),  # a cue without a voice span: the turn goes on
         (5.0, 6.5, "Sarah Jane", "Creating good audio"),
-        (6.5, 8.0, "", "is really key."),  # the same voice again is no new turn
+        (6.5, 8.0, "Sarah Jane", "is really key."),
     ]
 
 
@@ -97,14 +97,14 @@ def test_srt_cues_keep_their_times_and_text() -> None:
     ]
 
 
-def test_a_json_transcript_is_sorted_with_speakers_at_their_turns() -> None:
+def test_a_json_transcript_is_sorted_and_each_word_has_its_speaker() -> None:
     segments, timed = captions.parse_transcript(json.dumps(JSON_TRANSCRIPT), "json")
     assert timed
     assert [(s.start, s.end, s.speaker, s.text) for s in segments] == [
         (0.5, 0.75, "Darth Vader", "I"),
-        (1.0, 1.5, "", "am"),  # no endTime: it ends where the next word starts
-        (1.5, 2.0, "", "your"),
-        (2.25, 2.5, "", "father."),
+        (1.0, 1.5, "Darth Vader", "am"),  # no endTime: it ends where the next word starts
+        (1.5, 2.0, "Darth Vader", "your"),  # no speaker of its own: the turn goes on
+        (2.25, 2.5, "Darth Vader", "father."),
         (2.75, 3.0, "Luke", "Nooooo"),
     ]
     with pytest.raises(ValueError, match="not a JSON transcript"):
@@ -116,7 +116,7 @@ def test_html_with_cite_and_time_is_timed_by_its_paragraphs() -> None:
     assert timed
     assert [(s.start, s.speaker, s.text) for s in segments] == [
         (0.0, "Kevin", "We have an update planned & ready."),
-        (0.0, "", "It ships soon."),  # no <time> of its own: its speaker's turn started at 0:00
+        (0.0, "Kevin", "It ships soon."),  # no <time> of its own: its speaker's turn started at 0:00
         (3729.5, "Alban", "You're triggering Tom right now."),
     ]
     assert segments[1].end == 3729.5  # a paragraph ends where the next starts
@@ -127,9 +127,9 @@ def test_html_without_times_and_plain_text_keep_their_paragraphs_untimed() -> No
     assert not timed
     assert [(s.speaker, s.text) for s in segments] == [
         ("Host", "Welcome to the show."),
-        ("", "Today: chips."),
+        ("Host", "Today: chips."),
         ("Guest", "Thanks for having me."),
-        ("", "Glad to be here."),  # an unclosed <p> ends where the next begins, or at the end
+        ("Guest", "Glad to be here."),  # an unclosed <p> ends where the next begins, or at the end
     ]
     assert {(s.start, s.end) for s in segments} == {(0.0, 0.0)}
     plain, timed = captions.parse_transcript("First paragraph,\nstill the first.\n\n\nSecond one.\n", "txt")
@@ -272,13 +272,23 @@ def test_an_untimed_transcript_reads_as_its_paragraphs_without_time_links() -> N
 def test_a_new_speaker_starts_a_new_paragraph() -> None:
     segments = (
         Segment(0.0, 1.0, "Hello", speaker="Ann"),
-        Segment(1.0, 2.0, "there."),
+        Segment(1.0, 2.0, "there.", speaker="Ann"),
         Segment(2.0, 3.0, "Hi.", speaker="Bob"),
+        Segment(3.0, 4.0, "Bye.", speaker="Ann"),
+        Segment(4.5, 5.0, "Bye."),  # not known who
     )
     assert draft.paragraphs(segments, "en") == [
-        draft.Paragraph(0.0, "Hello there.", (), "Ann"),
-        draft.Paragraph(2.0, "Hi.", (), "Bob"),
+        draft.Paragraph(0.0, "Hello there.", (), "Ann", "Ann"),
+        draft.Paragraph(2.0, "Hi.", (), "Bob", "Bob"),
+        draft.Paragraph(3.0, "Bye.", (), "Ann", "Ann"),
+        draft.Paragraph(4.5, "Bye.", (), "", ""),
     ]
+    long_turn = tuple(
+        Segment(float(i), i + 1.0, "A sentence of forty characters or so here.", speaker="Ann") for i in range(40)
+    )
+    turn = draft.paragraphs(long_turn, "en")
+    assert len(turn) > 1 and [p.speaker for p in turn] == ["Ann"] + [""] * (len(turn) - 1)  # named once a turn
+    assert draft.paragraphs(long_turn, "zh")[0].speaker == "Ann"
 
 
 EPISODE_TRANSCRIPT = {  # the publisher's words: a host's line whisper could never hear, Kennedy's with a dash
@@ -342,7 +352,8 @@ def test_an_episodes_own_transcript_and_chapters_replace_whisper(prefect_api: No
     assert "ask not what your country can" in body and "do for you — ask what you can do for your country." in body
     headings = [line for line in body.splitlines() if line.startswith("### ")]
     assert headings == ["### Welcome", "### The ask", "### The answer"]  # the silent "Sponsor" marker is no heading
-    assert "[0:03](https://podcast.example/episodes/1#t=3) ask not" in body  # each section starts at its time
+    # each section starts at its time, and says who speaks
+    assert "[0:03](https://podcast.example/episodes/1#t=3) **John F. Kennedy:** ask not" in body
     work = next((isolated / "work").iterdir())
     assert sorted(p.name for p in work.glob("transcript.*")) == [
         f"transcript.publisher.en.{suffix}" for suffix in ("json", "srt", "txt", "vtt")

@@ -3,7 +3,6 @@ subtitles first, sidecars. Real whisper weights and real Silero VAD on real spee
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
@@ -102,14 +101,14 @@ def test_human_subtitles_in_the_wanted_language_are_chosen_automatic_ones_are_no
 def test_subtitles_parse_and_sidecars_round_trip(site: Site, tmp_path: Path) -> None:
     segments = captions.parse_subtitles((site.root / "jfk.en.vtt").read_text())
     assert segments[0].text == "And so, my fellow Americans:" and segments[-1].end == 11.0
-    assert [s.speaker for s in segments] == ["Kennedy", "", ""]  # <v Kennedy> starts his turn
+    assert [s.speaker for s in segments] == ["Kennedy"] * 3  # <v Kennedy> starts his turn, which goes on
     transcript = Transcript("en", "human-made subtitles", "captions", 11.0, tuple(segments))
     json_path = tmp_path / "transcript.json"
     srt, vtt, txt = write_sidecars(transcript, json_path)
-    unnamed = [dataclasses.replace(s, speaker="") for s in segments]
-    assert captions.parse_subtitles(srt.read_text()) == unnamed  # SRT has no markup for speakers
+    assert srt.read_text().count("<v Kennedy>") == vtt.read_text().count("<v Kennedy>") == 3  # on every cue
+    assert captions.parse_subtitles(srt.read_text()) == segments
     assert captions.parse_subtitles(vtt.read_text()) == segments
-    assert txt.read_text().startswith("And so, my fellow Americans: ask not")
+    assert txt.read_text().startswith("Kennedy: And so, my fellow Americans: ask not")
 
 
 @pytest.mark.parametrize("model_name", ["tiny.en", "base"])
