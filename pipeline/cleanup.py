@@ -1,6 +1,9 @@
 """Defenses against whisper's known failures, applied to its segments.
 
-- loops: the same line repeated segment after segment is collapsed to one;
+- loops: the same line repeated segment after segment is collapsed to one, and flagged
+  with how often it was said and what;
+- missing text: where the text is far shorter than the speech it stands for (whisper
+  skips a sentence said again within a window), the span is flagged;
 - stock phrases ("Thanks for watching", "字幕由Amara.org社群提供") are dropped when they
   fall on non-speech, and flagged when they fall on speech;
 - doubtful segments (low confidence, likely no speech, repetitive text) are kept and
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -44,6 +48,18 @@ LOW_LOGPROB = -1.0
 LIKELY_NO_SPEECH = 0.6
 REPETITIVE = 2.4  # gzip compression ratio of the text
 ON_SPEECH = 0.5  # a segment at least half inside speech regions is "on speech"
+COLLAPSED_EXCERPT_CHARS = 40  # of a collapsed line, quoted in its flag
+
+# Text far shorter than its speech: whisper skipped some. Text runs at words per second of
+# speech (voice activity's regions), or characters per second in languages written without
+# spaces. Measured on speech transcribed whole (tiny.en and base; windows, and stretches of
+# 8 s or more): English 2.0-3.5 words/s, very slow English (espeak-ng at 110 wpm with
+# gaps between words) 1.23-1.5; Mandarin 4.1-4.7 characters/s. A sentence said six times
+# and written once or twice: 0.33-0.56 words/s. Text below these rates (40 % of typical
+# English, a third of Mandarin) is flagged.
+MIN_TEXT_RATE = {"spaced": 1.0, "unspaced": 1.5}
+MIN_JUDGED_SPEECH = 8.0  # seconds: shorter stretches (a word or two, a pause) are not judged
+SHORT_TEXT = "text shorter than the speech: check"
 
 OPENCC_CONFIGS = {ChineseScript.SIMPLIFIED: "t2s", ChineseScript.TRADITIONAL: "s2t", ChineseScript.TAIWAN: "s2twp"}
 MANDARIN_PROMPTS = {
@@ -64,6 +80,8 @@ _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 # Languages whose segments are joined without a space though the rule above does not cover
 # their scripts (Thai, Lao, Burmese, Tibetan).
 UNSPACED_SCRIPTS = {"th", "lo", "my", "bo"}
+# Languages written without spaces between words: their text is measured in characters.
+UNSPACED_LANGUAGES = {"zh", "ja", "yue", *UNSPACED_SCRIPTS}
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,7 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
     with avg_logprob < -0.5), repetitive (compression ratio > 2.4), outside detected speech.
     The -1, 0.6 and 2.4 are whisper.transcribe's thresholds."""
     result: list[Cleaned] = []
+    said: list[int] = []  # how often each kept line was said in a row
     for segment in segments:
         text = str(segment["text"]).strip()
         start, end = float(segment["start"]), float(segment["end"])
@@ -123,7 +142,8 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
         if is_stock_phrase(text) and not on_speech:
             continue  # an outro whisper heard in silence or music
         if result and _normalized(result[-1].text) == _normalized(text):
-            result[-1] = Cleaned(result[-1].text, result[-1].start, end, result[-1].flag or "repeated line collapsed")
+            result[-1] = dataclasses.replace(result[-1], end=end)
+            said[-1] += 1
             continue
         reasons = []
         if is_stock_phrase(text):
@@ -137,7 +157,79 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
         if not on_speech:
             reasons.append("outside detected speech")
         result.append(Cleaned(text, start, end, ", ".join(reasons)))
-    return result
+        said.append(1)
+    return [
+        _with_reason(kept, _collapsed(kept.text, times)) if times > 1 else kept
+        for kept, times in zip(result, said, strict=True)
+    ]
+
+
+def _with_reason(segment: Cleaned, reason: str) -> Cleaned:
+    if reason in segment.flag:
+        return segment
+    return dataclasses.replace(segment, flag=", ".join(r for r in (segment.flag, reason) if r))
+
+
+def _collapsed(text: str, times: int) -> str:
+    """The flag of a line said ``times`` in a row and kept once, quoting its start (inside
+    the draft's HTML comment, so never ``--``)."""
+    excerpt = text if len(text) <= COLLAPSED_EXCERPT_CHARS else text[:COLLAPSED_EXCERPT_CHARS].rstrip() + "…"
+    return f'repeated line collapsed ({times}×): "{re.sub("-{2,}", "–", excerpt)}"'
+
+
+def text_units(text: str, language: str) -> int:
+    """How much text there is: characters in languages written without spaces, else words."""
+    if language.split("-")[0].lower() in UNSPACED_LANGUAGES:
+        return sum(1 for char in text if char.isalnum())
+    return len(re.findall(r"\w+(?:['’]\w+)*", text))
+
+
+def flag_short_text(
+    segments: list[Cleaned], windows: list[tuple[float, float]], speech: list[tuple[float, float]], language: str
+) -> list[Cleaned]:
+    """``segments`` (in order) with SHORT_TEXT on those whose text is far shorter than the
+    speech it stands for: whisper skipped some, often a sentence said again within a window.
+
+    In each window of ``windows`` (seconds, as decoded), a segment's text stands for the
+    speech since the text before it, and the speech after the window's last text stands
+    for none (that flag goes on the segment nearest before it, else after it, and says
+    where the speech is). A stretch with MIN_JUDGED_SPEECH seconds of speech or more
+    (``speech``: the regions voice activity found) whose text runs below MIN_TEXT_RATE is
+    flagged; so is a whole window, on its stretch with the most speech lacking text."""
+    if not segments:
+        return segments  # nothing to flag on; the caller reports a recording without text
+    unspaced = language.split("-")[0].lower() in UNSPACED_LANGUAGES
+    minimum = MIN_TEXT_RATE["unspaced" if unspaced else "spaced"]
+    reasons: dict[int, str] = {}
+    for start, end in windows:
+        inside = [i for i, segment in enumerate(segments) if start <= segment.start < end]
+        stretches = []  # (the segment flagged for it, seconds of speech, text units, reason)
+        since = start
+        for i in inside:
+            units = text_units(segments[i].text, language)
+            stretches.append((i, _speech_in(since, segments[i].end, speech), units, SHORT_TEXT))
+            since = max(since, segments[i].end)
+        nearest = inside[-1] if inside else max((i for i, s in enumerate(segments) if s.start < start), default=0)
+        untold = f"{SHORT_TEXT} (no text for the speech from {_clock(since)} to {_clock(end)})"
+        stretches.append((nearest, _speech_in(since, end, speech), 0, untold))
+        slow = [st for st in stretches if st[1] >= MIN_JUDGED_SPEECH and st[2] < minimum * st[1]]
+        seconds, units = sum(st[1] for st in stretches), sum(st[2] for st in stretches)
+        if not slow and seconds >= MIN_JUDGED_SPEECH and units < minimum * seconds:
+            slow = [max(stretches, key=lambda st: st[1] - st[2] / minimum)]  # the most speech without text
+        for index, _, _, reason in slow:
+            if reasons.get(index, SHORT_TEXT) == SHORT_TEXT:  # saying where speech has no text is worth more
+                reasons[index] = reason
+    return [_with_reason(segment, reasons[i]) if i in reasons else segment for i, segment in enumerate(segments)]
+
+
+def _speech_in(start: float, end: float, speech: list[tuple[float, float]]) -> float:
+    return speech_fraction(start, end, speech) * max(0.0, end - start)
+
+
+def _clock(seconds: float) -> str:
+    """M:SS, or H:MM:SS from an hour on: as the draft writes times (draft.timestamp)."""
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 @lru_cache(maxsize=4)

@@ -47,7 +47,7 @@ MAX_SLUG_CHARS = 45  # keeps the whole file name near 80 characters
 PAUSE_SECONDS = 1.5
 NEW_TOPIC_PAUSE_SECONDS = 3.0
 PARAGRAPH_CHARS = {"spaced": (250, 600, 1200), "unspaced": (80, 200, 400)}  # MIN, TARGET, MAX
-UNSPACED_LANGUAGES = {"zh", "ja", "yue", "th", "lo", "my", "bo"}
+UNSPACED_LANGUAGES = cleanup.UNSPACED_LANGUAGES
 SENTENCE_END = re.compile(r"[.!?。！？…]['\"”’」』)）]*$")
 
 

@@ -127,6 +127,8 @@ def transcribe(
     raw_segments = _decode_spans(spans, decode, fine, checkpoint, fingerprint, on_progress, options.batch_windows)
     if options.clean:
         cleaned = cleanup.clean_segments(raw_segments, regions if options.vad else [])
+        if options.vad:  # without voice activity detection, silence would count as speech
+            cleaned = cleanup.flag_short_text(cleaned, spans, fine, language)
     else:
         cleaned = [cleanup.Cleaned(s["text"].strip(), s["start"], s["end"], "") for s in raw_segments]
     convert = cleanup.is_chinese(language) and options.convert_script

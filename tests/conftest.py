@@ -137,6 +137,24 @@ def make_gap_recording(out: Path) -> Path:
     return out
 
 
+REPEATED_SENTENCE = "It was the first great sorrow of his life"  # LibriSpeech's first 2.7 s
+
+
+def make_repeated_recording(out: Path, *, times: int = 6, pause: float = 0.5) -> Path:
+    """One sentence said ``times`` times with short pauses: whisper writes it fewer times."""
+    command = [
+        ffmpeg_executable(), "-nostdin", "-loglevel", "error", "-y",
+        "-i", str(MEDIA / "librispeech-1995-1837-0001.wav"),
+        "-filter_complex",
+        f"[0:a]atrim=0:2.7,asetpts=PTS-STARTPTS,apad=pad_dur={pause},asplit={times}"
+        + "".join(f"[s{n}]" for n in range(times)) + ";"
+        + "".join(f"[s{n}]" for n in range(times)) + f"concat=n={times}:v=0:a=1[out]",
+        "-map", "[out]", "-ar", "16000", "-ac", "1", str(out),
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    return out
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("site")

@@ -10,7 +10,7 @@ import pytest
 from whisper.normalizers import EnglishTextNormalizer
 
 from pipeline import draft
-from tests.conftest import HOSTILE, REFERENCES, Site
+from tests.conftest import HOSTILE, REFERENCES, Site, make_repeated_recording, make_video
 from tests.conftest import run_cli as _run
 
 
@@ -92,6 +92,33 @@ def test_a_page_with_one_video_is_drafted_with_the_pages_title_summary_and_site(
         "Kennedy, 20 January 1961.",
         "JFK Library",
     )
+
+
+@pytest.mark.slow
+def test_a_sentence_said_six_times_and_written_fewer_is_flagged(
+    prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    import torch
+
+    from pipeline import cleanup
+    from pipeline.transcript import Transcript
+
+    make_video(make_repeated_recording(isolated.parent / "repeated.wav"), site.root / "repeated.mp4")
+    torch.manual_seed(0)  # whisper samples at higher temperatures when a window looks like a loop
+    code, out, err = _run(capfd, site.url("repeated.mp4"), "--model", "tiny.en", "--language", "en")
+    assert code == 0, err
+    work = next((isolated / "work").iterdir())
+    transcript = Transcript.from_json(next(work.glob("transcript.tiny.en.en.json")).read_text())
+    assert transcript.text.lower().count("great sorrow") < 6, transcript.text  # whisper lost some: the case at hand
+    flags = [s.flag for s in transcript.segments if s.flag]
+    collapsed = [re.search(r'repeated line collapsed \((\d+)×\): "It was the first great', f) for f in flags]
+    assert any(collapsed) or any(cleanup.SHORT_TEXT in f for f in flags), flags
+    assert all(int(match.group(1)) >= 2 for match in collapsed if match)
+    body = Path(out.strip()).read_text()
+    assert f"{transcript.flagged} span(s) flagged for review" in body and transcript.flagged >= 1
+    assert re.search(r"<!-- draftcast: check 0:\d\d (.*)(repeated line collapsed|text shorter than the speech)", body)
 
 
 @pytest.mark.slow

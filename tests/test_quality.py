@@ -49,8 +49,13 @@ def test_silence_and_noise_between_speech_invent_nothing(site: Site, shared_mode
     normalize = EnglishTextNormalizer()
     assert jiwer.wer(normalize(reference), normalize(result.text)) <= 0.10, result.text  # nothing invented
     assert not [s for s in result.segments if 12.0 < s.start < 100.0]  # nothing in the gap
+    assert not _missing_text_flags(result)  # normal speech, a minute of silence and noise: nothing missing
     after = next(s for s in result.segments if "sorrow" in s.text.lower())
     assert abs(after.start - GAP_SPEECH_STARTS[1]) < 1.0  # timestamps right after the gap
+
+
+def _missing_text_flags(transcript: Transcript) -> list[str]:
+    return [s.flag for s in transcript.segments if cleanup.SHORT_TEXT in s.flag or "collapsed" in s.flag]
 
 
 def test_loops_collapse_and_outros_on_non_speech_are_dropped() -> None:
@@ -66,11 +71,58 @@ def test_loops_collapse_and_outros_on_non_speech_are_dropped() -> None:
     ]
     cleaned = cleanup.clean_segments(raw, regions)
     assert [(c.text, c.flag) for c in cleaned] == [
-        ("We are back.", "repeated line collapsed"),
+        ("We are back.", 'repeated line collapsed (3×): "We are back."'),
         ("The chips matter.", "low confidence"),
         ("Thanks for watching!", "stock phrase"),  # said during speech: kept, flagged
     ]
     assert cleaned[0].end == 12.0
+
+
+def test_a_collapsed_loop_is_flagged_with_what_was_collapsed_whatever_else_is_flagged() -> None:
+    line = " Ask what you can do for your country -- ask it now, every day of the year."
+    raw = [{"start": 4.0 * n, "end": 4.0 * n + 4.0, "text": line, "compression_ratio": 3.1} for n in range(4)]
+    (kept,) = cleanup.clean_segments(raw, [(0.0, 16.0)])
+    assert (kept.start, kept.end) == (0.0, 16.0)
+    assert kept.flag == 'repetitive, repeated line collapsed (4×): "Ask what you can do for your country –…"'
+
+
+def _said(start: float, end: float, words: int, flag: str = "") -> cleanup.Cleaned:
+    return cleanup.Cleaned(" ".join(["word"] * words), start, end, flag)
+
+
+def test_text_far_shorter_than_its_speech_is_flagged() -> None:
+    windows, speech = [(0.0, 28.0), (30.0, 58.0)], [(0.0, 28.0), (30.0, 58.0)]
+    normal = [_said(0.0, 9.0, 20), _said(9.0, 19.0, 24), _said(19.0, 28.0, 21), _said(30.0, 58.0, 60)]
+    assert cleanup.flag_short_text(normal, windows, speech, "en") == normal
+    slow = [_said(0.0, 28.0, 36), _said(30.0, 58.0, 36)]  # 1.3 words/s: slow speech, not missing text
+    assert cleanup.flag_short_text(slow, windows, speech, "en") == slow
+    # one copy of a sentence said four times: 10 words for 20 s of speech
+    skipped = [_said(0.0, 6.0, 15), _said(6.0, 26.0, 10, "low confidence"), _said(30.0, 58.0, 60)]
+    flags = [s.flag for s in cleanup.flag_short_text(skipped, windows, speech, "en")]
+    assert flags == ["", f"low confidence, {cleanup.SHORT_TEXT}", ""]
+    # the text stops while the speech goes on to the window's end
+    stopped = [_said(0.0, 9.0, 20), _said(30.0, 58.0, 60)]
+    flags = [s.flag for s in cleanup.flag_short_text(stopped, windows, speech, "en")]
+    assert flags == [f"{cleanup.SHORT_TEXT} (no text for the speech from 0:09 to 0:28)", ""]
+    # a window whisper gave no text at all: flagged on the text before it
+    assert [s.flag for s in cleanup.flag_short_text(normal[:3], windows, speech, "en")] == [
+        "",
+        "",
+        f"{cleanup.SHORT_TEXT} (no text for the speech from 0:30 to 0:58)",
+    ]
+    # many short stretches, each too short to judge, but the window as a whole is
+    sparse = [_said(n * 4.0, n * 4.0 + 4.0, 2) for n in range(7)]
+    assert [bool(s.flag) for s in cleanup.flag_short_text(sparse, windows[:1], speech, "en")].count(True) == 1
+    assert cleanup.flag_short_text(sparse[:1], windows[:1], [(0.0, 4.0)], "en") == sparse[:1]  # 4 s: not judged
+
+
+def test_text_in_languages_without_spaces_is_measured_in_characters() -> None:
+    windows = speech = [(0.0, 20.0)]
+    said = [cleanup.Cleaned("广州市房地产中介协会分析，" * 6, 0.0, 20.0, "")]  # 72 characters: 3.6 a second
+    assert cleanup.flag_short_text(said, windows, speech, "zh") == said
+    short = [cleanup.Cleaned("广州市房地产中介协会分析。", 0.0, 20.0, "")]
+    assert cleanup.flag_short_text(short, windows, speech, "zh")[0].flag == cleanup.SHORT_TEXT
+    assert cleanup.text_units("用 GPU 训练。", "zh") == 6 and cleanup.text_units("Don't stop — go on.", "en") == 4
 
 
 def test_an_english_only_model_is_never_given_possibly_mandarin_audio(shared_models: Path) -> None:
@@ -119,6 +171,7 @@ def test_faster_whisper_reads_the_same_weights_and_the_text_agrees(model_name: s
         model = models.resolve_model(model_name, models_dir=shared_models, engine=engine)
         result = transcribe.transcribe(samples, model, transcribe.DecodingOptions(language="en", engine=engine))
         assert result.engine == engine and result.segments
+        assert not _missing_text_flags(result)  # 8.7 s of speech, judged and found whole
         texts[engine] = EnglishTextNormalizer()(result.text)
     reference = EnglishTextNormalizer()(REFERENCES["librispeech-1995-1837-0001.wav"])
     assert jiwer.wer(reference, texts["faster-whisper"]) <= 0.10
