@@ -363,8 +363,10 @@ def test_an_ingest_names_voices_and_the_next_one_learns_an_editors_rename(
     recording = np.concatenate([clips["libri"], gap, clips["jfk_b"]])
     make_video(_wav(recording, tmp_path / "two.wav"), site.root / "two-voices.mp4")
     url = site.add_page("two-voices.html", media="two-voices.mp4", title="Two voices", uploader="Talk Show")
+    feed = site.url("talk-show.xml")  # the channel as polling lists it: a feed with nothing new
+    (site.root / "talk-show.xml").write_text('<rss version="2.0"><channel><title>Talk</title></channel></rss>')
     config = tmp_path / "draftcast.toml"
-    config.write_text(f'[[channels]]\nurl = "{CHANNEL.url}"\nuploader = "Talk Show"\n')
+    config.write_text(f'[[channels]]\nurl = "{feed}"\nuploader = "Talk Show"\npoll = true\n')
     monkeypatch.setenv("DRAFTCAST_CONFIG", str(config))
     from flows.cli import main
 
@@ -406,8 +408,16 @@ def test_an_ingest_names_voices_and_the_next_one_learns_an_editors_rename(
     path.write_text(edited)
     code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
     assert code == 0 and "changed by an editor: left as it is" in err, err
-    assert f"learned 'Ada Lovelace' from {path.name} (Speaker 1 renamed there), for {CHANNEL.url}" in err
+    assert f"learned 'Ada Lovelace' from {path.name} (Speaker 1 renamed there), for {feed}" in err
     assert path.read_text() == edited
     known = {v.name: v for v in VoiceStore(load_settings().voices_path).known()}
-    assert known["Ada Lovelace"].scope == CHANNEL.url
+    assert known["Ada Lovelace"].scope == feed
     assert known["Ada Lovelace"].source == f"learned from draft {path.name} (label Speaker 1)"
+
+    # a poll of the channel learns too: here a name draftcast gave, corrected by the editor
+    from flows.poll import poll_channels
+
+    path.write_text(edited.replace("**John F. Kennedy:**", "**President Kennedy:**"))
+    assert poll_channels().startswith("0 new launched")
+    known = {v.name: v for v in VoiceStore(load_settings().voices_path).known()}
+    assert known["President Kennedy"].source == f"learned from draft {path.name} (label Speaker 2)"
