@@ -413,6 +413,41 @@ def drafts(args: argparse.Namespace) -> int:
     return 0
 
 
+def voices(args: argparse.Namespace) -> int:
+    """``draftcast voices``: the known voices (name, scope, where each came from, date)
+    under a header line; ``voices add NAME AUDIO`` enrols NAME from a local recording,
+    ``voices remove NAME`` forgets it; ``--channel URL`` (a configured channel) limits
+    either to that channel's videos. Returns 0.
+
+    Raises:
+        VoiceError: an empty name, a missing file, too little speech, an unknown name to
+            remove, a store that cannot be read or written.
+        AudioError: the file cannot be decoded.  ConfigError: ``--channel`` or the config.
+    """
+    from pipeline.voices import VoiceStore
+
+    settings = load_settings()
+    store = VoiceStore(settings.voices_path)
+    channel = settings.channel_named(args.channel).url if args.channel else None
+    where = channel or "all channels"
+    if args.voices_command == "add":
+        voice = store.enrol_file(args.voice_name, Path(args.audio), channel)
+        print(f"enrolled {voice.name} for {where} from {args.audio}")
+        return 0
+    if args.voices_command == "remove":
+        forgotten = store.forget(args.voice_name, channel)
+        print(f"forgot {forgotten[0].name} for {where} ({len(forgotten)} sample(s))")
+        return 0
+    known = store.known()
+    if not known:
+        print("no voices known: draftcast voices add NAME AUDIO enrols one", file=sys.stderr)
+        return 0
+    rows = [[_one_line(v.name), v.scope or "all channels", v.source, v.date] for v in known]
+    for line in _table(("NAME", "SCOPE", "SOURCE", "DATE"), rows):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``draftcast`` command line: one subcommand per handler, each setting ``handler``."""
     parser = argparse.ArgumentParser(prog="draftcast", description="Turn video interviews into draft blog posts.")
@@ -457,6 +492,17 @@ def build_parser() -> argparse.ArgumentParser:
     drafts_parser.add_argument("--json", action="store_true", help="JSON for scripts")
     drafts_parser.set_defaults(handler=drafts)
 
+    voices_parser = commands.add_parser("voices", help="list the voices drafts name; add or remove one")
+    voices_commands = voices_parser.add_subparsers(dest="voices_command")
+    add_parser = voices_commands.add_parser("add", help="enrol a voice from a recording of that person alone")
+    add_parser.add_argument("voice_name", metavar="NAME", help="the name drafts give the voice")
+    add_parser.add_argument("audio", metavar="AUDIO", help="a local audio or video file: 3 s or more of them speaking")
+    remove_parser = voices_commands.add_parser("remove", help="forget a voice")
+    remove_parser.add_argument("voice_name", metavar="NAME", help="the name of the voice")
+    for voice_parser in (add_parser, remove_parser):
+        voice_parser.add_argument("--channel", help="for this configured channel's videos only (default: all channels)")
+    voices_parser.set_defaults(handler=voices, voices_command=None, channel=None)
+
     status_parser = commands.add_parser("status", help="what polling found, launched, drafted and failed")
     status_parser.add_argument("--all", action="store_true", help="every video, not only those needing a person")
     status_parser.set_defaults(handler=status)
@@ -465,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Where an argument that is not UTF-8 came from, for the error line (options are named by
 # their dest, --speaker for speaker).
-POSITIONALS = {"url": "the URL", "name": "the model name"}
+POSITIONALS = {"url": "the URL", "name": "the model name", "voice_name": "the voice's name", "audio": "the audio file"}
 
 
 def _check_utf8(args: argparse.Namespace) -> None:
@@ -496,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 done, 1 a DraftcastError (one line on stderr, naming the URL), 3 a removed draft not
     written again, 130 interrupted. Bad arguments exit with 2 (argparse)."""
     args = build_parser().parse_args(argv)
-    if args.handler in (list_models, status, drafts):  # the others log through Prefect's handlers
+    if args.handler in (list_models, status, drafts, voices):  # the others log through Prefect's handlers
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         _check_utf8(args)

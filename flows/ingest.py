@@ -28,7 +28,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from flows import slot
-from pipeline import captions, draft, models, source, transcribe, writer
+from pipeline import captions, draft, models, source, transcribe, voices, writer
 from pipeline.config import Settings, load_settings
 from pipeline.errors import NotReady, is_transient
 from pipeline.headstart import HeadStart
@@ -215,9 +215,11 @@ def write_draft(
 ) -> draft.DraftResult:
     """The draft composed from the transcript at ``transcript_file`` (``draft.compose``)
     and written under the video's lock (``draft.write_draft``), with its preview and its
-    provenance as artifacts. ``speaker``: None is the channel's, else the uploader;
-    ``rewrite``: write again a draft removed since; ``written``: the writing step's
-    fields; ``note``: for the editor (why the publisher's transcript was not used).
+    provenance as artifacts. Diarized voices are named first (``voices``: after learning
+    the names editors gave in the channel's drafts), and the sidecars carry the names.
+    ``speaker``: None is the channel's, else the uploader; ``rewrite``: write again a
+    draft removed since; ``written``: the writing step's fields; ``note``: for the
+    editor (why the publisher's transcript was not used).
 
     Raises:
         ConfigError: the front-matter defaults or the template (``draft.compose``).
@@ -226,9 +228,14 @@ def write_draft(
     video = plan.video
     transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
     transcript = dataclasses.replace(transcript, note=note)  # e.g. why the publisher's transcript was not used
+    channel_url = plan.channel.url if plan.channel else ""
+    known_voices = voices.VoiceStore(settings.voices_path)
+    for line in known_voices.learn(channel_url):  # editors' renames in this channel's drafts
+        get_run_logger().info(line)
+    named = known_voices.name_transcript(transcript, channel=plan.channel, episode=video.key)
     text = draft.compose(
         video,
-        transcript,
+        named,
         settings=settings,
         channel=plan.channel,
         speaker=speaker,
@@ -239,6 +246,11 @@ def write_draft(
         result = draft.write_draft(
             text, video=video, out_dir=settings.out_dir, store=DraftStore(settings.store_path), rewrite=rewrite
         )
+        if transcript.voices:  # the names, and what the draft shows for each label, for learning
+            voices.write_named_sidecars(named, transcript_file)
+            known_voices.remember_draft(
+                result, channel=channel_url, transcript_file=transcript_file, transcript=transcript, named=named
+            )
     get_run_logger().info(result.message)
     key = video.work_name.rsplit("-", 1)[-1]
     create_markdown_artifact(
@@ -246,7 +258,7 @@ def write_draft(
     )
     create_table_artifact(
         key=f"provenance-{key}",
-        table=draft.provenance_rows(transcript, written),
+        table=draft.provenance_rows(named, written),
         description=f"Where the draft of {video.webpage_url} came from",
     )
     return result

@@ -26,6 +26,7 @@ from flows.ingest import NETWORK_RETRIES, NOT_BROADCAST
 from pipeline import feeds, polling
 from pipeline.config import load_settings
 from pipeline.ledger import Ledger
+from pipeline.voices import VoiceStore
 
 logging.getLogger("pipeline").setLevel(logging.INFO)
 
@@ -78,15 +79,21 @@ def list_channel(url: str, *, known: Callable[[str], bool], polled_before: bool,
 
 @flow(name="poll-channels")
 def poll_channels() -> str:
-    """Poll every configured channel once (``polling.poll``), launching runs of the
-    deployment named by ``[poll] deployment``; returns a one-line summary, also left as
-    the ``poll-report`` artifact with the ledger's latest 50 videos.
+    """Learn the speakers' names editors gave in each polled channel's drafts
+    (``voices.VoiceStore.learn``), then poll every configured channel once
+    (``polling.poll``), launching runs of the deployment named by ``[poll] deployment``;
+    returns a one-line summary, also left as the ``poll-report`` artifact with the
+    ledger's latest 50 videos.
 
     Raises:
         ConfigError: the config. A channel that cannot be read is reported, not raised;
             Prefect's errors (a deployment that does not exist) pass through.
     """
     settings = load_settings()
+    known_voices = VoiceStore(settings.voices_path)
+    for channel in settings.channels:  # the names editors gave in the channels' drafts
+        for line in known_voices.learn(channel.url) if channel.poll else ():
+            get_run_logger().info(line)
     ledger = Ledger(settings.ledger_path)
     report = polling.poll(
         settings.channels,

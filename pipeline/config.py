@@ -45,7 +45,7 @@ CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "front_matter": (),
     "channels": (
         "url", "speaker", "uploader", "language", "model", "front_matter", "poll", "include", "exclude",
-        "published_after", "backfill", "chinese_script",
+        "published_after", "backfill", "chinese_script", "host",
     ),
     "poll": (
         "deployment", "max_attempts", "retry_after_minutes", "lookback_days", "max_transcriptions",
@@ -72,6 +72,7 @@ class Channel:
     published_after: dt.date | None = None  # default: lookback_days before the first poll
     backfill: bool = False  # True: ingest the channel's whole history on the first poll
     chinese_script: ChineseScript | None = None  # default: the global one
+    host: str = ""  # who hosts its episodes: names the voice that speaks most, as a flagged guess
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         """Whether a video is this channel's: its ``uploader`` is the one set here, or one of
@@ -166,6 +167,11 @@ class Settings:
     def store_path(self) -> Path:
         """The record of written drafts (``store.DraftStore``)."""
         return self.data_dir / "draftcast.sqlite"
+
+    @property
+    def voices_path(self) -> Path:
+        """The known voices and what draftcast learned of each channel's (``voices.VoiceStore``)."""
+        return self.data_dir / "voices.json"
 
     @property
     def limits(self) -> Limits:
@@ -383,6 +389,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 published_after=after,
                 backfill=bool(_expect(table, "backfill", bool, here)),
                 chinese_script=_script(_expect(table, "chinese_script", str, here), here),
+                host=" ".join((_expect(table, "host", str, here) or "").split()),
             )
         )
     suggest = _suggest_settings(_expect(raw, "suggest", dict, where) or {}, f"{where} [suggest]")

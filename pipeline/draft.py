@@ -365,8 +365,10 @@ def compose(
     ``channel`` is found from the video's URLs when not given; ``written``: what the
     optional writing step drafted (its text fields win, its names are suggestions).
     ``today``: the date of a video that has no upload date. Mandarin drafts are written
-    in the channel's Chinese script, else the config's. Returns the whole file's text
-    (``render``), which ``write_draft`` writes.
+    in the channel's Chinese script, else the config's. ``guest`` lists the names given to
+    diarized voices that are neither the channel's host nor the speaker (``named_guests``;
+    none found: the defaults' ``guest`` stays). Returns the whole file's text (``render``),
+    which ``write_draft`` writes.
 
     Raises:
         ConfigError: the config's or the channel's front matter does not fit the schema
@@ -382,6 +384,8 @@ def compose(
         defaults=defaults,
         today=today,
     )
+    if guests := named_guests(transcript, (channel.host if channel else "", fields["speaker"])):
+        fields["guest"] = ", ".join(guests)
     suggested: dict[str, list[str]] = {}
     notes = [written.note] if written and written.note else []
     if written:
@@ -400,6 +404,20 @@ def compose(
         segments = tuple(dataclasses.replace(s, text=cleanup.to_script(s.text, script)) for s in transcript.segments)
         transcript = dataclasses.replace(transcript, segments=segments)
     return render(video, transcript, fields, settings.template, suggested=suggested, notes=notes)
+
+
+def named_guests(transcript: Transcript, hosts: tuple[str, ...]) -> list[str]:
+    """The names draftcast gave the transcript's diarized voices (``voices.name_transcript``:
+    a segment's speaker that is not one of ``transcript.voices``' labels), in the order
+    they first speak, leaving out ``hosts`` (the channel's host, the draft's speaker; case
+    aside). A transcript without diarized voices names none: its speakers are the
+    source's own (a publisher's "Host", "Guest"), not names draftcast found."""
+    labels = {voice.label for voice in transcript.voices}
+    skip = {host.casefold() for host in hosts if host}
+    if not labels:
+        return []
+    names = (s.speaker for s in transcript.segments if s.speaker and s.speaker not in labels)
+    return [name for name in dict.fromkeys(names) if name.casefold() not in skip]
 
 
 def _add_suggestions(fields: dict[str, Any], found: suggest.Suggestions) -> tuple[dict[str, Any], dict[str, list[str]]]:

@@ -8,7 +8,8 @@
     ├── AudioError                 ffmpeg could not decode the downloaded media
     ├── NoSpeechError              the recording decoded but holds no speech
     ├── ModelError                 unknown model, bad weights, language the model lacks
-    └── OutputError                the draft cannot be written (permissions, disk)
+    ├── OutputError                the draft cannot be written (permissions, disk)
+    └── VoiceError                 a voice cannot be enrolled, found or kept (too little speech)
 
 Every message names the input it is about and, where there is one, what to do.
 """
@@ -50,6 +51,10 @@ class ModelError(DraftcastError):
 
 class OutputError(DraftcastError):
     """The draft cannot be written."""
+
+
+class VoiceError(DraftcastError):
+    """A voice cannot be enrolled, found or kept (pipeline/voices.py)."""
 
 
 def is_transient(error: BaseException) -> bool:
