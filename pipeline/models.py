@@ -148,6 +148,38 @@ def _looks_like_path(model: str) -> bool:
     return os.sep in model or model.endswith(".pt") or Path(model).is_file()
 
 
+def _is_torch_checkpoint(path: Path) -> bool:
+    """Whether ``path`` starts as torch.save writes: a zip archive, or a pickle (before torch 1.6)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(4)
+    except OSError:
+        return False
+    return head == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
+def language_code(language: str) -> str:
+    """whisper's code for ``language``: a code, a BCP 47 tag or an English name, in any
+    case ("EN", "en-US", "English" → "en"; "zh-Hant" → "zh"). Imports whisper's tokenizer
+    (and torch): called only when a language is given.
+
+    Raises:
+        ModelError: whisper knows no such language.
+    """
+    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+    key = language.strip().lower().replace("_", "-")
+    for candidate in (key, key.split("-")[0]):
+        if candidate in LANGUAGES:
+            return candidate
+        if candidate in TO_LANGUAGE_CODE:
+            return TO_LANGUAGE_CODE[candidate]
+    raise ModelError(
+        f"unknown language {language!r}: give a code whisper knows, such as en, zh, ja, de, fr, es "
+        f"({len(LANGUAGES)} in all), or leave it out to have it detected"
+    )
+
+
 def check_model(model: str) -> None:
     """Fail early, before any download, on a model that cannot exist.
 
@@ -156,8 +188,14 @@ def check_model(model: str) -> None:
             or is a name whisper does not have (OFFICIAL_MODEL_NAMES).
     """
     if _looks_like_path(model):
-        if not Path(model).expanduser().is_file():
+        path = Path(model).expanduser()
+        if not path.is_file():
             raise ModelError(f"model file {model!r} does not exist: give a checkpoint path or a model name")
+        if not _is_torch_checkpoint(path):
+            raise ModelError(
+                f"model file {model!r} is not a whisper checkpoint (a file torch.save wrote): "
+                "give a .pt checkpoint or a model name (draftcast models lists what is available)"
+            )
     elif model not in OFFICIAL_MODEL_NAMES:
         raise ModelError(
             f"unknown model {model!r}: use one of {', '.join(OFFICIAL_MODEL_NAMES)} "

@@ -69,8 +69,8 @@ def plan_ingest(
 
     Raises:
         ConfigError: ``channel`` is not configured, or ``engine`` names no engine.
-        ModelError: the model is neither a known name nor an existing checkpoint, or it
-            is not on this machine (see ``models.check_available``).
+        ModelError: a language whisper does not know, or the model is neither a known name
+            nor an existing checkpoint, or it is not on this machine (``models.check_available``).
     """
     found = (
         settings.channel_named(channel)
@@ -78,6 +78,7 @@ def plan_ingest(
         else settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
     )
     spoken = language or (found.language if found else None) or settings.language
+    spoken = models.language_code(spoken) if spoken else None
     script = ChineseScript((found.chinese_script if found else None) or settings.chinese_script)
     wanted = model or (found.model if found else None) or settings.model
     chosen_engine = engine_name(engine or settings.engine)
@@ -130,7 +131,7 @@ def check_request(
     allow_local_files: bool = False,
 ) -> None:
     """Refuse, before anything starts or is downloaded, an ingest that fails whatever the
-    video is: ``url`` not an http(s) URL (or local file, when allowed), an unknown engine,
+    video is: ``url`` not an http(s) URL (or local file, when allowed), an unknown engine or language,
     a model that is unknown or not on this machine, a data dir or ``settings.out_dir``
     that cannot be written. Needs no network; creates the two dirs when missing.
 
@@ -140,10 +141,13 @@ def check_request(
 
     Raises:
         SourceError: the URL.  ConfigError: the engine, or the data dir.
-        ModelError: the model.  OutputError: the output dir.
+        ModelError: the model or a language.  OutputError: the output dir.
     """
     check_url(url, allow_local_files=allow_local_files)
     chosen_engine = engine_name(engine or settings.engine)
+    language = models.language_code(language) if language else None
+    for given in {settings.language, *(channel.language for channel in settings.channels)} - {None}:
+        models.language_code(given)  # the config's own languages: refused before the first video too
     if model or not any(channel.model for channel in settings.channels):
         wanted = model or settings.model
         if language or not any(channel.language for channel in settings.channels):

@@ -182,6 +182,10 @@ BEFORE_WORK = [
     (["{url}", "--model", "medium"], {}, "model 'medium' is not on this machine"),
     (["{url}", "--model", "large-v3", "--language", "en"], {}, "draftcast models prepare large-v3"),
     (["{url}", "--model", "small", "--engine", "faster-whisper"], {}, "no CTranslate2 weights"),
+    (["{url}", "--language", "xx"], {}, "unknown language 'xx': give a code whisper knows"),
+    (["{url}", "--language", "klingon", "--engine", "faster-whisper"], {}, "unknown language 'klingon'"),
+    (["{url}", "--model", "{tmp}/a-file"], {}, "is not a whisper checkpoint"),  # an empty file
+    (["{url}", "--model", "{tmp}/notes.txt"], {}, "is not a whisper checkpoint"),
     (["{url}", "--out", "{tmp}/a-file/drafts"], {}, "cannot write drafts to {tmp}/a-file/drafts"),
     (["{url}"], {"DRAFTCAST_HOME": "{tmp}/a-file/home"}, "cannot write draftcast's data dir"),
     (["{url}", "--speaker", b"M\xfcller"], {}, "draftcast: error: --speaker 'M\\xfcller' is not UTF-8 text"),
@@ -201,6 +205,7 @@ def test_bad_input_is_refused_before_prefect_starts_or_anything_is_fetched(
     host, asked = counted
     fill = {"host": host, "url": f"http://{host}/jfk.mp4", "tmp": str(tmp_path)}
     (tmp_path / "a-file").write_text("")
+    (tmp_path / "notes.txt").write_text("not a model\n")
     # bytes stay bytes: what a shell passes for text in another encoding
     argv = [
         a.decode("latin-1").format(**fill).encode("latin-1") if isinstance(a, bytes) else a.format(**fill) for a in args

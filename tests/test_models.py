@@ -141,3 +141,11 @@ def test_a_prepared_official_download_is_found_by_later_ingests(
     again = models.resolve_model("medium", models_dir=models_dir)
     assert again.path == downloaded.path and again.origin.startswith("official checkpoint")
     assert {row.name: row.state for row in models.list_models(models_dir=models_dir)}["medium"] == "ready"
+
+
+def test_languages_are_whispers_codes_in_any_spelling() -> None:
+    assert [models.language_code(x) for x in ("en", "EN", "English", "en-US", "zh-Hant", "zh_CN", "Mandarin")] == [
+        "en", "en", "en", "en", "zh", "zh", "zh",
+    ]  # fmt: skip
+    with pytest.raises(ModelError, match="unknown language 'xx'"):
+        models.language_code("xx")
