@@ -85,7 +85,8 @@ _CJK = (
     "\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
     "\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff9f\uffe0-\uffe6\U00020000-\U0003134f"
 )
-_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+# ...also after ASCII punctuation that follows a CJK character: whisper writes "最好, 垂直".
+_SPACE_BETWEEN_CJK = re.compile(rf"(?:(?<=[{_CJK}])|(?<=[{_CJK}][,.!?;:]))\s+(?=[{_CJK}])")
 # Languages whose segments are joined without a space though the rule above does not cover
 # their scripts (Thai, Lao, Burmese, Tibetan).
 UNSPACED_SCRIPTS = {"th", "lo", "my", "bo"}

@@ -112,8 +112,9 @@ _UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def clean_text(value: object) -> str:
-    """Metadata text as a site sent it, less characters no post should carry."""
-    return _UNWANTED.sub("", str(value))
+    """Metadata text as a site sent it, less characters no post should carry (NEL, U+0085,
+    is a line break: it becomes one, so the words on either side stay apart)."""
+    return _UNWANTED.sub("", str(value).replace("\x85", "\n"))
 
 
 def check_url(url: str, *, allow_local_files: bool = False) -> str:

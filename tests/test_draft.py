@@ -392,3 +392,17 @@ def test_speaker_turns_are_labelled_in_bold_with_the_languages_colon() -> None:
     english = Transcript("en", "base", "openai-whisper", 10.0, (Segment(0, 4, "Hi.", speaker="Speaker 1"),))
     body = draft.compose(_video(), english, settings=settings, speaker=None, today=TODAY)
     assert "**Speaker 1:** Hi." in body
+
+
+def test_metadata_loses_control_characters_but_a_next_line_still_parts_words() -> None:
+    from pipeline.video import clean_text
+
+    assert clean_text("nel\x85x") == "nel\nx"  # NEL is a line break: the words stay apart
+    assert clean_text("bell\x07 \u202egpj.exe\x00") == "bell gpj.exe"
+    assert " ".join(clean_text("newline\x85nel").split()) == "newline nel"
+
+
+def test_chinese_text_has_no_space_after_ascii_punctuation_either() -> None:
+    assert cleanup.join_text(["做到最好,", "垂直应用"], "zh") == "做到最好,垂直应用"
+    assert cleanup.join_text(["用 GPU 训练。", "好"], "zh") == "用 GPU 训练。好"
+    assert cleanup.join_text(["Hello,", "world"], "en") == "Hello, world"
