@@ -459,7 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser.add_argument("--out", help="directory for the draft (default: out_dir in the config)")
     ingest_parser.add_argument("--model", help="whisper model name (tiny.en, base, …) or checkpoint path")
     ingest_parser.add_argument("--language", help="spoken language code (en, zh, …); default: detected")
-    ingest_parser.add_argument("--engine", choices=list(EngineName), help="speech engine (default: the config's)")
+    ingest_parser.add_argument(
+        "--engine", choices=[str(engine) for engine in EngineName], help="speech engine (default: the config's)"
+    )
     ingest_parser.add_argument("--allow-local-files", action="store_true", help="accept file:// URLs and paths")
     ingest_parser.add_argument("--rewrite", action="store_true", help="write again a draft that was moved or deleted")
     ingest_parser.set_defaults(handler=ingest)

@@ -345,3 +345,12 @@ def test_the_console_drops_prefects_note_at_exit_and_gives_a_retry_its_cause() -
     )
     assert not console.filter(record("prefect.flow_runs", "Finished in state Failed('Flow run encountered …')"))
     assert console.filter(record("prefect.flow_runs", "Finished in state Completed()"))
+
+
+def test_a_usage_error_names_the_choices_as_they_are_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["ingest", "http://127.0.0.1:1/x", "--engine", "bogus"])
+    assert exited.value.code == 2
+    assert "(choose from 'openai-whisper', 'faster-whisper')" in capsys.readouterr().err
