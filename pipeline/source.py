@@ -162,6 +162,8 @@ def _translate(url: str, exc: Exception) -> SourceError:
     if (status := _http_status(exc)) is not None:
         if status >= 500 or status == 429:
             return SourceUnavailable(f"{url}: the server answered HTTP {status}; try again later")
+        if 300 <= status < 400:  # yt-dlp follows redirects: one left is a loop, or one too many
+            return SourceError(f"{url}: the server redirects without end (HTTP {status} again and again); check it")
         reason = f" ({cause.reason})" if isinstance(cause, HTTPError) else ""
         return SourceError(f"{url}: the server answered HTTP {status}{reason}; check the URL")
     if isinstance(cause, ContentTooShortError):
@@ -177,6 +179,10 @@ def _translate(url: str, exc: Exception) -> SourceError:
         return SourceUnavailable(f"{url}: the download kept failing ({message}); try again later")
     if re.search(r"live event will begin|Premieres in|is_upcoming|not (yet )?(started|live)", message, re.I):
         return NotReady(f"{url}: not broadcast yet ({message}); it is tried again later")
+    if "Did not get any data blocks" in message:
+        return SourceError(f"{url}: the server sent an empty file; check the URL")
+    if adapter := re.search(r"No connection adapters were found for '([^']*)'", message):
+        return SourceError(f"{url}: it leads to {adapter.group(1)}, which is not an http(s) address; check the URL")
     if "Unsupported URL" in message or "No video formats found" in message:
         return SourceError(f"{url}: no video or audio was found at this address")
     return SourceError(f"{url}: {message}")

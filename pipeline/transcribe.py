@@ -320,9 +320,9 @@ def prepare_audio(media: Path, *, vad: bool) -> PreparedAudio:
     """
     try:
         samples = decode(media, dtype=np.int16)
-    except AudioError:
+    except AudioError as exc:
         media.unlink(missing_ok=True)
-        raise
+        raise AudioError(f"the download is not audio or video ffmpeg can read: {exc}; check the URL") from exc
     found = speech.speech_regions(samples, merge_gap=0.0) if vad and not is_silent(samples) else None
     return PreparedAudio(_identity(media), samples, found)
 

@@ -162,7 +162,9 @@ BAD_INPUTS = [
     ("http://127.0.0.1:9/talk.mp4", [], "cannot reach the host"),
     ("{site}/missing.mp4", [], "HTTP 404"),
     ("{site}/no-media.html", [], "no video or audio was found"),
-    ("{site}/corrupt.mp4", [], "cannot decode the audio"),
+    ("{site}/corrupt.mp4", [], "the download is not audio or video ffmpeg can read: cannot decode the audio"),
+    ("{site}/empty.mp4", [], "the server sent an empty file; check the URL"),
+    ("{site}/notes.txt", [], "the download is not audio or video ffmpeg can read"),
     ("{site}/silence.mp4", [], "no speech was found"),
     ("{site}/jfk.mp4", ["--model", "tiny.klingon"], "unknown model 'tiny.klingon'"),
     ("{site}/jfk.mp4", ["--out", "{tmp}/a-file/drafts"], "cannot write drafts to"),
@@ -183,6 +185,8 @@ def test_bad_input_gives_one_clear_line_and_leaves_nothing(
     words: str,
 ) -> None:
     (isolated.parent / "a-file").write_text("")
+    (site.root / "empty.mp4").write_bytes(b"")
+    (site.root / "notes.txt").write_text("Show notes, not a recording.\n" * 40)
     url = url.format(site=site.base)
     options = [o.format(tmp=isolated.parent) for o in options]
     code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en", *options)
