@@ -380,7 +380,8 @@ def drafts(args: argparse.Namespace) -> int:
     ``--since``, ``--until`` (YYYY-MM-DD, included). Returns 0, even when there are none.
 
     Raises:
-        ConfigError: ``--channel`` names no configured channel, or the config.
+        ConfigError: ``--channel`` names no configured channel, ``--since`` is after
+            ``--until``, the output dir is not a folder, or the config.
     """
     import json
 
@@ -388,8 +389,12 @@ def drafts(args: argparse.Namespace) -> int:
     from pipeline.store import DraftStore
 
     since, until = _date(args.since, "--since"), _date(args.until, "--until")
+    if since and until and since > until:
+        raise ConfigError(f"--since {since} is after --until {until}: no draft can be dated in between")
     settings = load_settings()
     out_dir = Path(args.out or settings.out_dir)
+    if not out_dir.is_dir():
+        raise ConfigError(f"{out_dir} is not a folder of drafts: check --out (or out_dir in the config)")
     channel = settings.channel_named(args.channel) if args.channel else None
     entries = list_drafts(
         out_dir,

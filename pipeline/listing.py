@@ -38,7 +38,8 @@ def list_drafts(
     since: str | None = None,
     until: str | None = None,
 ) -> list[DraftEntry]:
-    """Drafts in ``out_dir``, newest first; a file that is not a post is skipped.
+    """Drafts in ``out_dir``, newest first (by date, then by when the file was written); a
+    file that is not a post is skipped.
 
     Posts are the ``*.md`` files with a ``draft`` field in their front matter; ``store``
     tells draftcast's own unedited ones ("new") from edited ones. ``include_published``:
@@ -77,4 +78,5 @@ def list_drafts(
         if (since and entry.date < since) or (until and entry.date > until):
             continue
         entries.append(entry)
-    return sorted(entries, key=lambda e: (e.date, e.path), reverse=True)
+    # The same date: the file written last first (what was just drafted is on top).
+    return sorted(entries, key=lambda e: (e.date, Path(e.path).stat().st_mtime_ns), reverse=True)

@@ -305,6 +305,22 @@ def test_since_and_until_filter_by_the_drafts_date(
     assert main(["drafts", "--json", "--until", "2025-10-31"]) == 0
     listed = capsys.readouterr().out
     assert '"2025-10-28"' in listed and '"2025-11-02"' not in listed
+    assert main(["drafts", "--since", "2025-11-02", "--until", "2025-10-28"]) == 1
+    assert "draftcast: error: --since 2025-11-02 is after --until 2025-10-28" in capsys.readouterr().err
+    assert main(["drafts", "--out", str(tmp_path / "no-such-folder")]) == 1
+    assert "no-such-folder is not a folder of drafts: check --out" in capsys.readouterr().err
+
+
+def test_drafts_of_one_day_list_the_one_written_last_first(isolated: Path, tmp_path: Path) -> None:
+    from pipeline.listing import list_drafts
+    from pipeline.store import DraftStore
+
+    out = tmp_path / "drafts"
+    out.mkdir()
+    for n, name in enumerate(["b.md", "a.md", "c.md"]):  # written in this order
+        (out / name).write_text(f"---\ndate: '2025-10-28'\ndraft: true\ntitle: {name}\n---\ntext\n")
+        os.utime(out / name, ns=(n * 10**9, n * 10**9))
+    assert [Path(e.path).name for e in list_drafts(out, DraftStore(tmp_path / "store.db"))] == ["c.md", "a.md", "b.md"]
 
 
 @pytest.mark.parametrize("command", [["drafts", "--json"], ["drafts"], ["status", "--all"]])
