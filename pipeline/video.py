@@ -130,8 +130,10 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
         SourceError: anything else, a local path that does not exist included.
     """
     parsed = urlparse(url)
-    if parsed.scheme in ("http", "https") and parsed.netloc:
-        return url
+    if parsed.scheme in ("http", "https"):
+        if parsed.hostname:
+            return url
+        raise SourceError(f"{url!r} has no host name: write it {parsed.scheme}://HOST/…")
     if allow_local_files:
         if parsed.scheme == "file":
             return url

@@ -182,6 +182,7 @@ BEFORE_WORK = [
     (["{url}", "--model", "medium"], {}, "model 'medium' is not on this machine"),
     (["{url}", "--model", "large-v3", "--language", "en"], {}, "draftcast models prepare large-v3"),
     (["{url}", "--model", "small", "--engine", "faster-whisper"], {}, "no CTranslate2 weights"),
+    (["http:///jfk.mp4"], {}, "draftcast: error: 'http:///jfk.mp4' has no host name: write it http://HOST/"),
     (["{url}", "--language", "xx"], {}, "unknown language 'xx': give a code whisper knows"),
     (["{url}", "--language", "klingon", "--engine", "faster-whisper"], {}, "unknown language 'klingon'"),
     (["{url}", "--model", "{tmp}/a-file"], {}, "is not a whisper checkpoint"),  # an empty file
