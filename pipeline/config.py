@@ -45,7 +45,7 @@ CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "front_matter": (),
     "channels": (
         "url", "speaker", "uploader", "language", "model", "front_matter", "poll", "include", "exclude",
-        "published_after", "backfill", "chinese_script",
+        "published_after", "backfill", "chinese_script", "vocabulary",
     ),
     "poll": (
         "deployment", "max_attempts", "retry_after_minutes", "lookback_days", "max_transcriptions",
@@ -72,6 +72,7 @@ class Channel:
     published_after: dt.date | None = None  # default: lookback_days before the first poll
     backfill: bool = False  # True: ingest the channel's whole history on the first poll
     chinese_script: ChineseScript | None = None  # default: the global one
+    vocabulary: tuple[str, ...] = ()  # names and terms its videos say, given to the decoder (pipeline/vocabulary.py)
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         """Whether a video is this channel's: its ``uploader`` is the one set here, or one of
@@ -366,6 +367,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
                     re.compile(pattern)
                 except (re.error, TypeError) as exc:
                     raise ConfigError(f"{here}: {name} pattern {pattern!r} is not a regular expression: {exc}") from exc
+        vocabulary = _expect(table, "vocabulary", list, here) or []
+        if not all(isinstance(term, str) for term in vocabulary):
+            raise ConfigError(f'{here}: vocabulary must be a list of names, such as ["黄仁勋", "TSMC"]')
         after = table.get("published_after")
         if after is not None and not isinstance(after, dt.date):
             raise ConfigError(f"{here}: published_after must be a date such as 2025-10-01, not {after!r}")
@@ -383,6 +387,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 published_after=after,
                 backfill=bool(_expect(table, "backfill", bool, here)),
                 chinese_script=_script(_expect(table, "chinese_script", str, here), here),
+                vocabulary=tuple(term.strip() for term in vocabulary if term.strip()),
             )
         )
     suggest = _suggest_settings(_expect(raw, "suggest", dict, where) or {}, f"{where} [suggest]")
