@@ -45,7 +45,7 @@ CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "front_matter": (),
     "channels": (
         "url", "speaker", "uploader", "language", "model", "front_matter", "poll", "include", "exclude",
-        "published_after", "backfill", "chinese_script", "host",
+        "published_after", "backfill", "chinese_script", "host", "vocabulary",
     ),
     "poll": (
         "deployment", "max_attempts", "retry_after_minutes", "lookback_days", "max_transcriptions",
@@ -73,6 +73,7 @@ class Channel:
     backfill: bool = False  # True: ingest the channel's whole history on the first poll
     chinese_script: ChineseScript | None = None  # default: the global one
     host: str = ""  # who hosts its episodes: names the voice that speaks most, as a flagged guess
+    vocabulary: tuple[str, ...] = ()  # names and terms its videos say, given to the decoder (pipeline/vocabulary.py)
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         """Whether a video is this channel's: its ``uploader`` is the one set here, or one of
@@ -372,6 +373,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
                     re.compile(pattern)
                 except (re.error, TypeError) as exc:
                     raise ConfigError(f"{here}: {name} pattern {pattern!r} is not a regular expression: {exc}") from exc
+        vocabulary = _expect(table, "vocabulary", list, here) or []
+        if not all(isinstance(term, str) for term in vocabulary):
+            raise ConfigError(f'{here}: vocabulary must be a list of names, such as ["黄仁勋", "TSMC"]')
         after = table.get("published_after")
         if after is not None and not isinstance(after, dt.date):
             raise ConfigError(f"{here}: published_after must be a date such as 2025-10-01, not {after!r}")
@@ -390,6 +394,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 backfill=bool(_expect(table, "backfill", bool, here)),
                 chinese_script=_script(_expect(table, "chinese_script", str, here), here),
                 host=" ".join((_expect(table, "host", str, here) or "").split()),
+                vocabulary=tuple(term.strip() for term in vocabulary if term.strip()),
             )
         )
     suggest = _suggest_settings(_expect(raw, "suggest", dict, where) or {}, f"{where} [suggest]")

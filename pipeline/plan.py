@@ -1,7 +1,7 @@
 """One ingest, decided once: ``plan_ingest`` turns a video's metadata and the settings
 into an ``IngestPlan`` (the channel, the spoken language and Chinese script, the
-subtitles or publisher's transcript to use, else the model, engine and decoding options,
-and the work folder). The ``ingest-video`` flow runs the plan's steps in order; the CLI's
+subtitles or publisher's transcript to use, else the model, engine and decoding options
+with the names likely said, and the work folder). The ``ingest-video`` flow runs the plan's steps in order; the CLI's
 head start, which downloads and decodes while Prefect starts, follows the same plan.
 ``check_request`` refuses, before either starts, what no video could make work.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import captions, models
+from pipeline import captions, models, suggest, vocabulary
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.config import Channel, Settings
 from pipeline.draft import check_out_dir
@@ -64,8 +64,11 @@ def plan_ingest(
 
     An English-only model is switched for a multilingual one when the language is not
     known to be English, so Mandarin never reaches ``tiny.en``. The track is chosen by
-    ``captions.choose_track`` under the config's caption policy. Nothing is downloaded
-    here and no model is loaded (``device`` None imports torch to look for a GPU).
+    ``captions.choose_track`` under the config's caption policy. The names given to the
+    decoder (``vocabulary.for_video``) come from the video's metadata, the channel's
+    ``vocabulary``, ``[suggest]`` and the front matter of the posts in ``out_dir`` and
+    ``[suggest] posts`` (read here). Nothing is downloaded here and no model is loaded
+    (``device`` None imports torch to look for a GPU).
 
     Raises:
         ConfigError: ``channel`` is not configured, or ``engine`` names no engine.
@@ -83,6 +86,8 @@ def plan_ingest(
     wanted = model or (found.model if found else None) or settings.model
     chosen_engine = engine_name(engine or settings.engine)
     chosen, note = _model_for(wanted, spoken, settings.models_dir, chosen_engine)  # before anything is downloaded
+    known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
+    names = vocabulary.for_video(video.title, video.description, video.tags, found.vocabulary if found else (), known)
     decoding = DecodingOptions(
         language=spoken,
         beam_size=settings.beam_size,
@@ -91,6 +96,7 @@ def plan_ingest(
         engine=chosen_engine,
         vad=settings.vad,
         chinese_script=script,
+        vocabulary=names,
     )
     return IngestPlan(
         video=video,

@@ -42,6 +42,7 @@ class Known:
     """Names the blog already uses, by field: matched in new transcripts."""
 
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    uses: dict[str, int] = field(default_factory=dict)  # posts naming each (casefolded), the blog's most used first
 
     def of(self, name: str) -> tuple[str, ...]:
         """The known names of field ``name`` (people, companies_orgs, products_models)."""
@@ -67,20 +68,26 @@ def known_names(folders: Iterable[Path], configured: dict[str, list[str]]) -> Kn
 
     ``folders``: folders of published posts (``*.md``; a missing folder, or a post that
     cannot be read, is skipped); ``configured``: the config's ``[suggest]`` lists, by
-    field. A post's ``companies`` count as ``companies_orgs``."""
+    field. A post's ``companies`` count as ``companies_orgs``. ``Known.uses`` counts the
+    posts that name each (pipeline/vocabulary.py ranks the blog's names by it)."""
     found: dict[str, list[str]] = {name: list(configured.get(name, ())) for name in ENTITY_FIELDS}
+    uses: Counter[str] = Counter()
     for folder in folders:
         for path in sorted(folder.glob("*.md")) if folder.is_dir() else ():
             try:
                 metadata = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
             except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
                 continue
+            in_post: set[str] = set()
             for name in ENTITY_FIELDS:
                 values = metadata.get(name) or []
                 if name == "companies_orgs":
                     values = [*values, *(metadata.get("companies") or [])]
-                found[name] += [str(v) for v in values if isinstance(v, str | int) and str(v).strip()]
-    return Known({name: tuple(_unique(values)) for name, values in found.items()})
+                named = [str(v) for v in values if isinstance(v, str | int) and str(v).strip()]
+                found[name] += named
+                in_post |= {" ".join(v.split()).casefold() for v in named}
+            uses.update(in_post)
+    return Known({name: tuple(_unique(values)) for name, values in found.items()}, dict(uses.most_common()))
 
 
 def suggest(title: str, description: str, text: str, language: str, known: Known) -> Suggestions:

@@ -7,6 +7,7 @@ finished window in a checkpoint, so a run that was killed goes on where it stopp
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import cleanup, speech
+from pipeline import cleanup, speech, vocabulary
 from pipeline.audio import SAMPLE_RATE, decode, is_silent
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.engines import Engine, RawSegment, load_engine
@@ -27,6 +28,7 @@ from pipeline.errors import AudioError, ModelError, NoSpeechError
 from pipeline.models import ResolvedModel, is_english_only, resolve_model
 from pipeline.store import remove_stale_temps, write_atomic
 from pipeline.transcript import Segment, Transcript, write_sidecars
+from pipeline.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class DecodingOptions:
     convert_script: bool = True  # OpenCC backstop for Mandarin
     clean: bool = True  # collapse loops, drop outros on non-speech, flag doubtful spans
     batch_windows: int = BATCH_WINDOWS  # windows decoded side by side (memory grows with it)
+    # Names likely said (plan.py decides them): in the prompt, and what sounds like them is corrected.
+    vocabulary: Vocabulary = Vocabulary()
 
 
 def transcribe(
@@ -111,7 +115,7 @@ def transcribe(
     engine = engine or load_engine(options.engine, model, options.device)
     language = options.language or ("en" if is_english_only(model.name) else None)
     language = language or engine.detect_language(audio, spans[0][0])
-    prompt = _prompt(language, options)
+    prompt = _prompt(language, options, model)
     log.info(
         "transcribing %.0f s of speech in %d windows with %s %s (%s), language %s",
         sum(end - start for start, end in spans), len(spans), engine.name, model.name, model.origin, language,
@@ -142,14 +146,29 @@ def transcribe(
         )
         for c in cleaned
     )
+    segments = _names_and_type(segments, language, options)
     return Transcript(language, model.name, options.engine, round(duration, 2), segments)
 
 
-def _prompt(language: str, options: DecodingOptions) -> str | None:
-    """For Mandarin, a prompt in the wanted script with punctuation, for every window."""
-    if cleanup.is_chinese(language) and options.mandarin_prompt:
-        return cleanup.MANDARIN_PROMPTS.get(options.chinese_script)
-    return None
+def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> str | None:
+    """For every window: for Mandarin, a prompt in the wanted script with punctuation; then
+    the vocabulary's names, as many as whisper's prompt holds (``vocabulary.prompt``)."""
+    chinese = cleanup.is_chinese(language)
+    base = cleanup.MANDARIN_PROMPTS.get(options.chinese_script) if chinese and options.mandarin_prompt else None
+    terms = options.vocabulary.texts(language, options.chinese_script if options.convert_script else None)
+    return vocabulary.prompt(base, terms, language, multilingual=not is_english_only(model.name)) if terms else base
+
+
+def _names_and_type(segments: tuple[Segment, ...], language: str, options: DecodingOptions) -> tuple[Segment, ...]:
+    """What sounds like a likely name written as that name, and flagged; then Mandarin set
+    as the blog sets Chinese (``cleanup.typeset_chinese``) when cleaning."""
+    script = options.chinese_script if options.convert_script else None
+    likely = options.vocabulary.likely(language, script)
+    if likely:
+        segments = vocabulary.correct_segments(segments, likely, options.vocabulary.texts(language, script))
+    if cleanup.is_chinese(language) and options.clean:
+        segments = tuple(dataclasses.replace(s, text=cleanup.typeset_chinese(s.text)) for s in segments)
+    return segments
 
 
 def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, prompt: str | None) -> dict[str, Any]:

@@ -1,0 +1,385 @@
+"""Names spelled right: the names a video is likely to say steer the decoder, and a word
+heard that sounds like one of them is corrected afterwards, with a flag for the editor.
+
+- ``for_video``: the names draftcast knows (the ``[suggest]`` lists, the front matter of
+  the blog's posts, the channel's ``vocabulary``) and the video's own (its tags, and the
+  names in its title and description), ranked for this video: those its title,
+  description and tags hold first, then the channel's, then the blog's most used.
+- ``prompt``: the script prompt followed by as many of them as whisper's prompt holds.
+- ``correct_segments``: after decoding, a span that sounds like a name likely for this
+  video (the video's own or the channel's, not merely one the blog once used) is
+  replaced by it and flagged. Mandarin by toneless pinyin (pypinyin), every syllable the
+  same; English by spelling and sound (rapidfuzz, metaphone), for name-like words only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pipeline import cleanup
+from pipeline.suggest import ENTITY_FIELDS, Known
+from pipeline.transcript import Segment
+
+VIDEO, CHANNEL, BLOG = "video", "channel", "blog"  # where a term comes from, most likely first
+MAX_TERMS = 300  # kept per video: more than any prompt holds, for the corrections
+MAX_TERM_CHARS = 40  # a tag longer than this is a phrase, not a name
+# Whisper keeps at most the last n_text_ctx // 2 - 1 tokens of a prompt (448 // 2 - 1 for
+# every whisper model); a longer one would lose its start, the script prompt.
+PROMPT_TOKENS = 223
+# A span that is a word of jieba's dictionary this common is a word, never a misheard name.
+# Measured: the dictionary's homophones of names are common words (谷歌~骨骼 619, 华为~化为
+# 664, 中介~终结 412, 百度~摆渡 80, 小米~消弭 57, 三星~三行 47, 芯片~新片 21), while its
+# spellings of names are rare (亚马逊~亚玛逊 2); names of three syllables or more have
+# no homophone in it at all (海力士, 英伟达, 台积电, 黄仁勋, 埃隆马斯克, 高带宽内存).
+COMMON_WORD_FREQ = 10
+# English: a name-like span is replaced when its letters are this similar to a name
+# (rapidfuzz's ratio, 0-100), and either sound the same (metaphone) or are similar enough
+# alone. SMC~TSMC 85.7, Nvidea~Nvidia 83.3 (same sound), Elon Mask~Elon Musk 87.5 pass;
+# Nadia~Nvidia 72.7, SMIC~TSMC 75, Grok~Groq 75, Apple~Ample 80 (other sounds) do not.
+SIMILAR, SIMILAR_ALONE = 80.0, 85.0
+
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SEPARATORS = re.compile(r"[\s·•・‧\-]")  # inside a name: 埃隆·马斯克 is said 埃隆马斯克
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)*")
+# Latin words inside Chinese text have no \b before them (Chinese characters are \w too).
+_CAMEL_OR_CODE = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Za-z]*[A-Z][a-z0-9]*[A-Z][A-Za-z0-9]*|[A-Za-z]+-?\d[A-Za-z0-9]*)(?![A-Za-z0-9])"
+)
+_CAPITALIZED_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}(?![A-Za-z0-9])")
+_SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
+# Capitalized words that start titles and sentences rather than names.
+_NOT_NAMES_LISTED = """
+a an and are as at be but by can could did do does for from had has have he her his how i if in
+into is it its may me my new no not now of on or our she so than that the their them then there these
+they this to up us was we were what when where which who why will with would you your
+"""
+_NOT_NAMES = frozenset(_NOT_NAMES_LISTED.split())
+
+
+@dataclass(frozen=True)
+class Term:
+    """A name or term, as the blog spells it, and where it was found."""
+
+    text: str
+    source: str  # VIDEO (its title, description or tags), CHANNEL (its vocabulary) or BLOG
+
+    @property
+    def likely(self) -> bool:
+        """Whether it is likely said in this video (its own or its channel's): only these
+        correct what was heard."""
+        return self.source != BLOG
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The terms of one video, most likely first (``for_video``); empty: none."""
+
+    terms: tuple[Term, ...] = ()
+
+    def texts(self, language: str, script: str | None = None) -> tuple[str, ...]:
+        """Every term usable in ``language``: in Chinese all, in ``script`` when given; in
+        other languages those without CJK characters."""
+        return _in_language([t.text for t in self.terms], language, script)
+
+    def likely(self, language: str, script: str | None = None) -> tuple[str, ...]:
+        """The likely terms usable in ``language``, as ``texts``."""
+        return _in_language([t.text for t in self.terms if t.likely], language, script)
+
+
+def _in_language(terms: Iterable[str], language: str, script: str | None) -> tuple[str, ...]:
+    if cleanup.is_chinese(language):
+        return tuple(_unique(cleanup.to_script(t, script) if script else t for t in terms))
+    return tuple(t for t in terms if not _CJK_CHAR.search(t))
+
+
+def for_video(title: str, description: str, tags: Sequence[str], channel: Sequence[str], known: Known) -> Vocabulary:
+    """The terms of one video, best first and without repeats (case and spacing aside), at
+    most MAX_TERMS: the video's own first (``tags``; names the blog or ``channel`` knows
+    that its ``title``, ``description`` or ``tags`` hold; names found in the title and
+    description: words like TSMC, OpenAI or H100, two or three capitalized words in a row,
+    and in Chinese the people, organisations and other proper nouns jieba tags), most
+    mentioned first (the title counts twice); then ``channel`` (the channel's vocabulary,
+    in its order); then the blog's names (``known``), those the most posts name first."""
+    tags = [" ".join(t.split()) for t in tags if t.strip() and len(t) <= MAX_TERM_CHARS and "://" not in t]
+    blog = sorted(
+        _unique(n for field in ENTITY_FIELDS for n in known.of(field)), key=lambda n: -known.uses.get(n.casefold(), 0)
+    )
+    said = "\n".join((title, title, description, *tags))
+    found = [
+        *tags,
+        *(n for n in _unique([*channel, *blog]) if _mentions(said, n)),
+        *_names_in(f"{title}\n{description}"),
+    ]
+    mentions = Counter({n: _mentions(said, n) for n in _unique(found)})
+    own = [n for n, _ in mentions.most_common()]  # stable: ties keep the order found
+    terms = [Term(n, VIDEO) for n in own] + [Term(n, CHANNEL) for n in channel] + [Term(n, BLOG) for n in blog]
+    seen: set[str] = set()
+    kept = []
+    for term in terms:
+        key = " ".join(term.text.split()).casefold()
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(dataclasses.replace(term, text=" ".join(term.text.split())))
+    return Vocabulary(tuple(kept[:MAX_TERMS]))
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    result = []
+    for value in values:
+        key = " ".join(value.split()).casefold()
+        if key and key not in seen:
+            seen.add(key)
+            result.append(value)
+    return result
+
+
+def _mentions(text: str, name: str) -> int:
+    """How often ``name`` is in ``text``: case aside, whole words for Latin names, in
+    Simplified for Chinese ones."""
+    if _CJK_CHAR.search(name):
+        return cleanup.to_script(text, "zh-Hans").count(cleanup.to_script(name, "zh-Hans"))
+    return len(re.findall(rf"(?<![a-z0-9-]){re.escape(name.casefold())}(?![a-z0-9-])", text.casefold()))
+
+
+def _names_in(text: str) -> list[str]:
+    """Names by their shape in a title or description: TSMC, OpenAI, H100, GPT-4o; two or
+    three capitalized words in a row (Satya Nadella) that are not title words; in Chinese,
+    jieba's people (nr), organisations (nt) and other proper nouns (nz) of two characters
+    or more."""
+    found = [w for w in _CAMEL_OR_CODE.findall(text) if len(w) >= 2]
+    for run in _CAPITALIZED_RUN.findall(text):
+        words = run.split()
+        if not any(w.casefold() in _NOT_NAMES for w in words):
+            found.append(" ".join(words))
+    if _HANZI.search(text):
+        tagger = _jieba_tagger()
+        simplified = cleanup.to_script(text, "zh-Hans")
+        found += [w for w, flag in tagger.cut(simplified) if len(w) >= 2 and flag in ("nr", "nrt", "nt", "nz")]
+    return found
+
+
+@lru_cache(maxsize=1)
+def _jieba_tagger() -> Any:
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg.POSTokenizer(jieba.Tokenizer())
+
+
+def prompt(base: str | None, terms: Sequence[str], language: str, *, multilingual: bool = True) -> str | None:
+    """``base`` (the script prompt, or None) followed by as many of ``terms`` as fit, in
+    order, in PROMPT_TOKENS tokens of whisper's tokenizer (``multilingual`` False: the
+    English-only models' GPT-2 one), counted as whisper encodes a prompt (with a leading
+    space). Chinese lists terms as 黄仁勋、海力士。, other languages as "Nvidia, TSMC.".
+    None when there is neither."""
+    from whisper.tokenizer import get_encoding
+
+    encoding = get_encoding("multilingual" if multilingual else "gpt2")
+    chinese = cleanup.is_chinese(language)
+
+    def compose(chosen: list[str]) -> str:
+        listed = ("、".join(chosen) + "。") if chinese else (", ".join(chosen) + ".")
+        return ("" if chinese else " ").join(part for part in (base or "", listed if chosen else "") if part)
+
+    def tokens(text: str) -> int:
+        return len(encoding.encode(" " + text.strip(), disallowed_special=()))
+
+    chosen: list[str] = []
+    for term in terms:
+        if tokens(compose([*chosen, term])) <= PROMPT_TOKENS:
+            chosen.append(term)
+    return compose(chosen) or None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A span heard as ``heard`` written as the name ``term``."""
+
+    heard: str
+    term: str
+
+    @property
+    def flag(self) -> str:
+        """The editor's flag (inside the draft's HTML comment, so never ``--``)."""
+        return re.sub("-{2,}", "–", f"name corrected: {self.heard} → {self.term} (sounds alike): check")
+
+
+def correct_segments(segments: Iterable[Segment], likely: Sequence[str], known: Collection[str]) -> tuple[Segment, ...]:
+    """``segments`` with each span that sounds like one of the ``likely`` terms written as
+    that term, and flagged (``Correction.flag``); ``known``: every term of the vocabulary
+    (a span that is one of them is left as it is). See ``correct``."""
+    result = []
+    for segment in segments:
+        text, corrections = correct(segment.text, likely, known)
+        if corrections:
+            flag = ", ".join(r for r in (segment.flag, *(c.flag for c in corrections)) if r)
+            segment = dataclasses.replace(segment, text=text, flag=flag)
+        result.append(segment)
+    return tuple(result)
+
+
+def correct(text: str, likely: Sequence[str], known: Collection[str] = ()) -> tuple[str, tuple[Correction, ...]]:
+    """``text`` with the spans that sound like a ``likely`` term replaced by it, and what
+    was replaced, left to right. A span is never one of ``known`` (the vocabulary's terms)
+    and never a common word. Mandarin terms (Chinese characters only, two or more): the
+    span has as many characters, each with the term's syllable among its readings, tones
+    aside; it is no word of jieba's dictionary with COMMON_WORD_FREQ or more, and it stays
+    one word when jieba reads the text with it as a (rare) word, so it does not take the
+    end of one word and the start of the next (集中接受 has no 中介). English terms: the
+    span is one to (words + 1) name-like words (capitalized, or with digits; in a text
+    without Chinese, a lone capitalized word that starts a sentence is not taken), its
+    letters SIMILAR to the term's and either sounding alike (metaphone) or SIMILAR_ALONE,
+    at most one letter more or fewer (two for names of eight letters or more). A span
+    two terms fit equally is left."""
+    known_keys = {_key(k) for k in known} | {_hanzi_key(k) for k in known if _hanzi_key(k)}
+    chinese_terms = [t for t in _unique(likely) if len(_hanzi_key(t)) >= 2 and _hanzi_key(t) == _SEPARATORS.sub("", t)]
+    latin_terms = [t for t in _unique(likely) if not _CJK_CHAR.search(t) and len(_key(t)) >= 3]
+    found = _mandarin_spans(text, chinese_terms, known_keys) + _english_spans(text, latin_terms, known_keys)
+    chosen: list[tuple[int, int, str, float]] = []
+    for start, end, term, score in sorted(found, key=lambda f: (-f[3], -(f[1] - f[0]), f[0])):
+        rivals = [f for f in found if (f[0], f[1]) == (start, end) and f[2] != term and f[3] == score]
+        if not rivals and all(end <= s or start >= e for s, e, _, _ in chosen):
+            chosen.append((start, end, term, score))
+    corrections = []
+    for start, end, term, _ in sorted(chosen, reverse=True):
+        corrections.append(Correction(text[start:end], term))
+        text = text[:start] + term + text[end:]
+    return text, tuple(reversed(corrections))
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).casefold()
+
+
+def _hanzi_key(text: str) -> str:
+    return "".join(_HANZI.findall(text))
+
+
+Span = tuple[int, int, str, float]  # start, end (characters), the term, how close (0-100)
+
+
+def _mandarin_spans(text: str, terms: Sequence[str], known_keys: set[str]) -> list[Span]:
+    if not terms or not _HANZI.search(text):
+        return []
+    from pypinyin import lazy_pinyin
+
+    wanted = [(term, lazy_pinyin(_hanzi_key(term))) for term in terms]  # a name's own reading
+    found = []
+    for run in _HANZI.finditer(text):
+        readings = [_readings(char) for char in run.group()]
+        for term, syllables in wanted:
+            size = len(syllables)
+            for i in range(len(readings) - size + 1):
+                if all(syllables[k] in readings[i + k] for k in range(size)):
+                    start, end = run.start() + i, run.start() + i + size
+                    heard = text[start:end]
+                    if heard != _hanzi_key(term) and heard not in known_keys and _reads_as_word(text, start, end):
+                        found.append((start, end, term, 100.0))
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _readings(char: str) -> frozenset[str]:
+    """Every toneless reading of one Chinese character (whisper picks characters by sound,
+    whichever reading)."""
+    from pypinyin import Style, pinyin
+
+    return frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+
+
+_JIEBA_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    """A tokenizer of its own: words are added to it for a moment (jieba's global one is
+    left alone)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def _reads_as_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` (Chinese characters) is not a common word, and is one
+    word when jieba reads ``text`` (in Simplified) with it as a word of COMMON_WORD_FREQ."""
+    simplified = cleanup.to_script(text, "zh-Hans")
+    if len(simplified) != len(text):
+        return False  # OpenCC changed the length: positions no longer match
+    span = simplified[start:end]
+    tokenizer = _jieba()
+    with _JIEBA_LOCK:
+        saved, total = tokenizer.FREQ.get(span), tokenizer.total
+        if (saved or 0) >= COMMON_WORD_FREQ:
+            return False
+        tokenizer.add_word(span, freq=COMMON_WORD_FREQ)
+        try:
+            words = list(tokenizer.cut(simplified, HMM=False))
+        finally:
+            if saved is None:
+                del tokenizer.FREQ[span]
+            else:
+                tokenizer.FREQ[span] = saved
+            tokenizer.total = total
+    bounds, position = {0}, 0
+    for word in words:
+        position += len(word)
+        bounds.add(position)
+    return start in bounds and end in bounds
+
+
+def _english_spans(text: str, terms: Sequence[str], known_keys: set[str]) -> list[Span]:
+    if not terms:
+        return []
+    import jellyfish
+    from rapidfuzz import fuzz
+
+    words = list(_LATIN_WORD.finditer(text))
+    chinese = bool(_HANZI.search(text))
+    found = []
+    for term in terms:
+        key, size = _key(term), len(term.split())
+        sound = jellyfish.metaphone(key)
+        for count in range(max(1, size - 1), size + 2):
+            for first in range(len(words) - count + 1):
+                run = words[first : first + count]
+                if any(text[a.end() : b.start()].strip() for a, b in itertools.pairwise(run)):
+                    continue  # only words with nothing but spaces between them
+                heard = text[run[0].start() : run[-1].end()]
+                heard_key = _key(heard)
+                if heard_key == key or heard_key in known_keys or not _name_like(text, run, chinese):
+                    continue
+                if abs(len(heard_key) - len(key)) > (1 if len(key) < 8 else 2):
+                    continue
+                score = fuzz.ratio(heard_key, key)
+                if score >= SIMILAR_ALONE or (score >= SIMILAR and jellyfish.metaphone(heard_key) == sound):
+                    found.append((run[0].start(), run[-1].end(), term, score))
+    return found
+
+
+def _name_like(text: str, run: list[re.Match[str]], chinese: bool) -> bool:
+    """Every word capitalized or with a digit; a lone word with only its first letter
+    capitalized does not start a sentence (in English text; in Chinese, a Latin word is
+    a name wherever it is)."""
+    if not all(w.group()[0].isupper() or w.group()[0].isdigit() for w in run):
+        return False
+    word = run[0].group()
+    plain = len(run) == 1 and word[1:].islower()
+    return chinese or not plain or not (run[0].start() == 0 or _SENTENCE_END.search(text[: run[0].start()]))

@@ -1,0 +1,176 @@
+"""Names spelled right: the vocabulary ranked for a video, fitted in whisper's prompt,
+matched by sound after decoding (never a common word), and Chinese typography."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import audio, cleanup, models, suggest, transcribe, vocabulary
+from pipeline.config import load_settings
+from pipeline.errors import ConfigError
+from pipeline.plan import plan_ingest
+from pipeline.transcript import Segment
+from pipeline.video import VideoInfo
+from pipeline.vocabulary import BLOG, CHANNEL, VIDEO, Term, Vocabulary
+from tests.conftest import MEDIA
+
+SCRIPT_PROMPT = cleanup.MANDARIN_PROMPTS["zh-Hans"]
+
+
+def _post(folder: Path, name: str, **fields: list[str]) -> None:
+    lines = ["---", "title: t", *(f"{key}: [{', '.join(values)}]" for key, values in fields.items()), "---", "body"]
+    (folder / f"{name}.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_the_videos_own_names_come_first_then_the_channels_then_the_blogs_most_used(tmp_path: Path) -> None:
+    for n in range(3):
+        _post(tmp_path, f"p{n}", people=["Jensen Huang"], companies_orgs=["Intel"] if n else ["AMD"])
+    _post(tmp_path, "p3", companies_orgs=["台積電", "TSMC"])
+    known = suggest.known_names([tmp_path], {"people": ["Lisa Su"]})
+    assert known.uses["jensen huang"] == 3 and known.uses["intel"] == 2 and "lisa su" not in known.uses
+    found = vocabulary.for_video(
+        "黄仁勋谈台积电与H100", "嘉宾 Satya Nadella 与 Intel", ("英伟达",), ["海力士", "Intel"], known
+    )
+    texts = [t.text for t in found.terms]
+    # Its tags, the known names it says, names by their shape (jieba's person 黄仁勋 too).
+    own = {"英伟达", "台積電", "Intel", "H100", "黄仁勋", "Satya Nadella"}
+    assert set(texts[: len(own)]) == own and all(t.source == VIDEO for t in found.terms[: len(own)])
+    assert texts.index("台積電") < texts.index("Intel")  # the title counts twice
+    assert texts[len(own)] == "海力士" and found.terms[len(own)].source == CHANNEL  # Intel is already the video's
+    blog = [t.text for t in found.terms if t.source == BLOG]
+    assert blog[0] == "Jensen Huang" and blog.index("AMD") > blog.index("Jensen Huang")  # the most used first
+    assert found.likely("zh", "zh-Hans") == ("台积电", "H100", "黄仁勋", "英伟达", "Intel", "Satya Nadella", "海力士")
+    assert found.texts("en") == ("H100", "Intel", "Satya Nadella", "Jensen Huang", "AMD", "TSMC", "Lisa Su")
+
+
+def test_the_prompt_keeps_the_script_prompt_and_fits_whispers_budget_with_a_huge_vocabulary() -> None:
+    from whisper.tokenizer import get_encoding
+
+    huge = {"zh": [f"公司{n}号" for n in range(2000)], "en": [f"Company Number {n}" for n in range(2000)]}
+    for multilingual, language, base in ((True, "zh", SCRIPT_PROMPT), (False, "en", None), (True, "en", None)):
+        prompt = vocabulary.prompt(base, huge[language], language, multilingual=multilingual)
+        assert prompt is not None
+        tokens = get_encoding("multilingual" if multilingual else "gpt2").encode(" " + prompt)
+        assert vocabulary.PROMPT_TOKENS - 8 <= len(tokens) <= vocabulary.PROMPT_TOKENS == 448 // 2 - 1
+        assert prompt.startswith(base or "Company Number 0, Company Number 1")
+    assert vocabulary.prompt(SCRIPT_PROMPT, ["黄仁勋", "TSMC"], "zh") == f"{SCRIPT_PROMPT}黄仁勋、TSMC。"
+    assert vocabulary.prompt(None, ["Nvidia", "TSMC"], "en") == "Nvidia, TSMC."
+    assert vocabulary.prompt(None, [], "en") is None
+
+
+def _vocabulary(likely: list[str], blog: list[str] = ()) -> Vocabulary:  # type: ignore[assignment]
+    return Vocabulary(tuple(Term(t, CHANNEL) for t in likely) + tuple(Term(t, BLOG) for t in blog))
+
+
+def _corrected(text: str, vocab: Vocabulary, language: str = "zh") -> Segment:
+    [segment] = vocabulary.correct_segments([Segment(0.0, 2.0, text)], vocab.likely(language), vocab.texts(language))
+    return segment
+
+
+def test_a_mandarin_span_with_a_likely_names_pinyin_is_written_as_the_name_and_flagged() -> None:
+    segment = _corrected(
+        "海利是的高贷款内存卖得很好，艾龙马斯课表示", _vocabulary(["海力士", "高带宽内存", "埃隆·马斯克"])
+    )
+    assert segment.text == "海力士的高带宽内存卖得很好，埃隆·马斯克表示"
+    assert segment.flag == (
+        "name corrected: 海利是 → 海力士 (sounds alike): check, "
+        "name corrected: 高贷款内存 → 高带宽内存 (sounds alike): check, "
+        "name corrected: 艾龙马斯课 → 埃隆·马斯克 (sounds alike): check"
+    )
+    # Only a name likely for this video: one the blog once used is not enough.
+    assert _corrected("海利是的股价", _vocabulary([], blog=["海力士"])) == Segment(0.0, 2.0, "海利是的股价")
+    # Every syllable the same: 王仁熏 (wang) is not 黄仁勋 (huang); nor a name of one character.
+    assert _corrected("王仁熏说", _vocabulary(["黄仁勋", "熏"])).text == "王仁熏说"
+
+
+def test_a_common_word_that_sounds_like_a_name_is_never_replaced() -> None:
+    likely = _vocabulary(["谷歌", "华为", "中介", "百度", "芯片"])
+    for text in ("他的骨骼很健康", "一切都化为乌有", "这是故事的终结", "我们坐船摆渡过河", "最近的新片很好看"):
+        assert _corrected(text, likely) == Segment(0.0, 2.0, text)  # dictionary words of jieba (freq 21 to 664)
+    # Nor the end of one word and the start of the next: 集中|接受 holds zhong jie.
+    assert _corrected("大家集中接受培训", likely).text == "大家集中接受培训"
+    english = _vocabulary(["OpenAI", "Apple", "Groq", "Nvidia"])
+    text = "Open the door. Nadia said the Ample plan was fine, and Grok too. sending a melon"
+    assert _corrected(text, english, "en").text == text
+
+
+def test_english_near_misses_of_likely_names_are_corrected() -> None:
+    likely = _vocabulary(["TSMC", "Nvidia", "Elon Musk"], blog=["SMIC"])
+    segment = _corrected("Chips from SMC and Nvidea, said Elon Mask. SMIC too.", likely, "en")
+    assert segment.text == "Chips from TSMC and Nvidia, said Elon Musk. SMIC too."
+    assert "SMC → TSMC" in segment.flag and "Nvidea → Nvidia" in segment.flag and "SMIC" not in segment.flag
+    assert _corrected("我们用Nvidea的芯片", likely).text == "我们用Nvidia的芯片"
+    # A lone capitalized word that starts an English sentence may be any word.
+    assert _corrected("Nvidea did well.", likely, "en").text == "Nvidea did well."
+
+
+def test_chinese_typography_follows_the_blogs_posts() -> None:
+    typeset = cleanup.typeset_chinese
+    assert typeset("上个月,OpenAI 发布了新的模型,成绩明显提高") == "上个月，OpenAI发布了新的模型，成绩明显提高。"
+    assert typeset("你知道吗?我们用 GPU 训练了 3 个月;效果很好.") == "你知道吗？我们用GPU训练了3个月；效果很好。"
+    assert typeset("萨姆 奥尔特曼说:这是 iPhone 15 Pro, 很贵!") == "萨姆奥尔特曼说：这是iPhone 15 Pro，很贵！"
+    assert typeset("投入超过1,000亿美元,增长3.5%") == "投入超过1,000亿美元，增长3.5%。"
+    assert typeset("He said, hello. OK?") == "He said, hello. OK?"  # no Chinese: left as it is
+    assert cleanup.join_text(["第一句。", "OpenAI发布了。"], "zh") == "第一句。OpenAI发布了。"
+
+
+def test_a_channels_vocabulary_is_read_and_reaches_the_plans_decoding(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "draftcast.toml"
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    _post(posts, "old", people=["黄仁勋"])
+    config.write_text(
+        f'[draftcast]\nmodel = "base"\n[suggest]\nposts = ["{posts}"]\n'
+        '[[channels]]\nurl = "https://zh.example/"\nlanguage = "zh"\nvocabulary = ["海力士", " TSMC "]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DRAFTCAST_CONFIG", str(config))
+    settings = load_settings()
+    assert settings.channels[0].vocabulary == ("海力士", "TSMC")
+    video = VideoInfo(
+        id="v1", extractor="generic", title="台积电的新工厂", uploader="", channel_url="", upload_date=None,
+        duration=60.0, webpage_url="https://zh.example/v/1", description="", tags=(), chapters=(),
+    )  # fmt: skip
+    plan = plan_ingest(video, settings, device="cpu")
+    assert [(t.text, t.source) for t in plan.decoding.vocabulary.terms] == [
+        ("海力士", CHANNEL), ("TSMC", CHANNEL), ("黄仁勋", BLOG),
+    ]  # fmt: skip
+    config.write_text('[[channels]]\nurl = "https://zh.example/"\nvocabulary = "海力士"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="vocabulary"):
+        load_settings()
+
+
+def test_another_vocabulary_is_another_prompt_so_no_checkpointed_window_is_reused(shared_models: Path) -> None:
+    model = models.resolve_model("tiny.en", models_dir=shared_models)
+    plain = transcribe.DecodingOptions(language="en")
+    named = transcribe.DecodingOptions(language="en", vocabulary=_vocabulary(["TSMC"]))
+    prompts = [transcribe._prompt("en", options, model) for options in (plain, named)]
+    assert prompts == [None, "TSMC."]
+    fingerprints = [transcribe._fingerprint(model, o, "en", p) for o, p in zip((plain, named), prompts, strict=True)]
+    assert fingerprints[0] != fingerprints[1]
+
+
+@pytest.mark.slow
+def test_names_in_the_prompt_that_are_not_said_are_not_written(shared_models: Path) -> None:
+    model = models.resolve_model("tiny.en", models_dir=shared_models)
+    unsaid = ["Satya Nadella", "Jensen Huang", "TSMC", "Nvidia", "Pat Gelsinger", "Anthropic", "Kennedy", "America"]
+    options = transcribe.DecodingOptions(language="en", vocabulary=_vocabulary(unsaid))
+    result = transcribe.transcribe(audio.decode(MEDIA / "jfk.flac"), model, options)
+    text = result.text
+    assert "my fellow Americans" in text and "your country" in text, text
+    assert not [name for name in unsaid if name in text.replace("Americans", "")], text
+    assert not any("name corrected" in s.flag for s in result.segments)
+
+
+@pytest.mark.slow
+def test_a_vocabulary_term_is_spelled_right_in_real_mandarin(shared_models: Path) -> None:
+    model = models.resolve_model("base", models_dir=shared_models)
+    samples = audio.decode(MEDIA / "aishell-BAC009S0724W0121.wav")
+    unsaid = ["黄仁勋", "海力士", "台积电", "萨姆·奥尔特曼", "TSMC"]
+    options = transcribe.DecodingOptions(language="zh", vocabulary=_vocabulary(["房地产中介协会", *unsaid]))
+    result = transcribe.transcribe(samples, model, options)
+    assert "房地产中介协会" in result.text, result.text  # without it base writes 佛地产中间协会
+    assert not [name for name in unsaid if name in result.text], result.text
+    assert result.text.endswith("。") and "," not in result.text
