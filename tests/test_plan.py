@@ -121,7 +121,7 @@ REFUSED = [
     ("localhost:8000/v.mp4", {}, SourceError, "write https://localhost:8000/v.mp4"),
     ("//cdn.example/v.mp4", {}, SourceError, "write https://cdn.example/v.mp4"),
     ("ftp://example.com/v.mp4", {}, SourceError, "is not an http(s) URL"),
-    ("http://", {}, SourceError, "is not an http(s) URL"),
+    ("http://", {}, SourceError, "has no host name: write it http://HOST/"),
     (URL, {"model": "tiny.klingon"}, ModelError, "unknown model 'tiny.klingon'"),
     (URL, {"model": "medium"}, ModelError, "model 'medium' is not on this machine"),
     (URL, {"model": "large-v3", "language": "en"}, ModelError, "draftcast models prepare large-v3 downloads it"),
