@@ -40,12 +40,12 @@ CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "draftcast": (
         "out_dir", "data_dir", "model", "language", "engine", "beam_size", "network_retry_delays",
         "network_timeout_seconds", "max_duration_hours", "max_download_mb", "captions", "vad",
-        "chinese_script", "template", "ledger",
+        "chinese_script", "template", "ledger", "diarize",
     ),
     "front_matter": (),
     "channels": (
         "url", "speaker", "uploader", "language", "model", "front_matter", "poll", "include", "exclude",
-        "published_after", "backfill", "chinese_script",
+        "published_after", "backfill", "chinese_script", "diarize",
     ),
     "poll": (
         "deployment", "max_attempts", "retry_after_minutes", "lookback_days", "max_transcriptions",
@@ -72,6 +72,7 @@ class Channel:
     published_after: dt.date | None = None  # default: lookback_days before the first poll
     backfill: bool = False  # True: ingest the channel's whole history on the first poll
     chinese_script: ChineseScript | None = None  # default: the global one
+    diarize: bool | None = None  # speaker turns in its drafts; None: the config's
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         """Whether a video is this channel's: its ``uploader`` is the one set here, or one of
@@ -141,6 +142,7 @@ class Settings:
     captions: CaptionPolicy = CaptionPolicy.HUMAN  # which of a video's own subtitles replace whisper
     vad: bool = True  # decode only the speech that voice activity detection finds
     chinese_script: ChineseScript = ChineseScript.SIMPLIFIED  # how Mandarin is written
+    diarize: bool = True  # speaker turns (who speaks in each paragraph) in whisper's transcripts
     poll: PollSettings = PollSettings()
     suggest: SuggestSettings = SuggestSettings()
     writer: WriterSettings = WriterSettings()
@@ -383,6 +385,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 published_after=after,
                 backfill=bool(_expect(table, "backfill", bool, here)),
                 chinese_script=_script(_expect(table, "chinese_script", str, here), here),
+                diarize=_expect(table, "diarize", bool, here),
             )
         )
     suggest = _suggest_settings(_expect(raw, "suggest", dict, where) or {}, f"{where} [suggest]")
@@ -437,6 +440,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         max_duration_hours=float(_expect(main, "max_duration_hours", int | float, where) or 6),
         max_download_mb=float(_expect(main, "max_download_mb", int | float, where) or 4096),
         vad=vad is not False,
+        diarize=_expect(main, "diarize", bool, where) is not False,
         chinese_script=_script(_expect(main, "chinese_script", str, where), where) or ChineseScript.SIMPLIFIED,
         config_path=path,
     )

