@@ -23,6 +23,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,6 +51,8 @@ MIN_SPEAKER_SECONDS = 3.0  # a voice with less speech is taken for a stray of th
 MAX_CLUSTERED = 4000  # windows clustered pairwise (memory grows with the square); the rest join the nearest voice
 SHORT_TURN_SECONDS = 1.0  # a turn shorter than this is flagged for the editor
 SHORT_TURN_FLAG = "short speaker turn: check who speaks"
+MIN_PART_SECONDS = 1.0  # a speaker holding less of a whisper segment gets none of its text
+CUT_REACH = 0.25  # a cut moves at most this share of a segment's text to reach a sentence end
 BATCH_WINDOWS = 32
 # torch threads for CAM++. One: on a shared 2-core machine two took 6 times as long
 # (17.5 s against 2.9 s for 77 s of speech, bench/speakers.py), as their OpenMP workers
@@ -514,14 +517,6 @@ def label(index: int, language: str) -> str:
     return f"说话人{index + 1}" if chinese else f"Speaker {index + 1}"
 
 
-def _overlaps(segment: Segment, turns: Sequence[Turn], speakers: int) -> np.ndarray:
-    """Seconds of ``segment`` each speaker holds."""
-    held = np.zeros(speakers)
-    for turn in turns:
-        held[turn.speaker] += max(0.0, min(segment.end, turn.end) - max(segment.start, turn.start))
-    return held
-
-
 def _nearest(segment: Segment, turns: Sequence[Turn]) -> int:
     """The speaker of the turn nearest to ``segment`` in time (one outside every turn)."""
     middle = (segment.start + segment.end) / 2
@@ -544,28 +539,108 @@ def _short_turns(turns: Sequence[Turn]) -> list[Span]:
     ]
 
 
+def _parts(segment: Segment, turns: Sequence[Turn]) -> list[tuple[int, float, float, float]]:
+    """Who speaks in ``segment``, in order: (speaker, start, end, seconds of speech), one
+    speaker's neighbouring turns joined, speakers holding less than MIN_PART_SECONDS of it
+    left out (their words cannot be told from the others'; a short turn is flagged)."""
+    parts: list[tuple[int, float, float, float]] = []
+    for turn in turns:
+        start, end = max(segment.start, turn.start), min(segment.end, turn.end)
+        if end <= start:
+            continue
+        if parts and parts[-1][0] == turn.speaker:
+            speaker, first, _, held = parts[-1]
+            parts[-1] = (speaker, first, end, held + end - start)
+        else:
+            parts.append((turn.speaker, start, end, end - start))
+    joined: list[tuple[int, float, float, float]] = []
+    for part in (p for p in parts if p[3] >= MIN_PART_SECONDS):
+        if joined and joined[-1][0] == part[0]:
+            joined[-1] = (part[0], joined[-1][1], part[2], joined[-1][3] + part[3])
+        else:
+            joined.append(part)
+    return joined
+
+
+# ASCII marks only before a space or a Chinese character (whisper writes "，" as "," in
+# Mandarin at times): "3.5" and "1,000" are no places to cut.
+_SENTENCE_END = re.compile(r"(?:[。！？…]+|[!?.]+(?=[\s\"')\u2e80-\u9fff]))[”’\"')）]*\s*")
+_CLAUSE_END = re.compile(r"(?:[，、；：]|[,;:](?=[\s\u2e80-\u9fff]))\s*")
+
+
+def _cut(text: str, share: float) -> int:
+    """Where to cut ``text`` so that about ``share`` (0 to 1) of it comes first: after the
+    nearest sentence end within CUT_REACH of that place, else the nearest clause mark,
+    else before the nearest space (words stay whole), else there (Chinese)."""
+    target = round(share * len(text))
+    reach = max(2, round(CUT_REACH * len(text)))
+    for marks in (_SENTENCE_END, _CLAUSE_END):
+        near = [m.end() for m in marks.finditer(text) if 0 < m.end() < len(text) and abs(m.end() - target) <= reach]
+        if near:
+            return min(near, key=lambda i: abs(i - target))
+    spaces = [m.start() for m in re.finditer(r"\s", text) if 0 < m.start() < len(text)]
+    if spaces:
+        return min(spaces, key=lambda i: abs(i - target))
+    return min(max(target, 1), len(text) - 1)
+
+
+def _attributed(segment: Segment, turns: Sequence[Turn]) -> list[tuple[Segment, int]]:
+    """``segment`` with its speaker, or cut where the speaker changes inside it. Whisper
+    gives no times within a segment, so its text is shared out in proportion to each
+    speaker's seconds of speech in it, and each cut moved to the nearest sentence end
+    (a turn mostly ends with one), clause mark or space. A segment that no turn holds
+    enough of goes to the speaker holding most of it, else the nearest turn's."""
+    parts = _parts(segment, turns)
+    if not parts:
+        held: dict[int, float] = {}
+        for turn in turns:
+            overlap = min(segment.end, turn.end) - max(segment.start, turn.start)
+            held[turn.speaker] = held.get(turn.speaker, 0.0) + max(0.0, overlap)
+        best = max(held, key=lambda s: held[s]) if any(held.values()) else _nearest(segment, turns)
+        return [(segment, best)]
+    text = segment.text.strip()
+    if len(parts) == 1 or len(text) < 2:
+        return [(segment, max(parts, key=lambda p: p[3])[0])]
+    total, done, cuts = sum(p[3] for p in parts), 0.0, [0]
+    for part in parts[:-1]:
+        done += part[3]
+        cuts.append(max(cuts[-1], _cut(text, done / total)))
+    cuts.append(len(text))
+    pieces = []
+    for index, part in enumerate(parts):
+        words = text[cuts[index] : cuts[index + 1]].strip()
+        start = segment.start if index == 0 else round((parts[index - 1][2] + part[1]) / 2, 2)
+        end = segment.end if index == len(parts) - 1 else round((part[2] + parts[index + 1][1]) / 2, 2)
+        if not words:  # no text fell to this speaker
+            continue
+        if pieces and pieces[-1][1] == part[0]:
+            before = pieces[-1][0]
+            pieces[-1] = (replace(before, end=end, text=f"{before.text} {words}"), part[0])
+            continue
+        flag = segment.flag if not pieces else ""  # the segment's own flag names its start
+        pieces.append((replace(segment, start=start, end=end, text=words, flag=flag), part[0]))
+    return pieces or [(segment, parts[0][0])]
+
+
 def assign(
     segments: Sequence[Segment], diarization: Diarization, language: str
 ) -> tuple[tuple[Segment, ...], tuple[Voice, ...]]:
-    """``segments`` with their speakers: each gets the speaker who holds most of its time
-    (one outside every turn: the nearest turn's), labelled by ``label`` in order of first
-    appearance in the segments; and the voices that speak in them (their label, seconds of
-    speech and centroid, rounded). A segment that overlaps a turn shorter than
-    SHORT_TURN_SECONDS is flagged. One voice, or none, gives segments without speakers
-    and no voices: a label would say nothing."""
+    """``segments`` with their speakers, labelled by ``label`` in order of first
+    appearance in the text; and the voices that speak in them (their label, seconds of
+    speech and centroid, rounded). A segment in which the speaker changes is cut there
+    (``_attributed``); a segment that overlaps a turn shorter than SHORT_TURN_SECONDS is
+    flagged. One voice, or none, gives segments without speakers and no voices: a label
+    would say nothing."""
     turns = diarization.turns
     if diarization.speakers < 2 or not segments:
         return tuple(replace(s, speaker="") for s in segments), ()
-    who = [
-        int(held.argmax()) if (held := _overlaps(s, turns, diarization.speakers)).any() else _nearest(s, turns)
-        for s in segments
-    ]
-    order = list(dict.fromkeys(who))  # speakers in order of first appearance in the text
+    attributed = [piece for segment in segments for piece in _attributed(segment, turns)]
+    order = list(dict.fromkeys(speaker for _, speaker in attributed))  # by first appearance in the text
     if len(order) < 2:
         return tuple(replace(s, speaker="") for s in segments), ()
     short = _short_turns(turns)
     labelled = []
-    for segment, speaker in zip(segments, who, strict=True):
+    for segment, speaker in attributed:
         flag = segment.flag
         if any(min(segment.end, end) > max(segment.start, start) for start, end in short):
             flag = f"{flag}; {SHORT_TURN_FLAG}" if flag else SHORT_TURN_FLAG
