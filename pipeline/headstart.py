@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from pipeline import source, transcribe
+from pipeline import source, speakers, transcribe
 from pipeline.config import Settings
 from pipeline.plan import IngestPlan, plan_ingest
 from pipeline.store import locked
@@ -44,11 +44,13 @@ class HeadStart:
         language: str | None = None,
         engine: str | None = None,
         allow_local_files: bool = False,
+        speakers: bool | None = None,
     ) -> None:
         """Do what the flow will need, as far as it goes: the metadata, the plan, and when
-        the plan needs audio the model loaded (in a thread of its own), the audio
-        downloaded into the plan's work folder (under its lock), decoded and its speech
-        found. ``model``, ``language``, ``engine``: as ``plan_ingest``'s. Never raises: the
+        the plan needs audio the models loaded (in a thread of their own: whisper's, and
+        the speaker model when speaker turns are wanted), the audio downloaded into the
+        plan's work folder (under its lock), decoded and its speech found. ``model``,
+        ``language``, ``engine``, ``speakers``: as ``plan_ingest``'s. Never raises: the
         flow's steps meet the same failure, retry it where it may pass and report it once."""
         try:
             try:
@@ -57,13 +59,15 @@ class HeadStart:
                 self._asked.set()
             video = self.extracted.video
             check_limits(video, settings.limits)
-            plan = self.plan = plan_ingest(video, settings, model=model, language=language, engine=engine)
+            plan = self.plan = plan_ingest(
+                video, settings, model=model, language=language, engine=engine, speakers=speakers
+            )
             if not plan.needs_audio:
                 return  # the flow uses subtitles, or a transcript made before
             loading = threading.Thread(target=self._load_model, args=(plan, settings), daemon=True)
             loading.start()
             with locked(plan.work_dir):
-                if plan.transcript_file.exists():
+                if plan.transcript_ready:
                     return
                 media = source.download_audio(
                     video,
@@ -73,7 +77,7 @@ class HeadStart:
                     network=settings.network,
                     extracted=self.extracted,
                 )
-                self.prepared = transcribe.prepare_audio(media, vad=settings.vad)
+                self.prepared = transcribe.prepare_audio(media, vad=settings.vad or plan.speakers)
             loading.join()  # mostly done by now: downloading and decoding take longer
         except Exception as error:
             log.debug("head start of %s stopped: %s", self.url, error)
@@ -85,6 +89,11 @@ class HeadStart:
             )
         except Exception as error:
             log.debug("head start: the model %s did not load: %s", plan.model, error)
+        if plan.speakers:
+            try:
+                speakers.preload()
+            except Exception as error:  # the transcription says why there are no speaker turns
+                log.debug("head start: the speaker model did not load: %s", error)
 
     def metadata(self, url: str) -> source.Extracted | None:
         """yt-dlp's answer for ``url`` once the head start has asked (waiting for it up to

@@ -18,7 +18,7 @@ from pipeline.draft import check_out_dir
 from pipeline.engines import engine_name
 from pipeline.errors import ConfigError
 from pipeline.store import unwritable
-from pipeline.transcribe import DecodingOptions, default_device, transcript_path
+from pipeline.transcribe import DecodingOptions, default_device, transcript_path, transcript_ready
 from pipeline.video import SubtitleTrack, VideoInfo, check_url
 
 
@@ -35,6 +35,7 @@ class IngestPlan:
     model: str  # the model to transcribe with when there is no track, or when the track fails
     decoding: DecodingOptions  # language, beam, engine, device, VAD and script for the model
     model_note: str = ""  # why ``model`` is not the one asked for ("" when it is)
+    speakers: bool = False  # speaker turns in the model's transcript (diarize, the channel's, --no-speakers)
 
     @property
     def transcript_file(self) -> Path:
@@ -42,9 +43,16 @@ class IngestPlan:
         return transcript_path(self.work_dir, models.model_label(self.model), self.decoding)
 
     @property
+    def transcript_ready(self) -> bool:
+        """Whether the model's transcript is there from before, with speaker turns looked
+        for if they are wanted (``transcribe.transcript_ready``): no audio is needed for it."""
+        return transcript_ready(self.transcript_file, speakers=self.speakers)
+
+    @property
     def needs_audio(self) -> bool:
-        """Whether the audio must be downloaded: no track to use and no transcript made before."""
-        return self.track is None and not self.transcript_file.exists()
+        """Whether the audio must be downloaded: no track to use and no transcript ready
+        from before (one saved without the speaker turns now wanted gets them from the audio)."""
+        return self.track is None and not self.transcript_ready
 
 
 def plan_ingest(
@@ -56,11 +64,14 @@ def plan_ingest(
     engine: str | None = None,
     channel: str | None = None,
     device: str | None = None,
+    speakers: bool | None = None,
 ) -> IngestPlan:
     """The plan for ingesting ``video``. ``model``, ``language`` and ``engine`` are what
     the person asked for (None: the channel's, else the config's); ``channel`` names a
     configured channel (polling passes it; None: the one the video's URLs or uploader
-    match); ``device`` "cpu" or "cuda" (None: CUDA when there is a GPU).
+    match); ``device`` "cpu" or "cuda" (None: CUDA when there is a GPU); ``speakers``:
+    speaker turns in the model's transcript (None: the channel's ``diarize``, else the
+    config's; subtitles and publishers' transcripts keep what they say).
 
     An English-only model is switched for a multilingual one when the language is not
     known to be English, so Mandarin never reaches ``tiny.en``. The track is chosen by
@@ -108,7 +119,13 @@ def plan_ingest(
         model=chosen,
         decoding=decoding,
         model_note=note,
+        speakers=_first(speakers, found.diarize if found else None, settings.diarize),
     )
+
+
+def _first(*choices: bool | None) -> bool:
+    """The first choice made (not None)."""
+    return next(choice for choice in choices if choice is not None)
 
 
 def _model_for(wanted: str, spoken: str | None, models_dir: Path, engine: EngineName) -> tuple[str, str]:

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ from pipeline import cleanup, speech, vocabulary
 from pipeline.audio import SAMPLE_RATE, decode, is_silent
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.engines import Engine, RawSegment, load_engine
-from pipeline.errors import AudioError, ModelError, NoSpeechError
+from pipeline.errors import AudioError, ModelError, NoSpeechError, SpeakersUnavailable
 from pipeline.models import ResolvedModel, is_english_only, resolve_model
+from pipeline.speakers import assign, diarize, unassign
 from pipeline.store import remove_stale_temps, write_atomic
 from pipeline.transcript import Segment, Transcript, write_sidecars
 from pipeline.vocabulary import Vocabulary
@@ -354,6 +355,59 @@ def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) 
     return work_dir / f"transcript.{engine}{model_label}.{options.language or 'auto'}.json"
 
 
+def transcript_ready(path: Path, *, speakers: bool) -> bool:
+    """Whether the transcript at ``path`` (``transcript_path``) needs no audio any more: it
+    exists and, when ``speakers`` are wanted, speaker turns were looked for in it (a
+    transcript that could not get them, ``speakers_note``, is tried again)."""
+    if not path.exists():
+        return False
+    if not speakers:
+        return True
+    try:
+        return Transcript.from_json(path.read_text(encoding="utf-8")).diarized
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # unreadable: transcribe_media says so
+
+
+def with_speakers(transcript: Transcript, samples: np.ndarray, found_speech: list[Span] | None) -> Transcript:
+    """``transcript`` with its speaker turns (pipeline/speakers.py): each segment labelled
+    with who speaks in it, the voices kept, ``diarized`` set. ``samples``: the recording
+    it was transcribed from (16 kHz mono, int16 or float32); ``found_speech``: its speech,
+    as ``speech.speech_regions(samples, merge_gap=0)`` gave it (None: looked for now).
+    When speaker turns cannot be found on this machine, the transcript is returned without
+    them and ``speakers_note`` says why and what to do (the ingest goes on)."""
+    if not transcript.segments:
+        return transcript
+    found = found_speech if found_speech is not None else speech.speech_regions(samples, merge_gap=0.0)
+    try:
+        diarization = diarize(samples, found)
+    except SpeakersUnavailable as error:
+        log.warning("no speaker turns: %s", error)
+        return replace(transcript, diarized=False, speakers_note=f"no speaker turns: {error}")
+    segments, voices = assign(transcript.segments, diarization, transcript.language)
+    log.info(
+        "speaker turns: %s",
+        f"{len(voices)} voices" if voices else f"one voice ({diarization.speakers} found, {len(segments)} segments)",
+    )
+    return replace(transcript, segments=segments, voices=voices, diarized=True, speakers_note="")
+
+
+def without_speakers(transcript: Transcript) -> Transcript:
+    """``transcript`` as it was before ``with_speakers``: no labels, voices or short-turn flags."""
+    return replace(
+        transcript,
+        segments=unassign(transcript.segments),
+        voices=(),
+        diarized=False,
+        speakers_note="",
+    )
+
+
+def _save(transcript: Transcript, path: Path) -> None:
+    write_atomic(path, transcript.to_json().encode("utf-8"))
+    write_sidecars(transcript, path)
+
+
 def transcribe_media(
     media: Path | None,
     work_dir: Path,
@@ -361,10 +415,16 @@ def transcribe_media(
     options: DecodingOptions,
     on_progress: Progress | None = None,
     prepared: PreparedAudio | None = None,
+    *,
+    speakers: bool = False,
 ) -> Path:
     """Transcribe ``media`` once: a transcript saved earlier is reused (``media`` may then
     be None). Returns the transcript's path (``transcript_path``), with .srt, .vtt and .txt
     beside it. ``prepared``: ``media`` decoded ahead of time, used if it is still that file.
+
+    ``speakers``: find who speaks in each segment (``with_speakers``); a transcript saved
+    without them gets them from ``media`` without being transcribed again (``media`` None:
+    it is kept as it is). False takes them out of a transcript saved with them.
 
     ``work_dir``: the video's work folder; the windows done so far are kept beside the
     transcript (``.partial``), so a killed run resumes. ``on_progress``: as ``transcribe``.
@@ -379,11 +439,12 @@ def transcribe_media(
     """
     path = transcript_path(work_dir, model.name, options)
     remove_stale_temps(work_dir)
+    wants_speech = options.vad or speakers
     if not path.exists():
         if media is None:
             raise FileNotFoundError(f"{path} vanished and no media was given to transcribe again")
-        if prepared is None or not prepared.is_of(media, vad=options.vad):
-            prepared = prepare_audio(media, vad=False)  # transcribe() finds the speech
+        if prepared is None or not prepared.is_of(media, vad=wants_speech):
+            prepared = prepare_audio(media, vad=wants_speech)
         partial = path.with_name(path.name + ".partial")  # windows done so far, for a resumed run
         transcript = transcribe(
             prepared.samples,
@@ -393,12 +454,24 @@ def transcribe_media(
             found_speech=prepared.found_speech,
             on_progress=on_progress,
         )
-        write_atomic(path, transcript.to_json().encode("utf-8"))
+        if speakers:
+            # Saved first: a run killed while it looks for speakers resumes with that alone.
+            _save(transcript, path)
+            transcript = with_speakers(transcript, prepared.samples, prepared.found_speech)
+        _save(transcript, path)
         partial.unlink(missing_ok=True)
-        write_sidecars(transcript, path)
     else:
         log.info("transcript already made: %s", path)
         transcript = Transcript.from_json(path.read_text(encoding="utf-8"))
+        if speakers and not transcript.diarized and transcript.segments and media is not None:
+            log.info("looking for speaker turns in the transcript made before")
+            if prepared is None or not prepared.is_of(media, vad=True):
+                prepared = prepare_audio(media, vad=True)
+            transcript = with_speakers(transcript, prepared.samples, prepared.found_speech)
+            _save(transcript, path)
+        elif not speakers and (transcript.diarized or transcript.speakers_note):
+            transcript = without_speakers(transcript)
+            _save(transcript, path)
     if not transcript.segments:
         raise NoSpeechError(f"no speech was found in the recording ({transcript.duration:.0f} s of audio)")
     return path

@@ -53,6 +53,8 @@ class Transcript:
     timed: bool = True  # False: a transcript without times (HTML without <time>, plain text), one paragraph each
     note: str = ""  # why this run used this text, for the editor (a property of the run: set after loading)
     voices: tuple[Voice, ...] = ()  # the speakers diarization told apart (none: one voice, or not diarized)
+    diarized: bool = False  # whether speaker turns were looked for (so no voices means one voice)
+    speakers_note: str = ""  # why speaker turns were wanted but not found, for the editor
 
     @property
     def text(self) -> str:

