@@ -397,6 +397,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
                 chinese_script=_script(_expect(table, "chinese_script", str, here), here),
                 host=" ".join((_expect(table, "host", str, here) or "").split()),
                 vocabulary=tuple(term.strip() for term in vocabulary if term.strip()),
+                diarize=_expect(table, "diarize", bool, here),
             )
         )
     suggest = _suggest_settings(_expect(raw, "suggest", dict, where) or {}, f"{where} [suggest]")
