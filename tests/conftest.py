@@ -14,14 +14,16 @@ import json
 import os
 import subprocess
 import threading
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from pipeline.audio import ffmpeg_executable
+from pipeline.audio import SAMPLE_RATE, ffmpeg_executable
 
 MEDIA = Path(__file__).parent / "media"
 REFERENCES = {
@@ -221,3 +223,14 @@ def run_cli(capfd: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     code = main(["ingest", *args])
     captured = capfd.readouterr()
     return code, captured.out, captured.err
+
+
+def write_wav(samples: np.ndarray, path: Path) -> Path:
+    """16 kHz mono 16-bit WAV of ``samples`` (floats in -1..1, clipped, or int16 as they are)."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2") if samples.dtype.kind == "f" else samples.astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.tobytes())
+    return path

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from pipeline import source, store
 from pipeline.audio import SAMPLE_RATE, decode
 from pipeline.errors import SourceUnavailable
 from pipeline.video import Network
-from tests.conftest import MEDIA, Site, make_video, run_cli
+from tests.conftest import MEDIA, Site, make_video, run_cli, write_wav
 from tests.faults import Fault, FaultyServer
 
 REPO = Path(__file__).parent.parent
@@ -174,15 +173,6 @@ def _leftovers(*folders: Path) -> list[Path]:
     return [p for folder in folders if folder.exists() for p in folder.rglob("*.tmp")]
 
 
-def _write_wav(samples: np.ndarray, path: Path) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 @pytest.fixture(scope="module")
 def long_talk(media_root: Path) -> str:
     """About five minutes of real speech (jfk and librispeech, with pauses): 11 windows."""
@@ -190,7 +180,7 @@ def long_talk(media_root: Path) -> str:
     clips = [decode(MEDIA / "jfk.flac"), pause, decode(MEDIA / "librispeech-1995-1837-0001.wav"), pause]
     once = np.concatenate(clips)
     samples = np.tile(once, int(300 * SAMPLE_RATE / len(once)) + 1)
-    make_video(_write_wav(samples, media_root / "long.wav"), media_root / "long.mp4")
+    make_video(write_wav(samples, media_root / "long.wav"), media_root / "long.mp4")
     return "long.mp4"
 
 

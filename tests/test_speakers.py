@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import wave
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from pipeline.errors import SpeakersUnavailable
 from pipeline.speakers import Diarization, Turn
 from pipeline.transcript import Segment, Transcript, Voice
 from pipeline.video import VideoInfo
-from tests.conftest import MEDIA, Site
+from tests.conftest import MEDIA, Site, write_wav
 from tests.conftest import run_cli as _run
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -242,16 +241,8 @@ def two_voice_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cut = int(4.9 * SAMPLE_RATE)
     samples, _ = _joined(jfk[:cut], _clip("librispeech-1995-1837-0001.wav"), jfk[cut:])
     path = tmp_path_factory.mktemp("two-voices") / "two-voices.wav"
-    write_wav(path, samples)
+    write_wav(samples, path)
     return path
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(samples.astype("<i2").tobytes())
 
 
 def test_speakers_are_added_to_a_saved_transcript_without_transcribing_again(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import wave
 from pathlib import Path
 
 import frontmatter
@@ -25,7 +24,7 @@ from pipeline.store import DraftStore
 from pipeline.transcript import Segment, Transcript, Voice
 from pipeline.video import VideoInfo
 from pipeline.voices import THRESHOLD, VoiceStore
-from tests.conftest import MEDIA, Site, make_video
+from tests.conftest import MEDIA, Site, make_video, write_wav
 from tests.conftest import run_cli as _run
 
 CHANNEL = Channel(url="https://talk.test/show", host="Hana Host")
@@ -289,21 +288,12 @@ def test_a_label_renamed_in_part_or_to_two_names_is_not_learned_and_said_once(
     assert json.loads((isolated / "voices.json").read_text())["drafts"] == {}
 
 
-def _wav(samples: np.ndarray, path: Path) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 def test_the_voices_command_adds_lists_and_removes(
     clips: dict[str, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from flows.cli import main
 
-    clip = _wav(clips["libri"], tmp_path / "ann.wav")
+    clip = write_wav(clips["libri"], tmp_path / "ann.wav")
     assert main(["voices"]) == 0
     assert capsys.readouterr().err == "no voices known: draftcast voices add NAME AUDIO enrols one\n"
     assert main(["voices", "add", "Ann  Reader", str(clip)]) == 0
@@ -335,8 +325,8 @@ def test_voices_refuses_bad_input_in_one_line(
     from flows.cli import main
 
     places = {
-        "clip": str(_wav(clips["libri"], tmp_path / "ann.wav")),
-        "short": str(_wav(_cut(clips["libri"], 0.0, 1.2), tmp_path / "short.wav")),
+        "clip": str(write_wav(clips["libri"], tmp_path / "ann.wav")),
+        "short": str(write_wav(_cut(clips["libri"], 0.0, 1.2), tmp_path / "short.wav")),
         "tmp": str(tmp_path),
     }
     (tmp_path / "noise.wav").write_bytes(bytes(range(256)) * 8)
@@ -362,7 +352,7 @@ def test_an_ingest_names_voices_and_the_next_one_learns_an_editors_rename(
     tells them apart, the enrolment names Kennedy, the reader keeps a label."""
     gap = np.zeros(5 * SAMPLE_RATE, dtype=np.float32)  # past speech.PACK_GAP_SECONDS: a window each
     recording = np.concatenate([clips["libri"], gap, clips["jfk_b"]])
-    make_video(_wav(recording, tmp_path / "two.wav"), site.root / "two-voices.mp4")
+    make_video(write_wav(recording, tmp_path / "two.wav"), site.root / "two-voices.mp4")
     url = site.add_page("two-voices.html", media="two-voices.mp4", title="Two voices", uploader="Talk Show")
     feed = site.url("talk-show.xml")  # the channel as polling lists it: a feed with nothing new
     (site.root / "talk-show.xml").write_text('<rss version="2.0"><channel><title>Talk</title></channel></rss>')
@@ -371,7 +361,7 @@ def test_an_ingest_names_voices_and_the_next_one_learns_an_editors_rename(
     monkeypatch.setenv("DRAFTCAST_CONFIG", str(config))
     from flows.cli import main
 
-    assert main(["voices", "add", "John F. Kennedy", str(_wav(clips["jfk_a"], tmp_path / "jfk-a.wav"))]) == 0
+    assert main(["voices", "add", "John F. Kennedy", str(write_wav(clips["jfk_a"], tmp_path / "jfk-a.wav"))]) == 0
     assert capfd.readouterr().out.startswith("enrolled John F. Kennedy for all channels from ")
     code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
     assert code == 0, err
