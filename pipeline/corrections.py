@@ -359,16 +359,7 @@ class CorrectionStore:
         """
         wanted, scope = " ".join(wrong.split()), channel or ""
 
-        def remove(data: dict[str, Any]) -> list[Replacement]:
-            """Drop the matching entries; those dropped."""
-            mine = [e["wrong"] == wanted and e["scope"] == scope for e in data["corrections"]]
-            data["corrections"], removed = (
-                [e for e, drop in zip(data["corrections"], mine, strict=True) if not drop],
-                [Replacement(**e) for e, drop in zip(data["corrections"], mine, strict=True) if drop],
-            )
-            return removed
-
-        removed = self._file.change(remove)
+        removed = [Replacement(**e) for e in self._file.remove(lambda e: (e["wrong"], e["scope"]) == (wanted, scope))]
         if not removed:
             elsewhere = sorted({r.scope for r in self.learned() if r.wrong == wanted})
             where = f"for {channel}" if channel else "for videos of no channel"

@@ -167,6 +167,21 @@ class JsonFile:
             raise self.error(f"cannot write {self.what} to {self.path}: {exc.strerror or exc}") from exc
         return result
 
+    def remove(self, match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Remove the entries of the ``listed`` list that ``match``; returns them.
+
+        Raises:
+            ``error``: the file cannot be read or written.
+        """
+
+        def drop(data: dict[str, Any]) -> list[dict[str, Any]]:
+            """Keep the entries that do not match; those that do."""
+            removed = [e for e in data[self.listed] if match(e)]
+            data[self.listed] = [e for e in data[self.listed] if not match(e)]
+            return removed
+
+        return self.change(drop)
+
 
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:

@@ -237,14 +237,8 @@ class VoiceStore:
         """
         wanted, scope = " ".join(name.split()).casefold(), channel or ""
 
-        def remove(data: dict[str, Any]) -> list[KnownVoice]:
-            """Drop the matching entries; those dropped."""
-            mine = [e["name"].casefold() == wanted and e.get("scope", "") == scope for e in data["voices"]]
-            removed = [self._voice(e) for e, drop in zip(data["voices"], mine, strict=True) if drop]
-            data["voices"] = [e for e, drop in zip(data["voices"], mine, strict=True) if not drop]
-            return removed
-
-        removed = self._file.change(remove)
+        entries = self._file.remove(lambda e: e["name"].casefold() == wanted and e.get("scope", "") == scope)
+        removed = [self._voice(e) for e in entries]
         if not removed:
             elsewhere = sorted({v.scope for v in self.known() if v.name.casefold() == wanted})
             where = f"for {channel}" if channel else "for all channels"
