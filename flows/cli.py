@@ -484,7 +484,8 @@ def vocabulary(args: argparse.Namespace) -> int:
         print("no corrections learned: an editor's corrections in a draft are learned at the channel's next ingest "
               "or poll", file=sys.stderr)  # fmt: skip
         return 0
-    unclear = {(scope, wrong) for scope in {r.scope for r in learned} for wrong in ambiguous(store.learned(scope))}
+    scopes = {r.scope for r in learned}
+    unclear = {(s, wrong) for s in scopes for wrong in ambiguous(r for r in learned if r.scope == s)}
     rows = [
         [
             _one_line(r.wrong),

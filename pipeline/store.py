@@ -110,9 +110,11 @@ class DraftStore:
     def written(self, channel: str) -> dict[Path, str]:
         """What draftcast last wrote of each draft for ``channel`` (a URL; '' for drafts of
         no configured channel), by the draft's path; drafts recorded without their text
-        are left out."""
+        are left out. In the order they were last written."""
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT path, text FROM drafts WHERE channel = ? AND text IS NOT NULL", (channel,))
+            rows = db.execute(
+                "SELECT path, text FROM drafts WHERE channel = ? AND text IS NOT NULL ORDER BY rowid", (channel,)
+            )
             return {Path(path): text for path, text in rows.fetchall()}
 
 

@@ -242,3 +242,30 @@ def test_vocabulary_refuses_bad_input_in_one_line(
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.splitlines()) == 1
     assert captured.err.startswith(f"draftcast: error: {error}"), captured.err
+
+
+def test_the_vocabulary_command_lists_every_channels_corrections_and_says_which_are_ambiguous(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from flows.cli import main
+
+    assert main(["vocabulary"]) == 0
+    assert capsys.readouterr().err.startswith("no corrections learned: an editor's corrections in a draft are learned")
+    first, second = _write(_draft(*ENGLISH), "ep1"), _write(_draft(*ENGLISH), "ep2", channel="")
+    first.write_text(first.read_text().replace("SMC", "TSMC").replace("Nvidea", "Nvidia"))
+    second.write_text(second.read_text().replace("SMC", "SMIC"))
+    third = _write(_draft(*ENGLISH), "ep3", channel="")
+    third.write_text(third.read_text().replace("SMC", "TSMC"))
+    assert len(_learn()) == 2 and len(_learn("")) == 2
+    assert main(["vocabulary"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    today = dt.date.today().isoformat()
+    assert rows == [
+        ["WRONG", "RIGHT", "SCOPE", "SOURCE", "DATE", "STATE"],
+        ["SMC", "TSMC", CHANNEL_URL, "draft", first.name, today, "applied"],
+        ["Nvidea", "Nvidia", CHANNEL_URL, "draft", first.name, today, "applied"],
+        ["SMC", "SMIC", "videos", "of", "no", "channel", "draft", second.name, today, "ambiguous:", "not", "applied"],
+        ["SMC", "TSMC", "videos", "of", "no", "channel", "draft", third.name, today, "ambiguous:", "not", "applied"],
+    ]
+    assert main(["vocabulary", "remove", "SMC"]) == 0
+    assert capsys.readouterr().out == "forgot SMC → SMIC, TSMC for videos of no channel\n"
