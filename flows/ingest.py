@@ -261,7 +261,7 @@ def write_draft(
         written=written,
     )
     with locked(plan.work_dir):
-        store = DraftStore(settings.store_path)
+        store = DraftStore(settings.store_path)  # it keeps the text written: corrections are learned from it
         result = draft.write_draft(
             text, video=video, out_dir=settings.out_dir, store=store, rewrite=rewrite, channel=channel_url
         )
