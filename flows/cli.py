@@ -458,6 +458,50 @@ def voices(args: argparse.Namespace) -> int:
     return 0
 
 
+def vocabulary(args: argparse.Namespace) -> int:
+    """``draftcast vocabulary``: the corrections learned from editors' drafts (wrong, right,
+    scope, the draft each came from, date, and whether it is applied) under a header line,
+    ``--channel URL`` (a configured channel) only that channel's; ``vocabulary remove
+    WRONG`` forgets the corrections of WRONG, for that channel (default: videos of no
+    channel). Returns 0.
+
+    Raises:
+        CorrectionError: nothing learned to remove, a store that cannot be read or written.
+        ConfigError: ``--channel`` or the config.
+    """
+    from pipeline.corrections import CorrectionStore, ambiguous
+
+    settings = load_settings()
+    store = CorrectionStore(settings.corrections_path)
+    channel = settings.channel_named(args.channel).url if args.channel else None
+    if args.vocabulary_command == "remove":
+        forgotten = store.forget(args.wrong, channel)
+        rights = ", ".join(r.right for r in forgotten)
+        print(f"forgot {forgotten[0].wrong} → {rights} for {channel or 'videos of no channel'}")
+        return 0
+    learned = store.learned(channel)
+    if not learned:
+        print("no corrections learned: an editor's corrections in a draft are learned at the channel's next ingest "
+              "or poll", file=sys.stderr)  # fmt: skip
+        return 0
+    scopes = {r.scope for r in learned}
+    unclear = {(s, wrong) for s in scopes for wrong in ambiguous(r for r in learned if r.scope == s)}
+    rows = [
+        [
+            _one_line(r.wrong),
+            _one_line(r.right),
+            r.scope or "videos of no channel",
+            r.source,
+            r.date,
+            "ambiguous: not applied" if (r.scope, r.wrong) in unclear else "applied",
+        ]
+        for r in learned
+    ]
+    for line in _table(("WRONG", "RIGHT", "SCOPE", "SOURCE", "DATE", "STATE"), rows):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``draftcast`` command line: one subcommand per handler, each setting ``handler``."""
     parser = argparse.ArgumentParser(prog="draftcast", description="Turn video interviews into draft blog posts.")
@@ -518,6 +562,18 @@ def build_parser() -> argparse.ArgumentParser:
         voice_parser.add_argument("--channel", help="for this configured channel's videos only (default: all channels)")
     voices_parser.set_defaults(handler=voices, voices_command=None, channel=None)
 
+    vocabulary_parser = commands.add_parser("vocabulary", help="list the corrections learned from editors; remove one")
+    vocabulary_parser.add_argument("--channel", help="only this configured channel's (its url)")
+    vocabulary_commands = vocabulary_parser.add_subparsers(dest="vocabulary_command")
+    forget_parser = vocabulary_commands.add_parser("remove", help="forget the corrections of a wrong form")
+    forget_parser.add_argument("wrong", metavar="WRONG", help="the wrong form, as the listing shows it")
+    forget_parser.add_argument(  # SUPPRESS: `vocabulary --channel URL remove WRONG` keeps the URL given first
+        "--channel",
+        default=argparse.SUPPRESS,
+        help="for this configured channel's videos (default: videos of no channel)",
+    )
+    vocabulary_parser.set_defaults(handler=vocabulary, vocabulary_command=None, channel=None)
+
     status_parser = commands.add_parser("status", help="what polling found, launched, drafted and failed")
     status_parser.add_argument("--all", action="store_true", help="every video, not only those needing a person")
     status_parser.set_defaults(handler=status)
@@ -526,7 +582,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Where an argument that is not UTF-8 came from, for the error line (options are named by
 # their dest, --speaker for speaker).
-POSITIONALS = {"url": "the URL", "name": "the model name", "voice_name": "the voice's name", "audio": "the audio file"}
+POSITIONALS = {
+    "url": "the URL",
+    "name": "the model name",
+    "voice_name": "the voice's name",
+    "audio": "the audio file",
+    "wrong": "the wrong form",
+}
 
 
 def _check_utf8(args: argparse.Namespace) -> None:
@@ -557,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 done, 1 a DraftcastError (one line on stderr, naming the URL), 3 a removed draft not
     written again, 130 interrupted. Bad arguments exit with 2 (argparse)."""
     args = build_parser().parse_args(argv)
-    if args.handler in (list_models, status, drafts, voices):  # the others log through Prefect's handlers
+    if args.handler in (list_models, status, drafts, voices, vocabulary):  # the others log through Prefect's handlers
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         _check_utf8(args)

@@ -28,11 +28,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from flows import slot
-from pipeline import captions, draft, models, source, transcribe, voices, writer
+from pipeline import captions, corrections, draft, models, source, transcribe, voices, writer
 from pipeline.config import Settings, load_settings
 from pipeline.errors import NotReady, is_transient
 from pipeline.headstart import HeadStart
-from pipeline.plan import IngestPlan, check_request, plan_ingest
+from pipeline.plan import IngestPlan, channel_of, check_request, plan_ingest
 from pipeline.store import DraftStore, locked
 from pipeline.transcribe import PreparedAudio
 from pipeline.transcript import Transcript
@@ -199,9 +199,21 @@ def transcribe_audio(
 
 
 @task
+def learn_corrections(channel_url: str, settings: Settings) -> None:
+    """Learn the words editors corrected in the drafts of the channel ``channel_url`` ('' for
+    videos of no configured channel), before its next video is planned
+    (``corrections.learn_from_drafts``); one log line for each thing learned."""
+    store = corrections.CorrectionStore(settings.corrections_path)
+    for line in corrections.learn_from_drafts(DraftStore(settings.store_path), store, channel_url):
+        get_run_logger().info(line)
+
+
+@task
 def draft_with_writer(plan: IngestPlan, transcript_file: Path, settings: Settings) -> writer.Written:
-    """The optional writing step; it never fails the run (a failure is a note in the draft)."""
+    """The optional writing step, on the transcript with the editors' corrections applied;
+    it never fails the run (a failure is a note in the draft)."""
     transcript = Transcript.from_json(transcript_file.read_text(encoding="utf-8"))
+    transcript = corrections.apply_transcript(transcript, dict(plan.corrections))
     return writer.draft_fields(plan.video, transcript, settings.writer)
 
 
@@ -218,7 +230,8 @@ def write_draft(
     """The draft composed from the transcript at ``transcript_file`` (``draft.compose``)
     and written under the video's lock (``draft.write_draft``), with its preview and its
     provenance as artifacts. Diarized voices are named first (``voices``: after learning
-    the names editors gave in the channel's drafts), and the sidecars carry the names.
+    the names editors gave in the channel's drafts) and the editors' corrections of the
+    plan applied (``corrections.apply_transcript``), and the sidecars carry both.
     ``speaker``: None is the channel's, else the uploader; ``rewrite``: write again a
     draft removed since; ``written``: the writing step's fields; ``note``: for the
     editor (why the publisher's transcript was not used).
@@ -235,6 +248,9 @@ def write_draft(
     for line in known_voices.learn(channel_url):  # editors' renames in this channel's drafts
         get_run_logger().info(line)
     named = known_voices.name_transcript(transcript, channel=plan.channel, episode=video.key)
+    named = corrections.apply_transcript(named, dict(plan.corrections))
+    if named.corrected:
+        get_run_logger().info("editors' corrections applied: %s", ", ".join(named.corrected))
     text = draft.compose(
         video,
         named,
@@ -245,11 +261,13 @@ def write_draft(
         written=written,
     )
     with locked(plan.work_dir):
+        store = DraftStore(settings.store_path)
         result = draft.write_draft(
-            text, video=video, out_dir=settings.out_dir, store=DraftStore(settings.store_path), rewrite=rewrite
+            text, video=video, out_dir=settings.out_dir, store=store, rewrite=rewrite, channel=channel_url
         )
-        if transcript.voices:  # the names, and what the draft shows for each label, for learning
+        if transcript.voices or named.corrected:  # the sidecars read as the draft does
             voices.write_named_sidecars(named, transcript_file)
+        if transcript.voices:  # what the draft shows for each label, for learning
             known_voices.remember_draft(
                 result, channel=channel_url, transcript_file=transcript_file, transcript=transcript, named=named
             )
@@ -402,6 +420,8 @@ def _ingest(
     extracted = fetch_metadata.with_options(**retrying)(url, allow_local_files, settings.network, head_start)
     video = with_overrides(extracted.video, overrides)
     check_limits(video, settings.limits)  # before any download
+    found = channel_of(video, settings, channel)
+    learn_corrections(found.url if found else "", settings)  # before the plan: what is learned steers the decoder
     plan = plan_ingest(
         video, settings, model=model, language=language, engine=engine, channel=channel, speakers=speakers
     )

@@ -25,7 +25,9 @@ from prefect.exceptions import ObjectNotFound
 from flows.ingest import NETWORK_RETRIES, NOT_BROADCAST
 from pipeline import feeds, polling
 from pipeline.config import load_settings
+from pipeline.corrections import CorrectionStore, learn_from_drafts
 from pipeline.ledger import Ledger
+from pipeline.store import DraftStore
 from pipeline.voices import VoiceStore
 
 logging.getLogger("pipeline").setLevel(logging.INFO)
@@ -79,11 +81,11 @@ def list_channel(url: str, *, known: Callable[[str], bool], polled_before: bool,
 
 @flow(name="poll-channels")
 def poll_channels() -> str:
-    """Learn the speakers' names editors gave in each polled channel's drafts
-    (``voices.VoiceStore.learn``), then poll every configured channel once
-    (``polling.poll``), launching runs of the deployment named by ``[poll] deployment``;
-    returns a one-line summary, also left as the ``poll-report`` artifact with the
-    ledger's latest 50 videos.
+    """Learn the speakers' names and the words editors corrected in each polled channel's
+    drafts (``voices.VoiceStore.learn``, ``corrections.learn_from_drafts``), then poll
+    every configured channel once (``polling.poll``), launching runs of the deployment
+    named by ``[poll] deployment``; returns a one-line summary, also left as the
+    ``poll-report`` artifact with the ledger's latest 50 videos.
 
     Raises:
         ConfigError: the config. A channel that cannot be read is reported, not raised;
@@ -91,8 +93,10 @@ def poll_channels() -> str:
     """
     settings = load_settings()
     known_voices = VoiceStore(settings.voices_path)
-    for channel in settings.channels:  # the names editors gave in the channels' drafts
-        for line in known_voices.learn(channel.url) if channel.poll else ():
+    learned = CorrectionStore(settings.corrections_path)
+    store = DraftStore(settings.store_path)
+    for channel in (c for c in settings.channels if c.poll):  # what editors did in the channels' drafts
+        for line in [*known_voices.learn(channel.url), *learn_from_drafts(store, learned, channel.url)]:
             get_run_logger().info(line)
     ledger = Ledger(settings.ledger_path)
     report = polling.poll(

@@ -177,6 +177,11 @@ class Settings:
         return self.data_dir / "voices.json"
 
     @property
+    def corrections_path(self) -> Path:
+        """The corrections learned from editors' drafts (``corrections.CorrectionStore``)."""
+        return self.data_dir / "corrections.json"
+
+    @property
     def limits(self) -> Limits:
         """The download limits in seconds and bytes (max_download_mb counts MiB, 2**20 bytes)."""
         return Limits(self.max_duration_hours * 3600, int(self.max_download_mb * 2**20))

@@ -465,6 +465,8 @@ def provenance_rows(transcript: Transcript, written: Written | None = None) -> l
     if transcript.diarized or transcript.speakers_note:
         voices = f"{len(transcript.voices)} voices" if transcript.voices else "one voice"
         rows["speaker turns"] = voices if transcript.diarized else transcript.speakers_note
+    if transcript.corrected:
+        rows["editors' corrections applied"] = ", ".join(transcript.corrected)
     if written is not None:
         rows["writing step"] = written.note
     return [{"what": what, "value": value} for what, value in rows.items()]
@@ -518,13 +520,17 @@ def check_out_dir(out_dir: Path) -> None:
         raise OutputError(f"cannot write drafts to {out_dir}: {exc.strerror or exc}; choose another --out") from exc
 
 
-def write_draft(text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore, rewrite: bool = False) -> DraftResult:
+def write_draft(
+    text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore, rewrite: bool = False, channel: str = ""
+) -> DraftResult:
     """Write the draft unless an editor owns it now. Call with the video's lock held.
 
     ``text``: the whole file (``compose``); its front matter's ``date`` names a new file
     (``file_name``). ``out_dir`` is resolved and made if missing; ``store`` records the
-    sha256 of what is written, by which an edited draft is recognised. ``rewrite``: write
-    again a draft that was moved or deleted since. Returns the file and the ``Outcome``.
+    sha256 of what is written, by which an edited draft is recognised, and the text, from
+    which an editor's corrections are learned (``channel``: the URL of the video's
+    configured channel, '' for none). ``rewrite``: write again a draft that was moved or
+    deleted since. Returns the file and the ``Outcome``.
 
     Raises:
         OutputError: the draft cannot be written (permissions, a full disk). SQLite's
@@ -561,5 +567,5 @@ def write_draft(text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore
     except OSError as exc:
         hint = ": free some space there, or set out_dir to another disk" if exc.errno == errno.ENOSPC else ""
         raise OutputError(f"cannot write the draft to {out_dir}: {exc.strerror or exc}{hint}") from exc
-    store.put(out_dir, video.key, path, _sha256(data), video.webpage_url)
+    store.put(out_dir, video.key, path, _sha256(data), video.webpage_url, text=text, channel=channel)
     return DraftResult(path, outcome)

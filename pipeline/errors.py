@@ -10,7 +10,8 @@
     ├── ModelError                 unknown model, bad weights, language the model lacks
     ├── SpeakersUnavailable        speaker turns cannot be found here (the ingest goes on without)
     ├── OutputError                the draft cannot be written (permissions, disk)
-    └── VoiceError                 a voice cannot be enrolled, found or kept (too little speech)
+    ├── VoiceError                 a voice cannot be enrolled, found or kept (too little speech)
+    └── CorrectionError            a learned correction cannot be kept, found or removed
 
 Every message names the input it is about and, where there is one, what to do.
 """
@@ -61,6 +62,10 @@ class OutputError(DraftcastError):
 
 class VoiceError(DraftcastError):
     """A voice cannot be enrolled, found or kept (pipeline/voices.py)."""
+
+
+class CorrectionError(DraftcastError):
+    """A correction learned from editors cannot be kept, found or removed (pipeline/corrections.py)."""
 
 
 def is_transient(error: BaseException) -> bool:

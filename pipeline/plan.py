@@ -8,18 +8,21 @@ head start, which downloads and decodes while Prefect starts, follows the same p
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import captions, models, suggest, vocabulary
+from pipeline import captions, corrections, models, suggest, vocabulary
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.config import Channel, Settings
 from pipeline.draft import check_out_dir
 from pipeline.engines import engine_name
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, CorrectionError
 from pipeline.store import unwritable
 from pipeline.transcribe import DecodingOptions, default_device, transcript_path, transcript_ready
 from pipeline.video import SubtitleTrack, VideoInfo, check_url
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class IngestPlan:
     decoding: DecodingOptions  # language, beam, engine, device, VAD and script for the model
     model_note: str = ""  # why ``model`` is not the one asked for ("" when it is)
     speakers: bool = False  # speaker turns in the model's transcript (diarize, the channel's, --no-speakers)
+    corrections: tuple[tuple[str, str], ...] = ()  # editors' corrections for the channel: (wrong, right)
 
     @property
     def transcript_file(self) -> Path:
@@ -69,7 +73,7 @@ def plan_ingest(
     """The plan for ingesting ``video``. ``model``, ``language`` and ``engine`` are what
     the person asked for (None: the channel's, else the config's); ``channel`` names a
     configured channel (polling passes it; None: the one the video's URLs or uploader
-    match); ``device`` "cpu" or "cuda" (None: CUDA when there is a GPU); ``speakers``:
+    match: ``channel_of``); ``device`` "cpu" or "cuda" (None: CUDA when there is a GPU); ``speakers``:
     speaker turns in the model's transcript (None: the channel's ``diarize``, else the
     config's; subtitles and publishers' transcripts keep what they say).
 
@@ -77,8 +81,9 @@ def plan_ingest(
     known to be English, so Mandarin never reaches ``tiny.en``. The track is chosen by
     ``captions.choose_track`` under the config's caption policy. The names given to the
     decoder (``vocabulary.for_video``) come from the video's metadata, the channel's
-    ``vocabulary``, ``[suggest]`` and the front matter of the posts in ``out_dir`` and
-    ``[suggest] posts`` (read here). Nothing is downloaded here and no model is loaded
+    ``vocabulary`` and the right forms of the corrections editors taught for it
+    (``corrections``, which the draft applies), ``[suggest]`` and the front matter of the
+    posts in ``out_dir`` and ``[suggest] posts`` (read here). Nothing is downloaded here and no model is loaded
     (``device`` None imports torch to look for a GPU).
 
     Raises:
@@ -86,11 +91,7 @@ def plan_ingest(
         ModelError: a language whisper does not know, or the model is neither a known name
             nor an existing checkpoint, or it is not on this machine (``models.check_available``).
     """
-    found = (
-        settings.channel_named(channel)
-        if channel
-        else settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
-    )
+    found = channel_of(video, settings, channel)
     spoken = language or (found.language if found else None) or settings.language
     spoken = models.language_code(spoken) if spoken else None
     script = ChineseScript((found.chinese_script if found else None) or settings.chinese_script)
@@ -98,7 +99,9 @@ def plan_ingest(
     chosen_engine = engine_name(engine or settings.engine)
     chosen, note = _model_for(wanted, spoken, settings.models_dir, chosen_engine)  # before anything is downloaded
     known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
-    names = vocabulary.for_video(video.title, video.description, video.tags, found.vocabulary if found else (), known)
+    learned = _learned(settings, found.url if found else "")
+    channel_terms = [*(found.vocabulary if found else ()), *learned.values()]
+    names = vocabulary.for_video(video.title, video.description, video.tags, channel_terms, known)
     decoding = DecodingOptions(
         language=spoken,
         beam_size=settings.beam_size,
@@ -120,7 +123,30 @@ def plan_ingest(
         decoding=decoding,
         model_note=note,
         speakers=_first(speakers, found.diarize if found else None, settings.diarize),
+        corrections=tuple(learned.items()),
     )
+
+
+def channel_of(video: VideoInfo, settings: Settings, channel: str | None = None) -> Channel | None:
+    """The configured channel of ``video``: the one named ``channel`` (a URL, as polling
+    passes it), else the one its URLs or uploader match; None for none.
+
+    Raises:
+        ConfigError: ``channel`` is not configured.
+    """
+    if channel:
+        return settings.channel_named(channel)
+    return settings.channel_for(video.channel_url, video.webpage_url, uploader=video.uploader)
+
+
+def _learned(settings: Settings, channel: str) -> dict[str, str]:
+    """The corrections editors taught for ``channel`` (``corrections.CorrectionStore.rules``);
+    none, with a warning, when they cannot be read: they never stop an ingest."""
+    try:
+        return corrections.CorrectionStore(settings.corrections_path).rules(channel)
+    except CorrectionError as error:
+        log.warning("no editors' corrections applied: %s", error)
+        return {}
 
 
 def _first(*choices: bool | None) -> bool:

@@ -1,23 +1,31 @@
-"""The record of written drafts (SQLite in the data dir) and per-video locks.
+"""The record of written drafts (SQLite in the data dir), per-video locks, and small JSON
+files changed under a lock (``JsonFile``: the known voices, the learned corrections).
 
 The record holds the sha256 of each draft as draftcast wrote it, outside the draft's
-front matter, so that a draft an editor has changed is recognised and never overwritten.
+front matter, so that a draft an editor has changed is recognised and never overwritten,
+and the text it wrote, so that what an editor changed can be read (pipeline/corrections.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import socket
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from filelock import FileLock
+
+from pipeline.errors import DraftcastError
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS drafts (
@@ -30,6 +38,9 @@ CREATE TABLE IF NOT EXISTS drafts (
     PRIMARY KEY (out_dir, video_key)
 )
 """
+# Columns added since the first schema: (name, declaration). A record written before them
+# has no channel ('') and no text (NULL): nothing can be learned from its draft.
+_ADDED_COLUMNS = (("channel", "TEXT NOT NULL DEFAULT ''"), ("text", "TEXT"))
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,10 @@ class DraftStore:
         with closing(self._connect()) as db, db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(drafts)")}
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in present:
+                    db.execute(f"ALTER TABLE drafts ADD COLUMN {name} {declaration}")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=60)
@@ -76,17 +91,98 @@ class DraftStore:
             rows = db.execute("SELECT out_dir, video_key, path, sha256, source, written_at FROM drafts").fetchall()
         return {Path(row[2]): DraftRecord(row[0], row[1], Path(row[2]), row[3], row[4], row[5]) for row in rows}
 
-    def put(self, out_dir: Path, video_key: str, path: Path, sha256: str, source: str) -> None:
+    def put(
+        self, out_dir: Path, video_key: str, path: Path, sha256: str, source: str, *, text: str, channel: str = ""
+    ) -> None:
         """Record the draft written for ``video_key`` in ``out_dir`` (replacing an earlier
         record): its ``path``, the ``sha256`` hex digest of its bytes, the video's page
-        ``source``; stamped with the time now, UTC."""
+        ``source``, the whole ``text`` written (kept so that an editor's changes can be
+        read; tens of kilobytes for an hour's talk) and the ``channel`` (its URL, '' for
+        none) it was written for; stamped with the time now, UTC."""
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with closing(self._connect()) as db, db:
             db.execute(
-                "INSERT OR REPLACE INTO drafts (out_dir, video_key, path, sha256, source, written_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (str(out_dir), video_key, str(path), sha256, source, now),
+                "INSERT OR REPLACE INTO drafts (out_dir, video_key, path, sha256, source, written_at, channel, text)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (str(out_dir), video_key, str(path), sha256, source, now, channel, text),
             )
+
+    def written(self, channel: str) -> dict[Path, str]:
+        """What draftcast last wrote of each draft for ``channel`` (a URL; '' for drafts of
+        no configured channel), by the draft's path; drafts recorded without their text
+        are left out. In the order they were last written."""
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT path, text FROM drafts WHERE channel = ? AND text IS NOT NULL ORDER BY rowid", (channel,)
+            )
+            return {Path(path): text for path, text in rows.fetchall()}
+
+
+class JsonFile:
+    """A small JSON object in a file, read anew by each call, changed under a file lock
+    (``<name>.lock`` beside it) and written atomically. ``empty``: the object of a file
+    that does not exist yet, whose keys a file read later is completed with; ``listed``:
+    a key whose value must be a list (how a file of this kind is recognised); ``what``:
+    its contents in messages ("the known voices"); ``error``: the error raised.
+    """
+
+    def __init__(
+        self, path: Path, *, empty: dict[str, Any], listed: str, what: str, error: type[DraftcastError]
+    ) -> None:
+        self.path, self.empty, self.listed, self.what, self.error = path, empty, listed, what, error
+
+    def read(self) -> dict[str, Any]:
+        """The object (``empty``'s keys added where missing).
+
+        Raises:
+            ``error``: the file cannot be read, is not JSON, or is not a file of this kind.
+        """
+        empty = json.loads(json.dumps(self.empty))  # a fresh copy: callers change it
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return empty
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise self.error(f"cannot read {self.what} in {self.path}: {exc}; fix the file or remove it") from exc
+        if not isinstance(data, dict) or not isinstance(data.get(self.listed), list):
+            what = self.what.removeprefix("the ")
+            raise self.error(f"{self.path} does not hold draftcast's {what}: fix the file or remove it")
+        return {**empty, **data}
+
+    def change(self, change: Callable[[dict[str, Any]], T]) -> T:
+        """Apply ``change`` to the object under the file's lock, write it back if it changed,
+        and return what ``change`` returned.
+
+        Raises:
+            ``error``: the file cannot be read or written.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(self.path.with_name(self.path.name + ".lock")):
+                data = self.read()
+                before = json.dumps(data, ensure_ascii=False, indent=1)
+                result = change(data)
+                text = json.dumps(data, ensure_ascii=False, indent=1)
+                if text != before:  # most calls find nothing new: the file is not touched
+                    write_atomic(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            raise self.error(f"cannot write {self.what} to {self.path}: {exc.strerror or exc}") from exc
+        return result
+
+    def remove(self, match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Remove the entries of the ``listed`` list that ``match``; returns them.
+
+        Raises:
+            ``error``: the file cannot be read or written.
+        """
+
+        def drop(data: dict[str, Any]) -> list[dict[str, Any]]:
+            """Keep the entries that do not match; those that do."""
+            removed = [e for e in data[self.listed] if match(e)]
+            data[self.listed] = [e for e in data[self.listed] if not match(e)]
+            return removed
+
+        return self.change(drop)
 
 
 @contextmanager

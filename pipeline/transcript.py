@@ -55,6 +55,7 @@ class Transcript:
     voices: tuple[Voice, ...] = ()  # the speakers diarization told apart (none: one voice, or not diarized)
     diarized: bool = False  # whether speaker turns were looked for (so no voices means one voice)
     speakers_note: str = ""  # why speaker turns were wanted but not found, for the editor
+    corrected: tuple[str, ...] = ()  # editors' corrections applied ("SMC → TSMC (2×)"; set after loading)
 
     @property
     def text(self) -> str:
@@ -94,6 +95,7 @@ class Transcript:
         data = json.loads(text)
         data["segments"] = tuple(Segment(**segment) for segment in data["segments"])
         data["voices"] = tuple(Voice(v["label"], v["seconds"], tuple(v["embedding"])) for v in data.get("voices", ()))
+        data["corrected"] = tuple(data.get("corrected", ()))
         return cls(**data)
 
 

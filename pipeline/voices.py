@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-from filelock import FileLock
 
 from pipeline.config import Channel
 from pipeline.draft import DraftResult, Outcome
 from pipeline.errors import AudioError, SpeakersUnavailable, VoiceError
-from pipeline.store import write_atomic
+from pipeline.store import JsonFile
 from pipeline.transcript import Transcript, Voice, write_sidecars
 
 log = logging.getLogger(__name__)
@@ -46,8 +43,6 @@ MARGIN = 0.05  # two names whose scores are closer than this are both plausible
 MIN_SPEECH_SECONDS = 3.0  # of speech (VAD regions) in an enrolment clip
 MAX_CLUSTERS = 50  # voices remembered per channel, the most heard kept
 FORMAT = 1  # of the JSON file
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -145,35 +140,8 @@ class VoiceStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    # -- reading and writing
-
-    def _read(self) -> dict[str, Any]:
-        empty: dict[str, Any] = {"format": FORMAT, "voices": [], "channels": {}, "drafts": {}}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return empty
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise VoiceError(f"cannot read the known voices in {self.path}: {exc}; fix the file or remove it") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("voices"), list):
-            raise VoiceError(f"{self.path} does not hold draftcast's known voices: fix the file or remove it")
-        return {**empty, **data}
-
-    def _change(self, change: Callable[[dict[str, Any]], T]) -> T:
-        """Apply ``change`` to the file's data under its lock, then write it back if it changed."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with FileLock(self.path.with_name(self.path.name + ".lock")):
-                data = self._read()
-                before = json.dumps(data, ensure_ascii=False, indent=1)
-                result = change(data)
-                text = json.dumps(data, ensure_ascii=False, indent=1)
-                if text != before:  # each ingest asks what to learn: most find nothing new
-                    write_atomic(self.path, text.encode("utf-8"))
-        except OSError as exc:
-            raise VoiceError(f"cannot write the known voices to {self.path}: {exc.strerror or exc}") from exc
-        return result
+        empty = {"format": FORMAT, "voices": [], "channels": {}, "drafts": {}}
+        self._file = JsonFile(path, empty=empty, listed="voices", what="the known voices", error=VoiceError)
 
     @staticmethod
     def _voice(entry: dict[str, Any]) -> KnownVoice:
@@ -203,7 +171,7 @@ class VoiceStore:
             VoiceError: the file cannot be read.
         """
         try:
-            voices = [self._voice(entry) for entry in self._read()["voices"]]
+            voices = [self._voice(entry) for entry in self._file.read()["voices"]]
         except (KeyError, TypeError, AttributeError) as exc:
             raise VoiceError(f"{self.path} holds a voice without its {exc}: fix the file or remove it") from exc
         return voices if channel is None else [v for v in voices if v.scope in ("", channel)]
@@ -214,7 +182,7 @@ class VoiceStore:
         Raises:
             VoiceError: the file cannot be read or written.
         """
-        self._change(lambda data: data["voices"].append(self._entry(voice)))
+        self._file.change(lambda data: data["voices"].append(self._entry(voice)))
         return voice
 
     def enrol(self, name: str, samples: np.ndarray, channel: str | None = None, source: str = "enrolled") -> KnownVoice:
@@ -269,14 +237,8 @@ class VoiceStore:
         """
         wanted, scope = " ".join(name.split()).casefold(), channel or ""
 
-        def remove(data: dict[str, Any]) -> list[KnownVoice]:
-            """Drop the matching entries; those dropped."""
-            mine = [e["name"].casefold() == wanted and e.get("scope", "") == scope for e in data["voices"]]
-            removed = [self._voice(e) for e, drop in zip(data["voices"], mine, strict=True) if drop]
-            data["voices"] = [e for e, drop in zip(data["voices"], mine, strict=True) if not drop]
-            return removed
-
-        removed = self._change(remove)
+        entries = self._file.remove(lambda e: e["name"].casefold() == wanted and e.get("scope", "") == scope)
+        removed = [self._voice(e) for e in entries]
         if not removed:
             elsewhere = sorted({v.scope for v in self.known() if v.name.casefold() == wanted})
             where = f"for {channel}" if channel else "for all channels"
@@ -329,12 +291,12 @@ class VoiceStore:
             clusters.sort(key=lambda c: -c["seconds"])
             del clusters[MAX_CLUSTERS:]
 
-        self._change(count)
+        self._file.change(count)
 
     def _most_heard(self, channel: str) -> tuple[np.ndarray, int] | None:
         """The embedding of the voice heard longest across ``channel``'s episodes, and in
         how many episodes it was heard; None before any."""
-        clusters = self._read()["channels"].get(channel, {}).get("clusters", [])
+        clusters = self._file.read()["channels"].get(channel, {}).get("clusters", [])
         if not clusters:
             return None
         top = max(clusters, key=lambda c: c["seconds"])
@@ -455,7 +417,7 @@ class VoiceStore:
             ]
             data["voices"].append(self._entry(guess))
 
-        self._change(replace)
+        self._file.change(replace)
 
     # -- drafts: what was shown, what editors renamed
 
@@ -489,7 +451,7 @@ class VoiceStore:
             }
 
         try:
-            self._change(note)
+            self._file.change(note)
         except VoiceError as error:
             log.warning("an editor's renames in %s cannot be learned: %s", result.path.name, error)
 
@@ -506,7 +468,7 @@ class VoiceStore:
         Never raises: a store that cannot be read or written is one of the lines.
         """
         try:
-            return self._change(lambda data: self._learn(data, channel))
+            return self._file.change(lambda data: self._learn(data, channel))
         except VoiceError as error:
             return [f"no names learned from drafts: {error}"]
 

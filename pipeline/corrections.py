@@ -1,0 +1,413 @@
+"""Corrections that stick: a word an editor corrected in a draft is corrected in the
+channel's later drafts.
+
+- ``replacements``: what an editor replaced in a draft, from the diff of the text
+  draftcast wrote (kept by ``store.DraftStore``) and the text saved: short substitutions
+  only (up to MAX_WORDS words or MAX_HAN Chinese characters a side, both sides
+  non-empty). Text deleted or added, paragraphs rewritten, the front matter, draftcast's
+  HTML comments, timestamp links and speakers' names in bold (pipeline/voices.py learns
+  those) are no corrections.
+- ``CorrectionStore``: the corrections learned, per channel, in one JSON file in the data
+  dir; ``learn`` reads a channel's drafts that editors changed. A wrong form corrected to
+  two right forms is ambiguous and not applied until a person removes one.
+- ``apply`` / ``apply_transcript``: a channel's corrections applied to a transcript's
+  text, whole words for spaced languages (case-sensitive), exact strings in Chinese.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import logging
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import CorrectionError
+from pipeline.store import DraftStore, JsonFile
+from pipeline.transcript import Transcript
+
+log = logging.getLogger(__name__)
+
+MAX_WORDS = 4  # words a side of a correction holds at most, in spaced languages
+MAX_HAN = 8  # Chinese characters a side holds at most
+MIN_HAN = 2  # a side of Chinese characters only holds at least this many: one character is grammar, not a name
+# How alike a paragraph must stay to what draftcast wrote (difflib's ratio of its tokens)
+# for its changes to count as corrections: a paragraph an editor rewrote shares its
+# common words (the, 的) with the old one, and those must not pair unrelated words.
+MIN_SIMILARITY = 0.6
+FORMAT = 1  # of the JSON file
+
+_HAN_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = re.compile(rf"[{_HAN_RANGES}]")
+_WORD_CHAR = rf"[^\W{_HAN_RANGES}]"  # a letter or digit of a spaced script
+_TOKEN = re.compile(rf"[{_HAN_RANGES}]|{_WORD_CHAR}+(?:['’.\-]{_WORD_CHAR}+)*|\S")
+_WORD = re.compile(rf"{_WORD_CHAR}+(?:['’.\-]{_WORD_CHAR}+)*")
+_JOINERS = frozenset("·・&+'’")  # may stand between the words of a name (埃隆·马斯克, AT&T)
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
+# What draftcast writes around the text and no editor corrects as a word: its HTML comments,
+# the timestamp links, a speaker's name in bold at a turn's start (inside the bold, as
+# draftcast writes it, or after it).
+_NOT_TEXT = re.compile(r"<!--.*?-->|\[[^\]\n]*\]\([^)\n]*\)|\*\*[^*\n]+?(?:[:：]\*\*|\*\*[:：])", re.DOTALL)
+_MARK = "\x00"  # the token that stands for one such place: it matches itself, and no correction spans it
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A correction learned from an editor: ``wrong`` is written ``right`` in the videos of
+    ``scope`` (a channel's URL; '' for videos of no configured channel); ``source``: the
+    draft it was learned from; ``date``: when (YYYY-MM-DD)."""
+
+    wrong: str
+    right: str
+    scope: str = ""
+    source: str = ""
+    date: str = ""
+
+
+# ---------------------------------------------------------------- what an editor replaced
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    """Words, single Chinese characters and single marks of ``text``, with their places;
+    each of draftcast's own places (``_NOT_TEXT``) is one ``_MARK`` token."""
+    tokens, position = [], 0
+    for place in [*_NOT_TEXT.finditer(text), None]:
+        end = place.start() if place else len(text)
+        tokens += [_Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text, position, end)]
+        if place:
+            tokens.append(_Token(_MARK, place.start(), place.end()))
+            position = place.end()
+    return tokens
+
+
+def _body(draft: str) -> list[str]:
+    """The lines of a draft's body: its front matter is no transcript."""
+    return _FRONT_MATTER.sub("", draft, count=1).splitlines()
+
+
+def replacements(written: str, edited: str) -> list[tuple[str, str]]:
+    """What an editor replaced in a draft: (wrong, right) pairs, in the order of the text,
+    from the diff of ``written`` (the draft as draftcast wrote it) and ``edited`` (as saved).
+
+    Paragraphs are paired by a diff of lines, then the words of each changed pair by a diff
+    of tokens (words; Chinese character by character). A change counts when both sides hold
+    words or Chinese characters (at most MAX_WORDS words and MAX_HAN characters each, a
+    side of Chinese only at least MIN_HAN), and nothing else but joiners (·, &): no
+    sentence marks, no line break, none of draftcast's places (``_NOT_TEXT``). In Chinese a
+    change grows to the words jieba reads around it in both texts, so 王仁熏 → 黄仁勋 is
+    one correction, not 王 → 黄 and 熏 → 勋. Paragraphs less than MIN_SIMILARITY alike
+    were rewritten: nothing is taken from them."""
+    old, new = _body(written), _body(edited)
+    found: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag != "replace":
+            continue  # paragraphs added or deleted
+        pairs = (
+            zip(old[i1:i2], new[j1:j2], strict=True)
+            if i2 - i1 == j2 - j1
+            else [("\n".join(old[i1:i2]), "\n".join(new[j1:j2]))]
+        )
+        for before, after in pairs:
+            found += _replaced(before, after)
+    return found
+
+
+def _replaced(before: str, after: str) -> list[tuple[str, str]]:
+    """The corrections between two versions of a paragraph (see ``replacements``)."""
+    old, new = _tokens(before), _tokens(after)
+    matcher = difflib.SequenceMatcher(None, [t.text for t in old], [t.text for t in new], autojunk=False)
+    if matcher.ratio() < MIN_SIMILARITY:
+        return []
+    old_bounds, new_bounds = _word_bounds(before), _word_bounds(after)
+    changes: list[tuple[list[int], bool]] = []  # token ranges, and whether they replace anything
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        change = _widen([i1, i2, j1, j2], old, new, old_bounds, new_bounds)
+        if changes and change[0] <= changes[-1][0][1]:  # widened into the one before: one correction
+            (a1, _, b1, _), replaced = changes[-1]
+            changes[-1] = ([a1, change[1], b1, change[3]], replaced or tag == "replace")
+        else:
+            changes.append((change, tag == "replace"))
+    found = []
+    for (i1, i2, j1, j2), replaced in changes:
+        wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
+        if replaced and wrong and right and wrong != right:  # a word added (了) grown to 请到了 is no correction
+            found.append((wrong, right))
+    return found
+
+
+def _word_bounds(text: str) -> set[int] | None:
+    """Where jieba's words of ``text`` start and end (character offsets); None for text
+    without Chinese characters, whose words are its tokens."""
+    if not _HAN.search(text):
+        return None
+    bounds, position = {0}, 0
+    for word in _jieba().cut(text):
+        position += len(word)
+        bounds.add(position)
+    return bounds
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    """A jieba tokenizer of its own (jieba's global one is left to others)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # it announces building its dictionary
+    return jieba.Tokenizer()
+
+
+def _widen(
+    change: list[int], old: list[_Token], new: list[_Token], old_bounds: set[int] | None, new_bounds: set[int] | None
+) -> list[int]:
+    """``change`` (token ranges i1, i2 in ``old``, j1, j2 in ``new``) grown over the equal
+    Chinese characters beside it until each end is a word boundary in both texts."""
+    i1, i2, j1, j2 = change
+
+    def inside(i: int, j: int) -> bool:
+        """Whether the place before old[i] and new[j] is inside a word of either text."""
+        at_old = old[i].start if i < len(old) else (old[-1].end if old else 0)
+        at_new = new[j].start if j < len(new) else (new[-1].end if new else 0)
+        return (old_bounds is not None and at_old not in old_bounds) or (
+            new_bounds is not None and at_new not in new_bounds
+        )
+
+    while i1 > 0 and j1 > 0 and old[i1 - 1].text == new[j1 - 1].text and _HAN.match(old[i1 - 1].text):
+        if not inside(i1, j1):
+            break
+        i1, j1 = i1 - 1, j1 - 1
+    while i2 < len(old) and j2 < len(new) and old[i2].text == new[j2].text and _HAN.match(old[i2].text):
+        if not inside(i2, j2):
+            break
+        i2, j2 = i2 + 1, j2 + 1
+    return [i1, i2, j1, j2]
+
+
+def _side(text: str, tokens: list[_Token]) -> str:
+    """The text of one side of a change, spaces collapsed, or '' when it is no correction
+    (see ``replacements``)."""
+    words = sum(1 for t in tokens if _WORD.fullmatch(t.text))
+    han = sum(1 for t in tokens if _HAN.fullmatch(t.text))
+    others = [t for t in tokens if not _WORD.fullmatch(t.text) and not _HAN.fullmatch(t.text)]
+    if not tokens or any(t.text not in _JOINERS for t in others) or not words + han:
+        return ""
+    if words > MAX_WORDS or han > MAX_HAN or (not words and han < MIN_HAN):
+        return ""
+    span = text[tokens[0].start : tokens[-1].end]
+    return "" if "\n" in span else " ".join(span.split())
+
+
+# ---------------------------------------------------------------- applying
+
+
+def apply(text: str, rules: Mapping[str, str]) -> tuple[str, Counter[str]]:
+    """``text`` with each wrong form of ``rules`` (wrong → right) written right, in one pass
+    (a right form is never corrected again), longest first; and how often each wrong form
+    was replaced. A wrong form's Latin ends match whole words only (``SMC`` is not changed
+    in ``SMCX`` nor in ``TSMC``), case-sensitively; its Chinese ends match anywhere, and
+    spaces inside it match any run of spaces."""
+    if not rules:
+        return text, Counter()
+    counts: Counter[str] = Counter()
+
+    def replace(match: re.Match[str]) -> str:
+        """The right form of the wrong one found, counted."""
+        wrong = _by_group(match)
+        counts[wrong] += 1
+        return rules[wrong]
+
+    wrongs = tuple(sorted(rules, key=lambda w: (-len(w), w)))
+    pattern, _by_group = _pattern(wrongs)
+    return pattern.sub(replace, text), counts
+
+
+@lru_cache(maxsize=32)
+def _pattern(wrongs: tuple[str, ...]) -> tuple[re.Pattern[str], Any]:
+    """One regex for all ``wrongs`` (one named group each), and the wrong form a match found."""
+    parts = []
+    for n, wrong in enumerate(wrongs):
+        body = r"\s+".join(re.escape(part) for part in wrong.split())
+        before = rf"(?<!{_WORD_CHAR})" if re.match(_WORD_CHAR, wrong) else ""
+        after = rf"(?!{_WORD_CHAR})" if re.match(_WORD_CHAR, wrong[-1]) else ""
+        parts.append(f"(?P<w{n}>{before}{body}{after})")
+
+    def wrong_of(match: re.Match[str]) -> str:
+        """The wrong form whose group matched."""
+        return wrongs[int(match.lastgroup[1:])]  # type: ignore[index]
+
+    return re.compile("|".join(parts)), wrong_of
+
+
+def apply_transcript(transcript: Transcript, rules: Mapping[str, str]) -> Transcript:
+    """``transcript`` with ``rules`` applied to each segment's text (``apply``), and what was
+    applied in its ``corrected`` ("SMC → TSMC (2×)", in the order of ``rules``), which the
+    draft's provenance comment shows."""
+    total: Counter[str] = Counter()
+    segments = []
+    for segment in transcript.segments:
+        text, counts = apply(segment.text, rules)
+        total.update(counts)
+        segments.append(dataclasses.replace(segment, text=text) if counts else segment)
+    if not total:
+        return transcript
+    applied = tuple(f"{wrong} → {right} ({total[wrong]}×)" for wrong, right in rules.items() if total[wrong])
+    return dataclasses.replace(transcript, segments=tuple(segments), corrected=applied)
+
+
+# ---------------------------------------------------------------- the store
+
+
+class CorrectionStore:
+    """The corrections learned from editors, and the drafts they were learned from: one JSON
+    file at ``path`` (``Settings.corrections_path``), read anew by each call, changed under
+    a file lock and written atomically. A file that cannot be read raises CorrectionError
+    naming it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        empty = {"format": FORMAT, "corrections": [], "drafts": {}}
+        self._file = JsonFile(
+            path, empty=empty, listed="corrections", what="the learned corrections", error=CorrectionError
+        )
+
+    def learned(self, channel: str | None = None) -> list[Replacement]:
+        """The corrections learned, in the order learned: every one (``channel`` None), or
+        those of ``channel`` (a URL; '' for videos of no configured channel).
+
+        Raises:
+            CorrectionError: the file cannot be read.
+        """
+        try:
+            every = [Replacement(**entry) for entry in self._file.read()["corrections"]]
+        except TypeError as exc:
+            raise CorrectionError(f"{self.path} holds a correction of another shape ({exc}): fix or remove it") from exc
+        return every if channel is None else [r for r in every if r.scope == channel]
+
+    def rules(self, channel: str) -> dict[str, str]:
+        """The corrections applied in ``channel``'s videos (a URL; '' for videos of no
+        configured channel): wrong → right, in the order learned, leaving out a wrong form
+        learned with two right forms (``ambiguous``).
+
+        Raises:
+            CorrectionError: the file cannot be read.
+        """
+        learned = self.learned(channel)
+        unclear = ambiguous(learned)
+        return {r.wrong: r.right for r in learned if r.wrong not in unclear}
+
+    def learn(self, channel: str, drafts: Mapping[Path, str]) -> list[str]:
+        """Learn the corrections editors made in ``drafts`` (path → the text draftcast last
+        wrote there; ``DraftStore.written``) for ``channel`` (a URL; ''). A draft is read
+        again only once changed, a correction is learned from a draft once (one a person
+        removed is not learned again from it), an editor who changes a corrected word back
+        undoes that correction, and a wrong form given a second right form makes both
+        ambiguous (listed, not applied). The drafts are only read. Returns lines for the log,
+        one for each thing learned.
+
+        Raises:
+            CorrectionError: the file cannot be read or written.
+        """
+        return self._file.change(lambda data: self._learn(data, channel, drafts))
+
+    def _learn(self, data: dict[str, Any], channel: str, drafts: Mapping[Path, str]) -> list[str]:
+        lines: list[str] = []
+        for path, written in drafts.items():
+            try:
+                stat = path.stat()
+                seen = [stat.st_mtime_ns, stat.st_size]
+                record = data["drafts"].setdefault(str(path), {"learned": []})
+                if record.get("seen") == seen:
+                    continue  # read before, unchanged since
+                edited = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                data["drafts"].pop(str(path), None)  # moved or deleted: nothing more to learn there
+                continue
+            except (OSError, UnicodeDecodeError) as exc:
+                lines.append(f"{path.name}: cannot read it to learn corrections: {exc}")
+                continue
+            record["seen"] = seen
+            for wrong, right in dict.fromkeys(replacements(written, edited)):
+                if [wrong, right] not in record["learned"]:
+                    record["learned"].append([wrong, right])
+                    lines += _add(data, Replacement(wrong, right, channel, f"draft {path.name}", _today()))
+        return lines
+
+    def forget(self, wrong: str, channel: str | None = None) -> list[Replacement]:
+        """Forget the corrections of ``wrong`` (spaces aside, case-sensitive) learned for
+        ``channel`` (a URL; None or '': videos of no configured channel). Returns those
+        forgotten. Its drafts keep what they taught: the correction is not learned again
+        from them.
+
+        Raises:
+            CorrectionError: none is learned there (the message says where it is), or the
+                file cannot be read or written.
+        """
+        wanted, scope = " ".join(wrong.split()), channel or ""
+
+        removed = [Replacement(**e) for e in self._file.remove(lambda e: (e["wrong"], e["scope"]) == (wanted, scope))]
+        if not removed:
+            elsewhere = sorted({r.scope for r in self.learned() if r.wrong == wanted})
+            where = f"for {channel}" if channel else "for videos of no channel"
+            hint = (
+                "; it is learned for " + ", ".join(s or "videos of no channel" for s in elsewhere) + " (--channel URL)"
+                if elsewhere
+                else ": draftcast vocabulary lists what was learned"
+            )
+            raise CorrectionError(f"no correction of {wrong!r} is learned {where}{hint}")
+        return removed
+
+
+def ambiguous(learned: Iterable[Replacement]) -> set[str]:
+    """The wrong forms ``learned`` (of one scope) corrects to more than one right form."""
+    rights: dict[str, set[str]] = {}
+    for r in learned:
+        rights.setdefault(r.wrong, set()).add(r.right)
+    return {wrong for wrong, forms in rights.items() if len(forms) > 1}
+
+
+def _add(data: dict[str, Any], new: Replacement) -> list[str]:
+    """Keep ``new`` in ``data`` unless it is known; lines for the log."""
+    entries = data["corrections"]
+    mine = [e for e in entries if e["scope"] == new.scope]
+    where = f"for {new.scope}" if new.scope else "for videos of no channel"
+    if any(e["wrong"] == new.wrong and e["right"] == new.right for e in mine):
+        return []
+    undone = [e for e in mine if e["wrong"] == new.right and e["right"] == new.wrong]
+    if undone:  # the editor changed a corrected word back: that correction was wrong here
+        data["corrections"] = [e for e in entries if e not in undone]
+        return [f"forgot {new.right} → {new.wrong} {where}: {new.source} changes {new.wrong} back to {new.right}"]
+    entries.append(dataclasses.asdict(new))
+    others = sorted({e["right"] for e in mine if e["wrong"] == new.wrong})
+    if others:
+        forms = " and ".join([*others, new.right])
+        return [f"{new.wrong} is corrected to {forms} ({new.source}) {where}: ambiguous, not applied"]
+    return [f"learned {new.wrong} → {new.right} from {new.source} {where}"]
+
+
+def _today() -> str:
+    return dt.date.today().isoformat()
+
+
+def learn_from_drafts(store: DraftStore, corrections: CorrectionStore, channel: str) -> list[str]:
+    """What ``corrections.learn`` learns from ``channel``'s drafts as ``store`` recorded
+    them; lines for the log. Never raises: a store that cannot be read or written is one
+    of the lines."""
+    try:
+        return corrections.learn(channel, store.written(channel))
+    except (CorrectionError, sqlite3.Error) as error:
+        return [f"no corrections learned from drafts: {error}"]

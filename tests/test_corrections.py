@@ -1,0 +1,271 @@
+"""Corrections that stick: what an editor replaced in a draft is learned for its channel,
+applied to the channel's later transcripts (whole words; Chinese exactly), named in the
+draft's provenance, listed and removed with ``draftcast vocabulary``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from pipeline import corrections, draft
+from pipeline.config import load_settings
+from pipeline.corrections import CorrectionStore, apply, replacements
+from pipeline.plan import plan_ingest
+from pipeline.store import DraftStore
+from pipeline.transcript import Segment, Transcript
+from pipeline.video import VideoInfo
+from pipeline.vocabulary import CHANNEL
+from tests.conftest import Site
+from tests.conftest import run_cli as _run
+
+HEAD = (
+    "---\ndate: '2025-10-28'\ntitle: A talk\npeople: []\n---\n"
+    "<!-- draftcast: transcript from openai-whisper base, language en -->\n\n"
+)
+
+
+def _draft(*paragraphs: str) -> str:
+    """A draft as draftcast writes one: front matter, its comment, paragraphs with links."""
+    return HEAD + "".join(f"[0:{n:02d}](https://v.test/w#t={n}) {p}\n\n" for n, p in enumerate(paragraphs))
+
+
+ENGLISH = (
+    "**Speaker 1:** We buy our chips from SMC and the GPUs from Nvidea, and that will not change soon.",
+    "**Speaker 2:** Sending a melon told me the same thing last year, when we met in Redmond for the talks.",
+    "Well, I think the market for memory chips will keep growing for a long time, and the makers will do well.",
+)
+MANDARIN = "英伟达的CEO王仁熏说，SK海利是的高贷款内存卖得很好，我们请到黄仁勋先生来谈一谈。"
+
+
+def test_an_editors_word_corrections_are_found_in_english_and_mandarin() -> None:
+    written = _draft(*ENGLISH, MANDARIN)
+    edited = _draft(
+        "**Speaker 1:** We buy our chips from TSMC and the GPUs from Nvidia, and that will not change soon.",
+        "**Speaker 2:** Satya Nadella told me the same thing last year, when we met in Redmond for the talks.",
+        ENGLISH[2],
+        "英伟达的CEO黄仁勋说，SK海力士的高带宽内存卖得很好，我们请到黄仁勋先生来谈一谈。",
+    )
+    assert replacements(written, edited) == [
+        ("SMC", "TSMC"),
+        ("Nvidea", "Nvidia"),
+        ("Sending a melon", "Satya Nadella"),
+        ("王仁熏", "黄仁勋"),  # one correction: the characters between the changed ones belong to the name
+        ("海利是", "海力士"),
+        ("高贷款", "高带宽"),
+    ]
+
+
+def test_renamed_speakers_front_matter_deletions_additions_and_rewrites_are_no_corrections() -> None:
+    written = _draft(*ENGLISH, MANDARIN)
+    edited = _draft(
+        "**Baker:** We buy our chips from SMC and the GPUs from Nvidea, and that will not change soon.",  # voices'
+        "**Speaker 2:** Sending a melon told me the same thing, when we met in Redmond for the talks.",  # deleted
+        "Memory demand will rise for years; chip makers such as Samsung stand to gain the most from it.",  # rewritten
+        "英伟达的CEO王仁熏说，SK海利是的高贷款内存卖得很好，我们请到了黄仁勋先生来谈一谈。",  # 了 added
+    ).replace("people: []", "people: [Satya Nadella]")
+    assert replacements(written, edited) == []
+    # a phrase of more than four words, or a sentence mark in it, is a rewrite; one character is grammar
+    longer = written.replace("Sending a melon told me", "the chief executive of Microsoft, told me")
+    assert replacements(written, longer) == []
+    assert replacements(written, written.replace("王仁熏说", "王仁熏讲")) == []
+    assert replacements(written, written.replace("SMC and", "SMC, and")) == []
+
+
+def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -> None:
+    rules = {"SMC": "TSMC", "王仁熏": "黄仁勋", "Sending a melon": "Satya Nadella", "TSMC": "Taiwan Semi"}
+    text, counts = apply("SMC, SMCX, smc, TSMC and SMC. Sending  a melon. 我们用SMC的芯片，王仁熏说", rules)
+    assert text == "TSMC, SMCX, smc, Taiwan Semi and TSMC. Satya Nadella. 我们用TSMC的芯片，黄仁勋说"
+    assert counts == {"SMC": 3, "TSMC": 1, "王仁熏": 1, "Sending a melon": 1}  # one pass: no TSMC → Taiwan Semi chain
+    transcript = Transcript(
+        "zh", "base", "openai-whisper", 4.0, (Segment(0, 2, "王仁熏说"), Segment(2, 4, "王仁熏和SMC"))
+    )
+    corrected = corrections.apply_transcript(transcript, {"SMC": "TSMC", "王仁熏": "黄仁勋", "SK": "SK海力士"})
+    assert [s.text for s in corrected.segments] == ["黄仁勋说", "黄仁勋和TSMC"]
+    assert corrected.corrected == ("SMC → TSMC (1×)", "王仁熏 → 黄仁勋 (2×)")
+    assert corrections.apply_transcript(transcript, {}) is transcript
+
+
+CHANNEL_URL = "https://talk.test/show"
+
+
+def _video(key: str) -> VideoInfo:
+    fields = {
+        "id": key, "extractor": "youtube", "title": "A talk", "uploader": "Talk Show", "channel_url": "",
+        "upload_date": "2025-10-28", "duration": 30.0, "webpage_url": f"https://www.youtube.com/watch?v={key}",
+        "description": "", "tags": [], "chapters": [],
+    }  # fmt: skip
+    return VideoInfo.from_dict(fields)
+
+
+def _write(text: str, key: str, channel: str = CHANNEL_URL) -> Path:
+    settings = load_settings()
+    store = DraftStore(settings.store_path)
+    return draft.write_draft(text, video=_video(key), out_dir=settings.out_dir, store=store, channel=channel).path
+
+
+def _learn(channel: str = CHANNEL_URL) -> list[str]:
+    settings = load_settings()
+    store = CorrectionStore(settings.corrections_path)
+    return corrections.learn_from_drafts(DraftStore(settings.store_path), store, channel)
+
+
+def test_corrections_are_learned_once_per_channel_and_a_wrong_form_with_two_right_forms_is_not_applied() -> None:
+    first, second = _write(_draft(*ENGLISH), "ep1"), _write(_draft(*ENGLISH), "ep2")
+    other = _write(_draft(*ENGLISH), "ep3", channel="https://other.test/show")
+    assert _learn() == []  # nothing edited yet
+    edited = first.read_text().replace("SMC", "TSMC").replace("Nvidea", "Nvidia")
+    first.write_text(edited)
+    other.write_text(other.read_text().replace("SMC", "SMIC"))
+    assert _learn() == [
+        f"learned SMC → TSMC from draft {first.name} for {CHANNEL_URL}",
+        f"learned Nvidea → Nvidia from draft {first.name} for {CHANNEL_URL}",
+    ]
+    assert _learn() == []  # learned once
+    assert first.read_text() == edited  # the editor's draft is only read
+    store = CorrectionStore(load_settings().corrections_path)
+    assert store.rules(CHANNEL_URL) == {"SMC": "TSMC", "Nvidea": "Nvidia"}
+    assert store.rules("https://other.test/show") == {}  # another channel learns at its own ingest
+
+    second.write_text(second.read_text().replace("SMC", "SMIC"))
+    assert _learn() == [
+        f"SMC is corrected to TSMC and SMIC (draft {second.name}) for {CHANNEL_URL}: ambiguous, not applied"
+    ]
+    assert store.rules(CHANNEL_URL) == {"Nvidea": "Nvidia"}
+    assert [r.right for r in store.forget("SMC", CHANNEL_URL)] == ["TSMC", "SMIC"]
+    first.write_text(edited + "\n")  # read again: what a person removed is not learned again from it
+    assert _learn() == [] and store.rules(CHANNEL_URL) == {"Nvidea": "Nvidia"}
+
+    # draftcast wrote Nvidia in a later draft, and the editor changed it back: the correction goes
+    third = _write(_draft(*ENGLISH).replace("Nvidea", "Nvidia"), "ep4")
+    third.write_text(third.read_text().replace("Nvidia", "Nvidea"))
+    assert _learn() == [f"forgot Nvidea → Nvidia for {CHANNEL_URL}: draft {third.name} changes Nvidia back to Nvidea"]
+    assert store.learned(CHANNEL_URL) == []
+    first.unlink()  # a draft gone is no longer read
+    assert _learn() == [] and str(first) not in json.loads(store.path.read_text())["drafts"]
+
+
+def test_the_record_keeps_what_was_last_written_and_an_old_record_gains_the_columns(isolated: Path) -> None:
+    settings = load_settings()
+    with sqlite3.connect(settings.store_path) as db:  # the schema before the text was kept
+        db.execute(
+            "CREATE TABLE drafts (out_dir TEXT NOT NULL, video_key TEXT NOT NULL, path TEXT NOT NULL,"
+            " sha256 TEXT NOT NULL, source TEXT NOT NULL, written_at TEXT NOT NULL, PRIMARY KEY (out_dir, video_key))"
+        )
+        db.execute("INSERT INTO drafts VALUES ('/o', 'k', '/o/old.md', 'ab', 'https://v', '2025-01-01T00:00:00')")
+    store = DraftStore(settings.store_path)
+    assert store.written("") == {}  # no text: nothing to learn from it
+    path = _write(_draft(ENGLISH[0]), "ep1")
+    path.unlink()  # removed, then written anew with other text: the record follows
+    again = _draft(ENGLISH[1])
+    result = draft.write_draft(
+        again, video=_video("ep1"), out_dir=settings.out_dir, store=store, rewrite=True, channel=CHANNEL_URL
+    )
+    assert result.outcome == draft.Outcome.WRITTEN
+    assert store.written(CHANNEL_URL) == {path: again}
+
+
+def test_learned_right_forms_join_the_channels_vocabulary_and_the_plan_applies_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "draftcast.toml"
+    config.write_text(f'[[channels]]\nurl = "{CHANNEL_URL}"\nuploader = "Talk Show"\nvocabulary = ["Nvidia"]\n')
+    monkeypatch.setenv("DRAFTCAST_CONFIG", str(config))
+    path = _write(_draft(*ENGLISH), "ep1")
+    path.write_text(path.read_text().replace("Sending a melon", "Satya Nadella").replace("SMC", "TSMC"))
+    assert len(_learn()) == 2
+    plan = plan_ingest(_video("ep2"), load_settings(), model="tiny.en", language="en", device="cpu")
+    assert plan.corrections == (("SMC", "TSMC"), ("Sending a melon", "Satya Nadella"))
+    terms = [(t.text, t.source) for t in plan.decoding.vocabulary.terms]
+    assert terms == [("Nvidia", CHANNEL), ("TSMC", CHANNEL), ("Satya Nadella", CHANNEL)]
+    CorrectionStore(load_settings().corrections_path).path.write_text("{")  # unreadable: the ingest goes on
+    assert plan_ingest(_video("ep2"), load_settings(), model="tiny.en", language="en", device="cpu").corrections == ()
+
+
+@pytest.mark.slow
+def test_an_ingest_learns_an_editors_correction_and_the_channels_next_video_applies_it(
+    prefect_api: None, site: Site, tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two real ingests of Kennedy's address on one channel; between them an editor
+    corrects a word in the first draft, as editors do, in the file."""
+    feed = site.url("talk-show.xml")
+    config = tmp_path / "draftcast.toml"
+    config.write_text(f'[[channels]]\nurl = "{feed}"\nuploader = "Talk Show"\npoll = false\n')
+    monkeypatch.setenv("DRAFTCAST_CONFIG", str(config))
+    options = ("--model", "tiny.en", "--language", "en", "--no-speakers")
+    first = site.add_page("corrected-1.html", media="jfk.mp4", title="Ask not", uploader="Talk Show")
+    code, out, err = _run(capfd, first, *options)
+    assert code == 0, err
+    path = Path(out.strip())
+    text = path.read_text()
+    assert text.count("your country") == 2, text  # in the body; the tags are the front matter's
+    path.write_text(text.replace("your country", "your nation"))
+
+    second = site.add_page("corrected-2.html", media="jfk.mp4", title="Ask not, again", uploader="Talk Show")
+    code, out, err = _run(capfd, second, *options)
+    assert code == 0, err
+    assert f"learned country → nation from draft {path.name} for {feed}" in err
+    post = frontmatter.load(out.strip())
+    assert post.content.count("your nation") == 2 and "your country" not in post.content
+    assert "flagged for review; editors' corrections applied: country → nation (2×). Edit freely" in post.content
+    assert path.read_text() == text.replace("your country", "your nation")  # the edited draft is only read
+
+    from flows.cli import main
+
+    assert main(["vocabulary", "--channel", feed]) == 0
+    header, row = capfd.readouterr().out.splitlines()
+    assert header.split() == ["WRONG", "RIGHT", "SCOPE", "SOURCE", "DATE", "STATE"]
+    assert row.split() == ["country", "nation", feed, "draft", path.name, dt.date.today().isoformat(), "applied"]
+    assert main(["vocabulary", "remove", "country", "--channel", feed]) == 0
+    assert capfd.readouterr().out == f"forgot country → nation for {feed}\n"
+    assert main(["vocabulary", "--channel", feed]) == 0
+    assert capfd.readouterr().err.startswith("no corrections learned")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["remove", "SMC"], "no correction of 'SMC' is learned for videos of no channel: draftcast vocabulary lists"),
+        (["remove", "SMC", "--channel", "https://nope.test"], "no channel with url 'https://nope.test' in "),
+    ],
+)
+def test_vocabulary_refuses_bad_input_in_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], error: str
+) -> None:
+    from flows.cli import main
+
+    assert main(["vocabulary", *args]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith(f"draftcast: error: {error}"), captured.err
+
+
+def test_the_vocabulary_command_lists_every_channels_corrections_and_says_which_are_ambiguous(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from flows.cli import main
+
+    assert main(["vocabulary"]) == 0
+    assert capsys.readouterr().err.startswith("no corrections learned: an editor's corrections in a draft are learned")
+    first, second = _write(_draft(*ENGLISH), "ep1"), _write(_draft(*ENGLISH), "ep2", channel="")
+    first.write_text(first.read_text().replace("SMC", "TSMC").replace("Nvidea", "Nvidia"))
+    second.write_text(second.read_text().replace("SMC", "SMIC"))
+    third = _write(_draft(*ENGLISH), "ep3", channel="")
+    third.write_text(third.read_text().replace("SMC", "TSMC"))
+    assert len(_learn()) == 2 and len(_learn("")) == 2
+    assert main(["vocabulary"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    today = dt.date.today().isoformat()
+    assert rows == [
+        ["WRONG", "RIGHT", "SCOPE", "SOURCE", "DATE", "STATE"],
+        ["SMC", "TSMC", CHANNEL_URL, "draft", first.name, today, "applied"],
+        ["Nvidea", "Nvidia", CHANNEL_URL, "draft", first.name, today, "applied"],
+        ["SMC", "SMIC", "videos", "of", "no", "channel", "draft", second.name, today, "ambiguous:", "not", "applied"],
+        ["SMC", "TSMC", "videos", "of", "no", "channel", "draft", third.name, today, "ambiguous:", "not", "applied"],
+    ]
+    assert main(["vocabulary", "remove", "SMC"]) == 0
+    assert capsys.readouterr().out == "forgot SMC → SMIC, TSMC for videos of no channel\n"
