@@ -16,10 +16,14 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.choices import EngineName
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, DraftcastError
+
+if TYPE_CHECKING:
+    from pipeline.draft import DraftResult
 
 
 def _prepare_prefect(settings: Settings) -> None:
@@ -125,7 +129,6 @@ def ingest(args: argparse.Namespace) -> int:
     import threading
 
     from flows.server import start_embedded_api
-    from pipeline.draft import Outcome
     from pipeline.headstart import HeadStart
     from pipeline.plan import check_request
 
@@ -142,16 +145,24 @@ def ingest(args: argparse.Namespace) -> int:
         engine=args.engine,
         allow_local_files=args.allow_local_files,
     )
-    _prepare_prefect(settings)
-    # Prefect's API starts in its own process; meanwhile this one follows the ingest's
-    # plan as far as it can (metadata, model, download, decoding) and hands it to the flow.
-    head_start = HeadStart(args.url)
     options = {
         "model": args.model,
         "language": args.language,
         "engine": args.engine,
         "speakers": False if args.no_speakers else None,
     }
+    # The metadata first: a draft with nothing to do is told before Prefect starts.
+    head_start = HeadStart(args.url)
+    head_start.ask(settings, allow_local_files=args.allow_local_files)
+    nothing_to_do = head_start.up_to_date(settings, speaker=args.speaker, rewrite=args.rewrite, **options)
+    for line in head_start.learned:
+        print(f"draftcast: {line}", file=sys.stderr)
+    if nothing_to_do is not None:
+        print(f"draftcast: {nothing_to_do.message}", file=sys.stderr)
+        return _finished(nothing_to_do)
+    _prepare_prefect(settings)
+    # Prefect's API starts in its own process; meanwhile this one follows the ingest's
+    # plan as far as it can (model, download, decoding) and hands it to the flow.
     threading.Thread(
         target=head_start.run,
         args=(settings,),
@@ -181,6 +192,13 @@ def ingest(args: argparse.Namespace) -> int:
         head_start=head_start,
         **options,
     )
+    return _finished(result)
+
+
+def _finished(result: DraftResult) -> int:
+    """Print the draft's path on stdout; 0, or 3 when it was removed since it was written."""
+    from pipeline.draft import Outcome
+
     if result.outcome is Outcome.KEPT_REMOVED:  # moved or deleted by an editor since: the log says so
         print(
             f"draftcast: no draft written: {result.path} was removed since it was written (--rewrite)", file=sys.stderr

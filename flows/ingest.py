@@ -32,7 +32,7 @@ from pipeline import captions, corrections, draft, models, source, transcribe, v
 from pipeline.config import Settings, load_settings
 from pipeline.errors import NotReady, is_transient
 from pipeline.headstart import HeadStart
-from pipeline.plan import IngestPlan, channel_of, check_request, plan_ingest
+from pipeline.plan import IngestPlan, channel_of, check_request, draft_inputs, plan_ingest
 from pipeline.store import DraftStore, locked
 from pipeline.transcribe import PreparedAudio
 from pipeline.transcript import Transcript
@@ -251,19 +251,28 @@ def write_draft(
     named = corrections.apply_transcript(named, dict(plan.corrections))
     if named.corrected:
         get_run_logger().info("editors' corrections applied: %s", ", ".join(named.corrected))
+    today = dt.date.today()
     text = draft.compose(
-        video,
-        named,
-        settings=settings,
-        channel=plan.channel,
-        speaker=speaker,
-        today=dt.date.today(),
-        written=written,
+        video, named, settings=settings, channel=plan.channel, speaker=speaker, today=today, written=written
+    )
+    # What the draft is made from, when a later ingest can tell it without the flow (headstart.up_to_date).
+    inputs = (
+        ""
+        if plan.track or written
+        else draft_inputs(
+            plan, settings, transcript_file, speaker=speaker, today=today, learned=(known_voices.state(channel_url),)
+        )
     )
     with locked(plan.work_dir):
         store = DraftStore(settings.store_path)  # it keeps the text written: corrections are learned from it
         result = draft.write_draft(
-            text, video=video, out_dir=settings.out_dir, store=store, rewrite=rewrite, channel=channel_url
+            text,
+            video=video,
+            out_dir=settings.out_dir,
+            store=store,
+            rewrite=rewrite,
+            channel=channel_url,
+            inputs=inputs,
         )
         if transcript.voices or named.corrected:  # the sidecars read as the draft does
             voices.write_named_sidecars(named, transcript_file)

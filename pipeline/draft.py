@@ -521,7 +521,14 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def write_draft(
-    text: str, *, video: VideoInfo, out_dir: Path, store: DraftStore, rewrite: bool = False, channel: str = ""
+    text: str,
+    *,
+    video: VideoInfo,
+    out_dir: Path,
+    store: DraftStore,
+    rewrite: bool = False,
+    channel: str = "",
+    inputs: str = "",
 ) -> DraftResult:
     """Write the draft unless an editor owns it now. Call with the video's lock held.
 
@@ -529,8 +536,9 @@ def write_draft(
     (``file_name``). ``out_dir`` is resolved and made if missing; ``store`` records the
     sha256 of what is written, by which an edited draft is recognised, and the text, from
     which an editor's corrections are learned (``channel``: the URL of the video's
-    configured channel, '' for none). ``rewrite``: write again a draft that was moved or
-    deleted since. Returns the file and the ``Outcome``.
+    configured channel, '' for none) and the digest of its ``inputs`` (``plan.draft_inputs``,
+    by which a later ingest knows it has nothing to do; '' when not known). ``rewrite``:
+    write again a draft that was moved or deleted since. Returns the file and the ``Outcome``.
 
     Raises:
         OutputError: the draft cannot be written (permissions, a full disk). SQLite's
@@ -549,6 +557,8 @@ def write_draft(
             if record is None or current != record.sha256:
                 return DraftResult(path, Outcome.KEPT_EDITED)
             if current == _sha256(data):
+                if inputs and inputs != record.inputs:  # new inputs, the same draft: a re-run now knows
+                    store.set_inputs(out_dir, video.key, inputs)
                 return DraftResult(path, Outcome.UNCHANGED)
             outcome = Outcome.UPDATED
             # Re-check just before replacing: an editor may have saved in the meantime.
@@ -567,5 +577,5 @@ def write_draft(
     except OSError as exc:
         hint = ": free some space there, or set out_dir to another disk" if exc.errno == errno.ENOSPC else ""
         raise OutputError(f"cannot write the draft to {out_dir}: {exc.strerror or exc}{hint}") from exc
-    store.put(out_dir, video.key, path, _sha256(data), video.webpage_url, text=text, channel=channel)
+    store.put(out_dir, video.key, path, _sha256(data), video.webpage_url, text=text, channel=channel, inputs=inputs)
     return DraftResult(path, outcome)

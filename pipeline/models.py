@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,14 +161,12 @@ def _is_torch_checkpoint(path: Path) -> bool:
 
 def language_code(language: str) -> str:
     """whisper's code for ``language``: a code, a BCP 47 tag or an English name, in any
-    case ("EN", "en-US", "English" → "en"; "zh-Hant" → "zh"). Imports whisper's tokenizer
-    (and torch): called only when a language is given.
+    case ("EN", "en-US", "English" → "en"; "zh-Hant" → "zh"), from whisper's own table.
 
     Raises:
         ModelError: whisper knows no such language.
     """
-    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
-
+    LANGUAGES, TO_LANGUAGE_CODE = _whisper_languages()
     key = language.strip().lower().replace("_", "-")
     for candidate in (key, key.split("-")[0]):
         if candidate in LANGUAGES:
@@ -178,6 +177,25 @@ def language_code(language: str) -> str:
         f"unknown language {language!r}: give a code whisper knows, such as en, zh, ja, de, fr, es "
         f"({len(LANGUAGES)} in all), or leave it out to have it detected"
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _whisper_languages() -> tuple[dict[str, str], dict[str, str]]:
+    """whisper's LANGUAGES (code → name) and TO_LANGUAGE_CODE (name → code), read from
+    whisper/tokenizer.py without running whisper's package ``__init__``, which imports
+    torch (2 to 7 s here): an ingest with nothing to do must not pay for it."""
+    if "whisper" not in sys.modules and (found := importlib.util.find_spec("whisper")) and found.origin:
+        spec = importlib.util.spec_from_file_location("_whisper_tokenizer", Path(found.origin).parent / "tokenizer.py")
+        if spec and spec.loader:
+            try:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module.LANGUAGES, module.TO_LANGUAGE_CODE
+            except (ImportError, OSError, AttributeError):
+                pass  # another layout of whisper: import it as a package
+    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+    return LANGUAGES, TO_LANGUAGE_CODE
 
 
 def check_model(model: str) -> None:

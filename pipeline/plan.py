@@ -8,8 +8,13 @@ head start, which downloads and decodes while Prefect starts, follows the same p
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline import captions, corrections, models, suggest, vocabulary
@@ -168,6 +173,58 @@ def _model_for(wanted: str, spoken: str | None, models_dir: Path, engine: Engine
         return chosen, ""
     language = f"the language is {spoken}" if spoken else f"the language is not given (--language en keeps {wanted})"
     return chosen, f"transcribing with {chosen}, not {wanted}: {wanted} knows only English and {language}"
+
+
+def draft_inputs(
+    plan: IngestPlan,
+    settings: Settings,
+    transcript_file: Path,
+    *,
+    speaker: str | None,
+    today: dt.date,
+    learned: Sequence[str],
+) -> str:
+    """The sha256 (hex) of everything the draft of ``plan`` is composed from when a model
+    transcribed it: draftcast's code and template, the settings, the plan (the video's
+    metadata, its channel, the model and decoding options, the device aside), the bytes of
+    ``transcript_file``, the names the blog's posts know, ``speaker`` as given, ``today``
+    for a video without a date of its own, and ``learned``: what is known of the channel's
+    voices and corrections, as their stores give it. Equal inputs compose the same draft,
+    so an ingest whose inputs equal those recorded with an unchanged draft has nothing
+    to do (``headstart.HeadStart.up_to_date``).
+
+    Raises:
+        OSError: ``transcript_file`` cannot be read.
+    """
+    decoding = dataclasses.replace(plan.decoding, device="")  # a GPU's transcript is the file read
+    known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
+    try:
+        template = settings.template.read_bytes()
+    except OSError:
+        template = b""  # composing says what is wrong with it
+    parts = [
+        _code_digest(),
+        repr(settings),
+        repr(dataclasses.replace(plan, decoding=decoding)),
+        hashlib.sha256(transcript_file.read_bytes()).hexdigest(),
+        hashlib.sha256(template).hexdigest(),
+        repr(known),
+        repr(speaker),
+        "" if plan.video.upload_date else today.isoformat(),
+        *learned,
+    ]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """The sha256 of draftcast's own code (pipeline/ and flows/): a new version may
+    compose another draft from the same inputs."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("pipeline/*.py"), *root.glob("flows/*.py")]):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def check_request(

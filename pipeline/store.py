@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS drafts (
 """
 # Columns added since the first schema: (name, declaration). A record written before them
 # has no channel ('') and no text (NULL): nothing can be learned from its draft.
-_ADDED_COLUMNS = (("channel", "TEXT NOT NULL DEFAULT ''"), ("text", "TEXT"))
+# A record without inputs ('') cannot tell an ingest that it has nothing to do.
+_ADDED_COLUMNS = (("channel", "TEXT NOT NULL DEFAULT ''"), ("text", "TEXT"), ("inputs", "TEXT NOT NULL DEFAULT ''"))
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class DraftRecord:
     sha256: str  # hex digest of the file's bytes as draftcast wrote them
     source: str  # the video's page (VideoInfo.webpage_url)
     written_at: str  # UTC, ISO 8601 to the second
+    inputs: str = ""  # sha256 of what it was composed from (plan.draft_inputs); '' when not known
 
 
 class DraftStore:
@@ -79,32 +81,53 @@ class DraftStore:
         ``draft.write_draft`` passes it), or None."""
         with closing(self._connect()) as db:
             row = db.execute(
-                "SELECT out_dir, video_key, path, sha256, source, written_at FROM drafts"
+                "SELECT out_dir, video_key, path, sha256, source, written_at, inputs FROM drafts"
                 " WHERE out_dir = ? AND video_key = ?",
                 (str(out_dir), video_key),
             ).fetchone()
-        return None if row is None else DraftRecord(row[0], row[1], Path(row[2]), row[3], row[4], row[5])
+        return None if row is None else DraftRecord(row[0], row[1], Path(row[2]), *row[3:])
 
     def records(self) -> dict[Path, DraftRecord]:
         """Every written draft, by its path."""
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT out_dir, video_key, path, sha256, source, written_at FROM drafts").fetchall()
-        return {Path(row[2]): DraftRecord(row[0], row[1], Path(row[2]), row[3], row[4], row[5]) for row in rows}
+            rows = db.execute(
+                "SELECT out_dir, video_key, path, sha256, source, written_at, inputs FROM drafts"
+            ).fetchall()
+        return {Path(row[2]): DraftRecord(row[0], row[1], Path(row[2]), *row[3:]) for row in rows}
 
     def put(
-        self, out_dir: Path, video_key: str, path: Path, sha256: str, source: str, *, text: str, channel: str = ""
+        self,
+        out_dir: Path,
+        video_key: str,
+        path: Path,
+        sha256: str,
+        source: str,
+        *,
+        text: str,
+        channel: str = "",
+        inputs: str = "",
     ) -> None:
         """Record the draft written for ``video_key`` in ``out_dir`` (replacing an earlier
         record): its ``path``, the ``sha256`` hex digest of its bytes, the video's page
         ``source``, the whole ``text`` written (kept so that an editor's changes can be
-        read; tens of kilobytes for an hour's talk) and the ``channel`` (its URL, '' for
-        none) it was written for; stamped with the time now, UTC."""
+        read; tens of kilobytes for an hour's talk), the ``channel`` (its URL, '' for
+        none) it was written for and the digest of the ``inputs`` it was composed from
+        ('' when not known); stamped with the time now, UTC."""
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with closing(self._connect()) as db, db:
             db.execute(
-                "INSERT OR REPLACE INTO drafts (out_dir, video_key, path, sha256, source, written_at, channel, text)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(out_dir), video_key, str(path), sha256, source, now, channel, text),
+                "INSERT OR REPLACE INTO drafts"
+                " (out_dir, video_key, path, sha256, source, written_at, channel, text, inputs)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (str(out_dir), video_key, str(path), sha256, source, now, channel, text, inputs),
+            )
+
+    def set_inputs(self, out_dir: Path, video_key: str, inputs: str) -> None:
+        """Record that the draft of ``video_key`` in ``out_dir``, unchanged, is what the
+        ``inputs`` digest compose (a re-run found the same draft from new inputs)."""
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "UPDATE drafts SET inputs = ? WHERE out_dir = ? AND video_key = ?", (inputs, str(out_dir), video_key)
             )
 
     def written(self, channel: str) -> dict[Path, str]:

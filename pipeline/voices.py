@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -175,6 +176,19 @@ class VoiceStore:
         except (KeyError, TypeError, AttributeError) as exc:
             raise VoiceError(f"{self.path} holds a voice without its {exc}: fix the file or remove it") from exc
         return voices if channel is None else [v for v in voices if v.scope in ("", channel)]
+
+    def state(self, channel: str) -> str:
+        """What names the voices of ``channel``'s videos (a URL; '' for videos of no
+        channel), as one string: the known voices that name them and what the channel's
+        episodes taught of its voices (the host's guess). Two equal states name the same
+        transcript the same way; ``plan.draft_inputs`` counts it among a draft's inputs.
+
+        Raises:
+            VoiceError: the file cannot be read.
+        """
+        data = self._file.read()
+        known = [entry for entry in data["voices"] if entry.get("scope", "") in ("", channel)]
+        return json.dumps([known, data["channels"].get(channel)], sort_keys=True)
 
     def add(self, voice: KnownVoice) -> KnownVoice:
         """Keep ``voice`` (beside any other of its name: each is a sample of it); returns it.

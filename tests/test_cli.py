@@ -22,10 +22,13 @@ from tests.conftest import HOSTILE, Site
 
 
 def _draftcast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``draftcast ARGS`` as a person runs it: in a process of its own, on its embedded API
+    (not on the test harness's, which an earlier test's ``prefect_api`` leaves in the environment)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={**env, "PYTHONPATH": str(Path(__file__).parent.parent)},
         capture_output=True,
         text=True,
         timeout=600,

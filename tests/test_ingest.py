@@ -66,9 +66,19 @@ def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
         previews = [a.data for a in client.read_artifacts() if a.type == "markdown"]
     assert any(f"wrote {path}" in text and "speaker: Invested Podcast" in text for text in previews)
 
+    written = path.read_bytes()
     code, again, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")  # a re-run: no second draft
-    assert code == 0 and again == out and "is up to date" in err
-    assert _drafts(isolated) == [path]
+    assert code == 0 and again == out and f"{path} is up to date" in err
+    assert "ingesting" not in err, err  # told before Prefect and the flow start: nothing to do
+    assert _drafts(isolated) == [path] and path.read_bytes() == written
+
+    code, again, err = _run(capfd, url, "--model", "tiny.en", "--language", "en", "--speaker", "Ada Lovelace")
+    assert code == 0 and again == out and "ingesting" in err and f"updated {path}" in err  # an input changed
+    assert frontmatter.load(path)["speaker"] == "Ada Lovelace"
+    path.write_text(path.read_text().replace("great sorrow", "great sorrows"))  # an editor's change
+    code, again, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
+    assert code == 0 and again == out and "ingesting" not in err and "changed by an editor: left as it is" in err
+    assert "great sorrows" in path.read_text()
 
 
 @pytest.mark.slow

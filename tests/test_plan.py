@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -264,3 +265,45 @@ def test_pipeline_never_imports_flows_or_prefect_and_only_source_imports_yt_dlp(
                 imported.add(node.module.split(".")[0])
         assert not imported & {"flows", "prefect"}, path.name
         assert "yt_dlp" not in imported or path.name == "source.py", f"{path.name} imports yt_dlp"
+
+
+DIGEST = """
+import datetime as dt, sys
+from pathlib import Path
+from pipeline.config import load_settings
+from pipeline.plan import draft_inputs, plan_ingest
+from pipeline.video import VideoInfo
+video = VideoInfo(id="v1", extractor="generic", title="t", uploader="u", channel_url="", upload_date=None,
+                  duration=60.0, webpage_url="https://chips.example/@channel/v1", description="d", tags=("a", "b"),
+                  chapters=())
+settings = load_settings()
+plan = plan_ingest(video, settings, device="cpu")
+print(draft_inputs(plan, settings, Path(sys.argv[1]), speaker=sys.argv[2] or None, today=dt.date(2026, 1, 2),
+                   learned=("voices",)))
+"""
+
+
+def test_a_drafts_inputs_are_one_digest_in_every_process_and_change_with_each_input(
+    settings,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The digest an ingest with nothing to do is recognised by (headstart.up_to_date) is
+    the same in two processes (str hashes differ between them) and changes with the
+    transcript and the speaker."""
+    transcript = tmp_path / "transcript.json"
+
+    def said(text: str) -> str:
+        return Transcript("en", "base", "openai-whisper", 60.0, (Segment(0.0, 2.0, text),)).to_json()
+
+    transcript.write_text(said("Hello there."))
+
+    def digest(seed: str, speaker: str = "") -> str:
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(PROJECT)}
+        command = [sys.executable, "-c", DIGEST, str(transcript), speaker]
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout.strip()
+
+    first = digest("1")
+    assert len(first) == 64 and digest("2") == first
+    assert digest("1", speaker="Ada") != first
+    transcript.write_text(said("Hello, there."))
+    assert digest("3") != first
