@@ -51,9 +51,16 @@ WINDOW_SECONDS = 1.5
 # 2.0 s raised it to 6.3% at most).
 STEP_SECONDS = 1.75
 SAME_SPEAKER = 0.6  # average cosine similarity above which two groups of windows are one voice
+# Centroids this alike are one voice: one voice under music came out as two whose centroids
+# were 0.83 alike; two voices of bench/speakers.py's interviews, even two espeak-ng voices,
+# are at most 0.69 alike.
+SAME_VOICE_CENTROIDS = 0.78
 MIN_SPEAKER_SECONDS = 3.0  # a voice with less speech is taken for a stray of the nearest one
 MAX_CLUSTERED = 4000  # windows clustered pairwise (memory grows with the square); the rest join the nearest voice
-SHORT_TURN_SECONDS = 1.0  # a turn shorter than this is flagged for the editor
+# A turn shorter than this is flagged for the editor. Turns are made of windows a
+# STEP_SECONDS apart: a reply under a second shows as one window's turn, up to 1.75 s
+# long, resting on one embedding (or one that straddled two voices).
+SHORT_TURN_SECONDS = 2.0
 SHORT_TURN_FLAG = "short speaker turn: check who speaks"
 MIN_PART_SECONDS = 1.0  # a speaker holding less of a whisper segment gets none of its text
 CUT_REACH = 0.25  # a cut moves at most this share of a segment's text to reach a sentence end
@@ -435,6 +442,46 @@ def _cluster(unit: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     return np.array([order[voice] for voice in nearest])
 
 
+def _merged(unit: np.ndarray, labels: np.ndarray, held: list[Span]) -> np.ndarray:
+    """``labels`` (a speaker index per window, numbered by first appearance) with voices
+    that are no voice of their own joined to one that is, numbered again:
+
+    - two voices whose centroids are SAME_VOICE_CENTROIDS alike are one (average linkage
+      splits a voice that music or noise covers at times);
+    - a voice heard only in windows that stand alone (no window of it next to another of
+      it: ``held`` spans that touch) is taken for windows that straddled two speakers,
+      and goes to the nearest voice heard longer.
+    """
+    labels = labels.copy()
+    while (count := int(labels.max()) + 1 if len(labels) else 0) > 1:
+        centroids = _centroids(unit, labels)
+        similar = centroids @ centroids.T - 2 * np.eye(count)
+        first, second = np.unravel_index(int(similar.argmax()), similar.shape)
+        if similar[first, second] < SAME_VOICE_CENTROIDS:
+            break
+        labels[labels == max(first, second)] = min(first, second)
+        labels = _renumbered(labels)
+    running = {
+        int(labels[i])
+        for i in range(len(labels) - 1)
+        if labels[i] == labels[i + 1] and held[i][1] >= held[i + 1][0]  # two windows of one voice, side by side
+    }
+    alone = [voice for voice in range(int(labels.max()) + 1 if len(labels) else 0) if voice not in running]
+    if running and alone:
+        centroids = _centroids(unit, labels)
+        kept = sorted(running)
+        for voice in alone:
+            labels[labels == voice] = kept[int((centroids[kept] @ centroids[voice]).argmax())]
+        labels = _renumbered(labels)
+    return labels
+
+
+def _renumbered(labels: np.ndarray) -> np.ndarray:
+    """``labels`` numbered 0, 1, … by first appearance."""
+    order = {voice: number for number, voice in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([order[voice] for voice in labels.tolist()], int)
+
+
 def _centroids(unit: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Each speaker's voice: the mean of their windows' embeddings, made unit length."""
     count = int(labels.max()) + 1 if len(labels) else 0
@@ -507,7 +554,7 @@ def diarize(samples: np.ndarray, speech: Sequence[Span], *, threads: int | None 
         return Diarization((), np.zeros((0, 192), np.float32))
     unit = _embed_windows(samples, spans, threads or THREADS)
     held = _held(speech, spans)
-    labels = _cluster(unit, np.array([right - left for left, right in held]))
+    labels = _merged(unit, _cluster(unit, np.array([right - left for left, right in held])), held)
     return Diarization(_turns(held, labels), _centroids(unit, labels))
 
 

@@ -155,6 +155,45 @@ def test_a_turn_under_a_second_is_flagged_for_the_editor() -> None:
     assert [s.flag for s in labelled] == ["0:01 repeated", speakers.SHORT_TURN_FLAG, ""]
 
 
+def test_a_reply_of_one_window_is_flagged_and_a_long_turn_is_not() -> None:
+    """A reply under a second shows as one window's turn (up to STEP_SECONDS, 1.75 s)."""
+    turns = _diarization((0.0, 6.0, 0), (6.0, 7.75, 1), (7.75, 12.0, 0), (12.0, 15.5, 1))
+    segments = (Segment(0.0, 6.0, "a"), Segment(6.0, 7.7, "b"), Segment(7.8, 12.0, "c"), Segment(12.0, 15.5, "d"))
+    labelled, _ = speakers.assign(segments, turns, "en")
+    assert [s.flag for s in labelled] == ["", speakers.SHORT_TURN_FLAG, "", ""]
+
+
+def _windows(*groups: tuple[np.ndarray, int]) -> np.ndarray:
+    """Unit embeddings (n, 3): each group's ``count`` windows around its direction."""
+    rng = np.random.default_rng(0)
+    rows = [direction + 0.05 * rng.standard_normal(3) for direction, count in groups for _ in range(count)]
+    return np.array([row / np.linalg.norm(row) for row in rows], np.float32)
+
+
+def test_two_voices_as_alike_as_one_under_music_are_one_and_lone_windows_join_a_voice() -> None:
+    """The rules of ``speakers._merged``, on embeddings of known likeness: centroids 0.83
+    alike (one voice, music under part of it: measured) are one voice, 0.69 (two espeak-ng
+    voices: measured) stay two; a voice heard only in lone windows (a window that
+    straddled two speakers) goes to the nearest voice heard longer."""
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+
+    def apart(cosine: float) -> np.ndarray:
+        return np.array([cosine, np.sqrt(1 - cosine**2), 0.0])
+
+    held = [(float(i), float(i + 1)) for i in range(12)]  # windows side by side
+    for cosine, voices in ((0.83, [0] * 12), (0.69, [0] * 6 + [1] * 6)):
+        unit = _windows((a, 6), (apart(cosine), 6))
+        assert speakers._merged(unit, np.array([0] * 6 + [1] * 6), held).tolist() == voices, cosine
+    lone = np.array([0, 0, 0, 2, 1, 1, 1, 2, 0, 0, 0, 0])  # voice 2: two windows, never side by side
+    unit = _windows((a, 3), (np.array([0.6, 0.6, 0.5]), 1), (b, 3), (np.array([0.6, 0.6, 0.5]), 1), (a, 4))
+    assert speakers._merged(unit, lone, held).tolist() in (
+        [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0],
+        [0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0],
+    )
+    spaced = [(2.0 * i, 2.0 * i + 1) for i in range(12)]  # no window touches the next: nothing runs, nothing folds
+    assert speakers._merged(unit, lone, spaced).tolist() == lone.tolist()
+
+
 # ---------------------------------------------------------------- the native code, checked
 
 
