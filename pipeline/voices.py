@@ -121,15 +121,23 @@ def _embed(samples: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- the store
 
 
+_MARKUP = frozenset("*_`<>[]\\|")  # a name is printed in a draft as **NAME:**
+
+
 def _clean_name(name: str) -> str:
     """``name`` on one line, spaces collapsed.
 
     Raises:
-        VoiceError: nothing is left.
+        VoiceError: nothing is left, or it holds Markdown's or HTML's markup characters.
     """
     cleaned = " ".join(name.split())
     if not cleaned:
         raise VoiceError("a voice needs a name: give it as NAME, for example 'Ada Lovelace'")
+    if found := sorted(set(cleaned) & _MARKUP):
+        raise VoiceError(
+            f"the name {cleaned!r} holds {' '.join(found)}, which the draft's Markdown would read as markup"
+            " (the name is shown in bold at each turn): give the name without them"
+        )
     return cleaned
 
 

@@ -312,6 +312,8 @@ def test_the_voices_command_adds_lists_and_removes(
     ("args", "error"),
     [
         (["add", "  ", "{clip}"], "a voice needs a name: give it as NAME, for example 'Ada Lovelace'"),
+        (["add", "Ann **X**", "{clip}"], "the name 'Ann **X**' holds *, which the draft's Markdown would read as"),
+        (["add", "<b>Bob</b>", "{clip}"], "the name '<b>Bob</b>' holds < >, which"),
         (["add", "Ann", "{tmp}/missing.wav"], "{tmp}/missing.wav: no such file: give the path of a recording of Ann"),
         (["add", "Ann", "{tmp}/noise.wav"], "{tmp}/noise.wav: cannot decode the audio of noise.wav: "),
         (["add", "Ann", "{short}"], "{short}: only 1.2 s of speech; a voice needs at least 3 s of one person"),
