@@ -202,15 +202,21 @@ class Settings:
         return next((c for c in self.channels if c.matches(*urls, uploader=uploader)), None)
 
     def channel_named(self, url: str) -> Channel:
-        """The configured channel whose ``url`` is exactly this one.
+        """The configured channel whose ``url`` is this one (exactly, else but for a
+        trailing slash: a person types it either way).
 
         Raises:
-            ConfigError: no channel has it.
+            ConfigError: no channel has it (the line lists those configured).
         """
-        for channel in self.channels:
-            if channel.url == url:
-                return channel
-        raise ConfigError(f"no channel with url {url!r} in {self.config_path or 'the config'}")
+        for same in (lambda a, b: a == b, lambda a, b: a.rstrip("/") == b.rstrip("/")):
+            for channel in self.channels:
+                if same(channel.url, url):
+                    return channel
+        known = ", ".join(channel.url for channel in self.channels) or "none"
+        raise ConfigError(
+            f"no channel with url {url!r} in {self.config_path or 'the config'}:"
+            f" give one of its channels' urls ({known})"
+        )
 
 
 def _normalize_url(url: str) -> str:
