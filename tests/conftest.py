@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from pipeline.audio import SAMPLE_RATE, ffmpeg_executable
+from pipeline.video import VideoInfo
 
 MEDIA = Path(__file__).parent / "media"
 REFERENCES = {
@@ -239,3 +240,13 @@ def write_wav(samples: np.ndarray, path: Path) -> Path:
         out.setframerate(SAMPLE_RATE)
         out.writeframes(pcm.tobytes())
     return path
+
+
+def youtube_video(key: str = "abc123") -> VideoInfo:
+    """A YouTube video's metadata as yt-dlp gives it (no network): "A talk" by Talk Show."""
+    fields = {
+        "id": key, "extractor": "youtube", "title": "A talk", "uploader": "Talk Show", "channel_url": "",
+        "upload_date": "2025-10-28", "duration": 30.0, "webpage_url": f"https://www.youtube.com/watch?v={key}",
+        "description": "", "tags": [], "chapters": [],
+    }  # fmt: skip
+    return VideoInfo.from_dict(fields)

@@ -18,10 +18,10 @@ from pipeline.corrections import CorrectionStore, apply, replacements
 from pipeline.plan import plan_ingest
 from pipeline.store import DraftStore
 from pipeline.transcript import Segment, Transcript
-from pipeline.video import VideoInfo
 from pipeline.vocabulary import CHANNEL
 from tests.conftest import Site
 from tests.conftest import run_cli as _run
+from tests.conftest import youtube_video as _video
 
 HEAD = (
     "---\ndate: '2025-10-28'\ntitle: A talk\npeople: []\n---\n"
@@ -91,15 +91,6 @@ def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -
 
 
 CHANNEL_URL = "https://talk.test/show"
-
-
-def _video(key: str) -> VideoInfo:
-    fields = {
-        "id": key, "extractor": "youtube", "title": "A talk", "uploader": "Talk Show", "channel_url": "",
-        "upload_date": "2025-10-28", "duration": 30.0, "webpage_url": f"https://www.youtube.com/watch?v={key}",
-        "description": "", "tags": [], "chapters": [],
-    }  # fmt: skip
-    return VideoInfo.from_dict(fields)
 
 
 def _write(text: str, key: str, channel: str = CHANNEL_URL) -> Path:

@@ -26,6 +26,7 @@ from pipeline.video import VideoInfo
 from pipeline.voices import THRESHOLD, VoiceStore
 from tests.conftest import MEDIA, Site, make_video, write_wav
 from tests.conftest import run_cli as _run
+from tests.conftest import youtube_video as _video
 
 CHANNEL = Channel(url="https://talk.test/show", host="Hana Host")
 NO_HOST = dataclasses.replace(CHANNEL, host="")
@@ -63,15 +64,6 @@ def _episode(*turns: tuple[str, tuple[float, ...], float]) -> Transcript:
         found[label] = dataclasses.replace(found[label], seconds=found[label].seconds + seconds)
         at += seconds + 1.0
     return Transcript("en", "base", "openai-whisper", at, tuple(segments), voices=tuple(found.values()))
-
-
-def _video(key: str = "abc123") -> VideoInfo:
-    fields = {
-        "id": key, "extractor": "youtube", "title": "A talk", "uploader": "Talk Show", "channel_url": "",
-        "upload_date": "2025-10-28", "duration": 30.0, "webpage_url": f"https://www.youtube.com/watch?v={key}",
-        "description": "", "tags": [], "chapters": [],
-    }  # fmt: skip
-    return VideoInfo.from_dict(fields)
 
 
 def test_the_clips_score_as_the_threshold_expects(embedded: dict[str, tuple[float, ...]]) -> None:
