@@ -373,12 +373,14 @@ def profile(args: argparse.Namespace, work: Path) -> None:
     print(f"recording: {bench.seconds:.0f} s, {len(bench.reference.split())} words")
     floor, _, windows = in_process(FLOOR_SCRIPT, [str(bench.downloaded), str(bench.home / "models")], bench.env)
     print(f"encoder floor: {floor:.1f} s for {windows} windows, base, {os.cpu_count()} threads ({load()})")
-    for name, extra in (
-        ("openai-whisper, speakers on", []),
-        ("openai-whisper, --no-speakers", ["--no-speakers"]),
-        ("faster-whisper, --no-speakers", ["--engine", "faster-whisper", "--no-speakers"]),
+    for number, (name, extra) in enumerate(
+        (
+            ("openai-whisper, speakers on", []),
+            ("openai-whisper, --no-speakers", ["--no-speakers"]),
+            ("faster-whisper, --no-speakers", ["--engine", "faster-whisper", "--no-speakers"]),
+        )
     ):
-        trace = work / "trace.json"
+        trace = (args.traces or work) / f"trace-{number}.json"  # Chrome traces: ui.perfetto.dev shows them
         # --idle: a waiting thread's time counts; --nonblocking: the process is not paused
         # for each sample (paused, the run took several times as long here); no
         # --subprocesses: nothing in them is on the main thread's path but the API's start,
@@ -401,6 +403,7 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="the long-recording run instead")
     parser.add_argument("--profile", action="store_true", help="where one ingest's time goes, instead")
     parser.add_argument("--rate", type=int, default=50, help="for --profile: py-spy's samples a second")
+    parser.add_argument("--traces", type=Path, help="for --profile: a folder to keep py-spy's traces in")
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--engine", default="openai-whisper", help="for --long")
     parser.add_argument("--kill-after", type=float, default=240.0, help="for --long: seconds before SIGKILL")
