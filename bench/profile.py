@@ -158,4 +158,6 @@ def table(trace: Path, *, floor: float | None = None, unprofiled: float | None =
     if floor:
         ratios = [f"{total / floor:.2f} sampled"] + ([f"{unprofiled / floor:.2f} unprofiled"] if unprofiled else [])
         lines.append(f"encoder floor {floor:.1f} s; end-to-end ÷ floor: {', '.join(ratios)}")
+    if wall.get("encoder"):  # the same run's encoder passes: no other load between them and the wall
+        lines.append(f"end-to-end ÷ this run's own encoder passes: {total / wall['encoder']:.2f}")
     return "\n".join(lines)

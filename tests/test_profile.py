@@ -113,6 +113,7 @@ def test_the_table_gives_every_stage_its_share_and_the_floor_ratio(tmp_path: Pat
     assert "| encoder | 2.0 | 11.1% |" in text
     assert "| model load | 0.0 | 0.0% | 0.0 |" in text  # every stage is listed, those that took no time too
     assert "end-to-end ÷ floor: 9.00 sampled, 4.50 unprofiled" in text
+    assert "end-to-end ÷ this run's own encoder passes: 9.00" in text
 
 
 def test_a_trace_of_another_command_is_refused() -> None:
