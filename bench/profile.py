@@ -48,6 +48,24 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("Prefect start", "_start_prefect", "flows/cli.py"),
     ("Prefect start", "<module>", "flows/ingest.py"),  # importing Prefect
 )
+# Within the decoder stage, the first part a frame matches (what a change there would act on).
+DECODER_PARTS: tuple[tuple[str, str], ...] = (
+    ("timestamp rules (a Python loop per beam, each step)", "ApplyTimestampRules.apply"),
+    ("other logit filters", "SuppressTokens.apply"),
+    ("other logit filters", "SuppressBlank.apply"),
+    ("kv cache: reordered for the beams, appended", "PyTorchInference.rearrange_kv_cache"),
+    ("kv cache: reordered for the beams, appended", "Whisper.install_kv_cache_hooks.<locals>.save_to_cache"),
+    ("beam search bookkeeping", "BeamSearchDecoder.update"),
+    ("beam search bookkeeping", "BeamSearchDecoder.finalize"),
+    ("cross-attention (batched.py's grouped beams)", "_grouped.<locals>.grouped_forward"),
+    ("self-attention", "MultiHeadAttention.qkv_attention"),
+    ("linear layers (projections, MLP)", "Linear.forward"),
+    ("layer norms", "LayerNorm.forward"),
+    ("GELU (MLP)", "GELU.forward"),
+    # the logits: each row's 512 features against 51,865 token embeddings, every step
+    ("TextDecoder.forward's own lines (the logits over the vocabulary)", "TextDecoder.forward"),
+    ("rest of the decoder's forward pass", "PyTorchInference.logits"),
+)
 # What the main thread waits on while another thread does the work.
 WAITS: tuple[tuple[str, str], ...] = (
     ("locked", "pipeline/store.py"),
@@ -92,6 +110,35 @@ def _timelines(events: list[dict]) -> tuple[dict[tuple[int, int], list[tuple[flo
     return changes, end
 
 
+def _main_thread(changes: dict[tuple[int, int], list[tuple[float, tuple[Frame, ...]]]]) -> tuple[int, int]:
+    """The (pid, thread) running draftcast's ``main``.
+
+    Raises:
+        ValueError: no thread runs it.
+    """
+    for thread, seen in changes.items():
+        if any(_matches(stack, "main", "flows/cli.py") for _, stack in seen):
+            return thread
+    raise ValueError("no draftcast main thread in the trace: was the command `draftcast ingest`?")
+
+
+def decoder_parts(events: list[dict]) -> dict[str, float]:
+    """Seconds of the main thread's decoder stage per part of DECODER_PARTS ("other": none),
+    from the same trace as ``attribute``.
+
+    Raises:
+        ValueError: as ``attribute``.
+    """
+    changes, end = _timelines(events)
+    seen = changes[_main_thread(changes)] + [(end, ())]
+    parts: dict[str, float] = defaultdict(float)
+    for (at, stack), (after, _) in itertools.pairwise(seen):
+        if stage_of(stack) == "decoder (beam search)":
+            names = {name for name, _ in stack}
+            parts[next((part for part, function in DECODER_PARTS if function in names), "other")] += after - at
+    return dict(parts)
+
+
 def attribute(events: list[dict]) -> tuple[dict[str, float], dict[str, float], float]:
     """(critical-path seconds per stage, seconds each stage was in progress in any thread,
     the main thread's wall seconds) from py-spy's Chrome trace ``events`` of one
@@ -101,9 +148,7 @@ def attribute(events: list[dict]) -> tuple[dict[str, float], dict[str, float], f
         ValueError: no thread of the trace runs the draftcast command.
     """
     changes, end = _timelines(events)
-    main = next((t for t, seen in changes.items() if any(_matches(s, "main", "flows/cli.py") for _, s in seen)), None)
-    if main is None:
-        raise ValueError("no draftcast main thread in the trace: was the command `draftcast ingest`?")
+    main = _main_thread(changes)
     others = [t for t in changes if t[0] == main[0] and t != main]  # in order of appearance
     # A thread's last stack may be that of a thread long gone (py-spy records no change when
     # it ends): it holds until the main thread next does something else than wait for it.
@@ -147,7 +192,8 @@ def table(trace: Path, *, floor: float | None = None, unprofiled: float | None =
     """The Markdown table of the Chrome trace at ``trace``, every stage in ORDER; with the
     encoder ``floor`` (seconds), end-to-end ÷ floor, for the sampled run and for the same
     command run without the profiler (``unprofiled``, seconds)."""
-    wall, progress, total = attribute(json.loads(trace.read_text()))
+    events = json.loads(trace.read_text())
+    wall, progress, total = attribute(events)
     lines = ["| stage | critical path (s) | share of wall | in progress, any thread (s) |", "|---|---|---|---|"]
     for stage in ORDER:
         seconds = wall.get(stage, 0.0)
@@ -160,4 +206,10 @@ def table(trace: Path, *, floor: float | None = None, unprofiled: float | None =
         lines.append(f"encoder floor {floor:.1f} s; end-to-end ÷ floor: {', '.join(ratios)}")
     if wall.get("encoder"):  # the same run's encoder passes: no other load between them and the wall
         lines.append(f"end-to-end ÷ this run's own encoder passes: {total / wall['encoder']:.2f}")
+    parts = decoder_parts(events)
+    if parts:
+        lines += ["", "| the decoder stage: part | seconds | share of the decoder |", "|---|---|---|"]
+        decoder = sum(parts.values())
+        for part, seconds in sorted(parts.items(), key=lambda item: -item[1]):
+            lines.append(f"| {part} | {seconds:.1f} | {100 * seconds / decoder:.1f}% |")
     return "\n".join(lines)

@@ -121,3 +121,22 @@ def test_a_trace_of_another_command_is_refused() -> None:
     trace.at(0.0, MAIN, [("<module>", "other.py")])
     with pytest.raises(ValueError, match="draftcast main thread"):
         profile.attribute(trace.end(1.0))
+
+
+def test_the_decoder_stage_is_split_into_what_a_change_would_act_on() -> None:
+    parts = profile.decoder_parts(_ingest_trace())
+    assert parts == pytest.approx({"other": 1.0 + 4.0})  # decode_batch itself, _main_loop without a known part
+    trace = Trace()
+    loop = [*IN_FLOW, ("decode_windows", "pipeline/batched.py"), ("DecodingTask._main_loop", "whisper/decoding.py")]
+    trace.at(0.0, MAIN, [*loop, ("ApplyTimestampRules.apply", "whisper/decoding.py")])
+    trace.at(3.0, MAIN, [*loop, ("PyTorchInference.logits", ""), ("_grouped.<locals>.grouped_forward", "batched.py"),
+                         ("Linear.forward", "torch/nn/modules/linear.py")])  # fmt: skip
+    trace.at(4.0, MAIN, [*loop, ("PyTorchInference.logits", ""), ("Linear.forward", "torch/nn/modules/linear.py")])
+    parts = profile.decoder_parts(trace.end(6.0))
+    assert parts == pytest.approx(
+        {
+            "timestamp rules (a Python loop per beam, each step)": 3.0,
+            "cross-attention (batched.py's grouped beams)": 1.0,  # its linear layers included
+            "linear layers (projections, MLP)": 2.0,
+        }
+    )
