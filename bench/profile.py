@@ -207,7 +207,7 @@ def table(trace: Path, *, floor: float | None = None, unprofiled: float | None =
     if wall.get("encoder"):  # the same run's encoder passes: no other load between them and the wall
         lines.append(f"end-to-end ÷ this run's own encoder passes: {total / wall['encoder']:.2f}")
     parts = decoder_parts(events)
-    if parts:
+    if set(parts) - {"other"}:  # openai-whisper's; CTranslate2's decoder is native, one piece
         lines += ["", "| the decoder stage: part | seconds | share of the decoder |", "|---|---|---|"]
         decoder = sum(parts.values())
         for part, seconds in sorted(parts.items(), key=lambda item: -item[1]):
