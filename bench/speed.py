@@ -382,7 +382,7 @@ def profile(args: argparse.Namespace, work: Path) -> None:
     ):
         trace = (args.traces or work) / f"trace-{number}.json"  # Chrome traces: ui.perfetto.dev shows them
         # --idle: a waiting thread's time counts; --nonblocking: the process is not paused
-        # for each sample (paused, the run took several times as long here); no
+        # for each sample (paused at 100 Hz, py-spy kept a third of a core busy here); no
         # --subprocesses: nothing in them is on the main thread's path but the API's start,
         # which the main thread's wait shows.
         spy = (str(BIN / "py-spy"), "record", "--idle", "--nonblocking", "--rate", str(args.rate),
