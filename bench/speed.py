@@ -19,7 +19,7 @@ times each (every one in its own process, so peak RSS is its own):
 It prints, for each, the median wall time, real-time factor, peak RSS and WER against the
 reference, then the ratios. --long transcribes a recording of --hours with draftcast,
 kills it with SIGKILL part-way, runs it again and reports what was redone, peak RSS and time.
---profile runs (b) once as it is and once under py-spy (bench/profile.py), speakers on and
+--profile runs (b) once as it is and once under py-spy (bench/stages.py), speakers on and
 off, and b-fw with speakers off, and prints where each one's time goes, with the encoder
 floor: the encoder alone over the windows draftcast decodes, model loaded, log-mel ready.
 Needs espeak-ng (Debian) and Linux (/proc for RSS).
@@ -48,7 +48,7 @@ import frontmatter
 import jiwer
 from whisper.normalizers import EnglishTextNormalizer
 
-from bench import profile as profiler
+from bench import stages
 from bench.recordings import build
 from pipeline import models
 from pipeline.audio import ffmpeg_executable
@@ -367,7 +367,7 @@ def load() -> str:
 
 
 def profile(args: argparse.Namespace, work: Path) -> None:
-    """Where the time of one `draftcast ingest URL` goes, by stage (bench/profile.py)."""
+    """Where the time of one `draftcast ingest URL` goes, by stage (bench/stages.py)."""
     bench = Bench(work, args.minutes)
     print(f"machine: {machine()}")
     print(f"recording: {bench.seconds:.0f} s, {len(bench.reference.split())} words")
@@ -392,7 +392,7 @@ def profile(args: argparse.Namespace, work: Path) -> None:
         sampled = bench.draftcast(extra, prefix=spy)[0]
         print(f"\n#### draftcast ingest URL {' '.join(extra)} ({name})\n")
         print(f"{load()} after, {before} before; wall {unprofiled:.1f} s, {sampled:.1f} s under py-spy\n")
-        print(profiler.table(trace, floor=None if "faster" in name else floor, unprofiled=unprofiled))
+        print(stages.table(trace, floor=None if "faster" in name else floor, unprofiled=unprofiled))
 
 
 def main() -> None:

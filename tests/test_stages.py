@@ -1,4 +1,4 @@
-"""bench/profile.py: the time of an ingest given to its stages, from a Chrome trace in the
+"""bench/stages.py: the time of an ingest given to its stages, from a Chrome trace in the
 form py-spy writes (B and E events per frame, timestamps in µs, one pid and tid each)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import profile
+from bench import stages
 
 MAIN, HEAD_START = 1, 2
 CLI, INGEST, SERVER = "flows/cli.py", "flows/ingest.py", "flows/server.py"
@@ -71,11 +71,11 @@ def _ingest_trace() -> list[dict]:
 
 
 def test_each_moment_of_the_main_thread_goes_to_its_stage_and_its_waits_to_the_thread_it_waits_for() -> None:
-    wall, progress, total = profile.attribute(_ingest_trace())
+    wall, progress, total = stages.attribute(_ingest_trace())
     assert total == 18.0
     assert wall == pytest.approx(
         {
-            profile.BEFORE: 1.0,
+            stages.BEFORE: 1.0,
             "Prefect start": 4.0,
             "download": 1.0,  # the main thread waits for the head start's lock: what it does then
             "decode": 1.0,
@@ -84,8 +84,8 @@ def test_each_moment_of_the_main_thread_goes_to_its_stage_and_its_waits_to_the_t
             "encoder": 2.0,
             "fallback passes": 1.0,  # whisper.decode of a failed window, its encoder included
             "cleanup and write": 1.0,
-            profile.DURING: 0.5,
-            profile.AFTER: 0.5,
+            stages.DURING: 0.5,
+            stages.AFTER: 0.5,
         }
     )
     assert sum(wall.values()) == pytest.approx(total)
@@ -101,7 +101,7 @@ def test_a_thread_that_ended_holds_its_last_stage_only_while_the_main_thread_wai
     trace.at(2.0, MAIN, [*IN_FLOW, ("download_audio", INGEST), ("locked", "pipeline/store.py")])
     trace.at(3.0, MAIN, [*IN_FLOW, ("transcribe", "pipeline/transcribe.py")])  # the lock was let go: VAD ended
     trace.at(4.0, MAIN, [*IN_FLOW, ("HeadStart.metadata", "pipeline/headstart.py")])  # nothing answers: not VAD
-    wall, progress, _ = profile.attribute(trace.end(10.0))
+    wall, progress, _ = stages.attribute(trace.end(10.0))
     assert wall["VAD"] == pytest.approx(1.0)
     assert progress["VAD"] == pytest.approx(2.0)  # from 1.0 until the main thread stopped waiting, not until 10.0
 
@@ -109,7 +109,7 @@ def test_a_thread_that_ended_holds_its_last_stage_only_while_the_main_thread_wai
 def test_the_table_gives_every_stage_its_share_and_the_floor_ratio(tmp_path: Path) -> None:
     trace = tmp_path / "trace.json"
     trace.write_text(json.dumps(_ingest_trace()))
-    text = profile.table(trace, floor=2.0, unprofiled=9.0)
+    text = stages.table(trace, floor=2.0, unprofiled=9.0)
     assert "| encoder | 2.0 | 11.1% |" in text
     assert "| model load | 0.0 | 0.0% | 0.0 |" in text  # every stage is listed, those that took no time too
     assert "end-to-end ÷ floor: 9.00 sampled, 4.50 unprofiled" in text
@@ -120,11 +120,11 @@ def test_a_trace_of_another_command_is_refused() -> None:
     trace = Trace()
     trace.at(0.0, MAIN, [("<module>", "other.py")])
     with pytest.raises(ValueError, match="draftcast main thread"):
-        profile.attribute(trace.end(1.0))
+        stages.attribute(trace.end(1.0))
 
 
 def test_the_decoder_stage_is_split_into_what_a_change_would_act_on() -> None:
-    parts = profile.decoder_parts(_ingest_trace())
+    parts = stages.decoder_parts(_ingest_trace())
     assert parts == pytest.approx({"other": 1.0 + 4.0})  # decode_batch itself, _main_loop without a known part
     trace = Trace()
     loop = [*IN_FLOW, ("decode_windows", "pipeline/batched.py"), ("DecodingTask._main_loop", "whisper/decoding.py")]
@@ -132,7 +132,7 @@ def test_the_decoder_stage_is_split_into_what_a_change_would_act_on() -> None:
     trace.at(3.0, MAIN, [*loop, ("PyTorchInference.logits", ""), ("_grouped.<locals>.grouped_forward", "batched.py"),
                          ("Linear.forward", "torch/nn/modules/linear.py")])  # fmt: skip
     trace.at(4.0, MAIN, [*loop, ("PyTorchInference.logits", ""), ("Linear.forward", "torch/nn/modules/linear.py")])
-    parts = profile.decoder_parts(trace.end(6.0))
+    parts = stages.decoder_parts(trace.end(6.0))
     assert parts == pytest.approx(
         {
             "timestamp rules (a Python loop per beam, each step)": 3.0,
