@@ -2,6 +2,7 @@
 
     python bench/speed.py [--runs 3] [--minutes 10] [--skip-vad]
     python bench/speed.py --long [--hours 2]
+    python bench/speed.py --profile [--minutes 10]
 
 Builds a recording (bench/recordings.py: espeak-ng speech and the real clips of
 ../shared/media), serves it on 127.0.0.1 as a video page, and runs, alternating, --runs
@@ -18,6 +19,9 @@ times each (every one in its own process, so peak RSS is its own):
 It prints, for each, the median wall time, real-time factor, peak RSS and WER against the
 reference, then the ratios. --long transcribes a recording of --hours with draftcast,
 kills it with SIGKILL part-way, runs it again and reports what was redone, peak RSS and time.
+--profile runs (b) once as it is and once under py-spy (bench/stages.py), speakers on and
+off, and b-fw with speakers off, and prints where each one's time goes, with the encoder
+floor: the encoder alone over the windows draftcast decodes, model loaded, log-mel ready.
 Needs espeak-ng (Debian) and Linux (/proc for RSS).
 """
 
@@ -44,6 +48,7 @@ import frontmatter
 import jiwer
 from whisper.normalizers import EnglishTextNormalizer
 
+from bench import stages
 from bench.recordings import build
 from pipeline import models
 from pipeline.audio import ffmpeg_executable
@@ -147,6 +152,28 @@ print("SECONDS", time.perf_counter() - start); print("TEXT", result.text)
 """
 
 
+FLOOR_SCRIPT = """
+import sys, time, torch
+from pathlib import Path
+from pipeline import batched, engines, models, speech, transcribe
+from pipeline.audio import SAMPLE_RATE
+prepared = transcribe.prepare_audio(Path(sys.argv[1]), vad=True)
+spans = speech.windows(speech.merge(prepared.found_speech, speech.MERGE_GAP_SECONDS), prepared.samples)
+model = models.resolve_model("base", models_dir=Path(sys.argv[2]))
+whisper = engines.load_engine("openai-whisper", model).whisper  # all cores, as the ingest sets them
+size = transcribe.BATCH_WINDOWS
+mels = [batched.window_mels(whisper, prepared.samples, spans[i : i + size], SAMPLE_RATE)
+        for i in range(0, len(spans), size)]
+with torch.no_grad():
+    whisper.encoder(mels[0][:1])  # the ingest's language detection warms the encoder up the same way
+    start = time.perf_counter()
+    for mel in mels:
+        for row in range(len(mel)):  # one window at a time, as batched.decode_batch runs them
+            whisper.encoder(mel[row : row + 1])
+print("SECONDS", time.perf_counter() - start); print("TEXT", len(spans))
+"""
+
+
 def in_process(script: str, args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """(seconds of the timed part, peak RSS, text) of a snippet run in its own process."""
     _, peak, output = run([sys.executable, "-c", script, *args], env)
@@ -185,12 +212,15 @@ class Bench:
         # Prefect's database and the converted model exist before anything is timed
         self.draftcast([])
 
-    def draftcast(self, extra: list[str]) -> tuple[float, int, str]:
+    def draftcast(self, extra: list[str], prefix: tuple[str, ...] = ()) -> tuple[float, int, str]:
+        """(wall seconds, peak RSS, draft text) of `draftcast ingest URL` from a clean
+        state (Prefect's database made); ``prefix``: a command that runs it (a profiler)."""
         for leftover in ("work", "draftcast.sqlite", "drafts"):
             path = self.home / leftover
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         out = self.home / "drafts"
-        seconds, peak, output = run([str(BIN / "draftcast"), "ingest", self.url, "--out", str(out), *extra], self.env)
+        command = [*prefix, str(BIN / "draftcast"), "ingest", self.url, "--out", str(out), *extra]
+        seconds, peak, output = run(command, self.env)
         drafts = list(out.glob("*.md"))
         if len(drafts) != 1:
             raise SystemExit(f"draftcast wrote {len(drafts)} drafts:\n{output[-3000:]}")
@@ -332,18 +362,54 @@ def long(args: argparse.Namespace, work: Path) -> None:
         print(f"WER of the draft: {wer(reference, draft_text(drafts[0])):.2f}%")
 
 
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def profile(args: argparse.Namespace, work: Path) -> None:
+    """Where the time of one `draftcast ingest URL` goes, by stage (bench/stages.py)."""
+    bench = Bench(work, args.minutes)
+    print(f"machine: {machine()}")
+    print(f"recording: {bench.seconds:.0f} s, {len(bench.reference.split())} words")
+    floor, _, windows = in_process(FLOOR_SCRIPT, [str(bench.downloaded), str(bench.home / "models")], bench.env)
+    print(f"encoder floor: {floor:.1f} s for {windows} windows, base, {os.cpu_count()} threads ({load()})")
+    for number, (name, extra) in enumerate(
+        (
+            ("openai-whisper, speakers on", []),
+            ("openai-whisper, --no-speakers", ["--no-speakers"]),
+            ("faster-whisper, --no-speakers", ["--engine", "faster-whisper", "--no-speakers"]),
+        )
+    ):
+        trace = (args.traces or work) / f"trace-{number}.json"  # Chrome traces: ui.perfetto.dev shows them
+        # --idle: a waiting thread's time counts; --nonblocking: the process is not paused
+        # for each sample (paused at 100 Hz, py-spy kept a third of a core busy here); no
+        # --subprocesses: nothing in them is on the main thread's path but the API's start,
+        # which the main thread's wait shows.
+        spy = (str(BIN / "py-spy"), "record", "--idle", "--nonblocking", "--rate", str(args.rate),
+               "--format", "chrometrace", "--output", str(trace), "--")  # fmt: skip
+        before = load()
+        unprofiled = bench.draftcast(extra)[0]
+        sampled = bench.draftcast(extra, prefix=spy)[0]
+        print(f"\n#### draftcast ingest URL {' '.join(extra)} ({name})\n")
+        print(f"{load()} after, {before} before; wall {unprofiled:.1f} s, {sampled:.1f} s under py-spy\n")
+        print(stages.table(trace, floor=None if "faster" in name else floor, unprofiled=unprofiled))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--skip-vad", action="store_true")
     parser.add_argument("--long", action="store_true", help="the long-recording run instead")
+    parser.add_argument("--profile", action="store_true", help="where one ingest's time goes, instead")
+    parser.add_argument("--rate", type=int, default=50, help="for --profile: py-spy's samples a second")
+    parser.add_argument("--traces", type=Path, help="for --profile: a folder to keep py-spy's traces in")
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--engine", default="openai-whisper", help="for --long")
     parser.add_argument("--kill-after", type=float, default=240.0, help="for --long: seconds before SIGKILL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="draftcast-speed-") as tmp:
-        (long if args.long else speed)(args, Path(tmp))
+        (long if args.long else profile if args.profile else speed)(args, Path(tmp))
 
 
 if __name__ == "__main__":
