@@ -109,8 +109,9 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     side of Chinese only at least MIN_HAN), and nothing else but joiners (·, &): no
     sentence marks, no line break, none of draftcast's places (``_NOT_TEXT``). In Chinese a
     change grows to the words jieba reads around it in both texts, so 王仁熏 → 黄仁勋 is
-    one correction, not 王 → 黄 and 熏 → 勋. Paragraphs less than MIN_SIMILARITY alike
-    were rewritten: nothing is taken from them."""
+    one correction, not 王 → 黄 and 熏 → 勋. Outside Chinese the right form has a capital
+    or a digit (``_name_like``). Paragraphs less than MIN_SIMILARITY alike were rewritten:
+    nothing is taken from them."""
     old, new = _body(written), _body(edited)
     found: list[tuple[str, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
@@ -146,9 +147,16 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
     found = []
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
-        if replaced and wrong and right and wrong != right:  # a word added (了) grown to 请到了 is no correction
+        if replaced and wrong and right and wrong != right and _name_like(right):  # 了 grown to 请到了: none
             found.append((wrong, right))
     return found
+
+
+def _name_like(right: str) -> bool:
+    """Whether a right form may be learned for a whole channel: Chinese (jieba's words
+    already keep grammar out), or a name, acronym or model with a capital or a digit
+    (TSMC, H100). A common word (blow → grow) would change that word everywhere."""
+    return bool(_HAN.search(right)) or any(char.isupper() or char.isdigit() for char in right)
 
 
 def _word_bounds(text: str) -> set[int] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import re
 import threading
 from collections import Counter
@@ -27,6 +28,8 @@ from typing import Any
 from pipeline import cleanup
 from pipeline.suggest import ENTITY_FIELDS, Known
 from pipeline.transcript import Segment
+
+log = logging.getLogger(__name__)
 
 VIDEO, CHANNEL, BLOG = "video", "channel", "blog"  # where a term comes from, most likely first
 MAX_TERMS = 300  # kept per video: more than any prompt holds, for the corrections
@@ -129,6 +132,12 @@ def for_video(title: str, description: str, tags: Sequence[str], channel: Sequen
         if key and key not in seen:
             seen.add(key)
             kept.append(dataclasses.replace(term, text=" ".join(term.text.split())))
+    if len(kept) > MAX_TERMS:
+        log.warning(
+            "%d names known for this video: the first %d are used (its own, then the channel's, then the blog's"
+            " most used); %s and %d more are left out",
+            len(kept), MAX_TERMS, kept[MAX_TERMS].text, len(kept) - MAX_TERMS - 1,
+        )  # fmt: skip
     return Vocabulary(tuple(kept[:MAX_TERMS]))
 
 
