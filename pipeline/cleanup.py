@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import re
 import unicodedata
@@ -81,6 +82,15 @@ MANDARIN_PROMPTS = {
     ChineseScript.TRADITIONAL: "以下是普通話的句子，使用繁體中文，並加上標點符號。",
     ChineseScript.TAIWAN: "以下是普通話的句子，使用臺灣正體中文，並加上標點符號。",
 }
+
+# The Mandarin prompt's clauses, and how much of one in a window's text is whisper
+# repeating its prompt rather than speech (a known whisper failure: the prompt's words
+# written where the audio is hard; "普通话的句子" replaced "不过，" in a new user's draft).
+PROMPT_CLAUSES = tuple(
+    {clause for prompt in MANDARIN_PROMPTS.values() for clause in re.split(r"[，。]", prompt) if clause}
+)
+PROMPT_ECHO_CHARS = 5
+PROMPT_ECHO = "the decoder's prompt written as speech, removed"
 
 
 # Characters written without spaces between words: CJK ideographs (with extensions and
@@ -194,10 +204,10 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
     result: list[Cleaned] = []
     said: list[int] = []  # how often each kept line was said in a row
     for segment in segments:
-        text = str(segment["text"]).strip()
+        text, echoed = _without_prompt_echo(str(segment["text"]).strip())
         start, end = float(segment["start"]), float(segment["end"])
-        if not text:
-            continue
+        if not any(char.isalnum() for char in text):
+            continue  # no words (。。。。 or ♪): speech here is flagged as having no text (flag_short_text)
         on_speech = speech_fraction(start, end, regions) >= ON_SPEECH if regions else True
         if is_stock_phrase(text) and not on_speech:
             continue  # an outro whisper heard in silence or music
@@ -216,12 +226,35 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
             reasons.append("repetitive")
         if not on_speech:
             reasons.append("outside detected speech")
+        if echoed:
+            reasons.append(f'{PROMPT_ECHO}: "{echoed}"')
         result.append(Cleaned(text, start, end, ", ".join(reasons)))
         said.append(1)
     return [
         _with_reason(kept, _collapsed(kept.text, times)) if times > 1 else kept
         for kept, times in zip(result, said, strict=True)
     ]
+
+
+def _without_prompt_echo(text: str) -> tuple[str, str]:
+    """``text`` without what repeats a clause of the Mandarin prompt (PROMPT_ECHO_CHARS or
+    more characters of one, and a sentence mark after them), and what was removed ('')."""
+    removed = []
+    while text:
+        match = max(
+            (
+                difflib.SequenceMatcher(None, text, clause, autojunk=False).find_longest_match()
+                for clause in PROMPT_CLAUSES
+            ),
+            key=lambda found: found.size,
+        )
+        if match.size < PROMPT_ECHO_CHARS:
+            break
+        end = match.a + match.size
+        end += 1 if text[end : end + 1] in ("，", "。", ",", ".") else 0
+        removed.append(text[match.a : match.a + match.size])
+        text = (text[: match.a] + text[end:]).strip()
+    return text, "、".join(removed)
 
 
 def _with_reason(segment: Cleaned, reason: str) -> Cleaned:

@@ -86,6 +86,22 @@ def test_a_collapsed_loop_is_flagged_with_what_was_collapsed_whatever_else_is_fl
     assert kept.flag == 'repetitive, repeated line collapsed (4×): "Ask what you can do for your country –…"'
 
 
+def test_the_mandarin_prompt_written_as_speech_is_removed_and_flagged_and_marks_alone_are_no_text() -> None:
+    """Cases of a new user's drafts: whisper wrote its prompt where the audio was hard, and
+    a window of full stops only."""
+    raw = [
+        {"start": 0.0, "end": 4.0, "text": "。。。。。。。。。。"},
+        {"start": 4.0, "end": 8.0, "text": "普通话的句子。数据安全和隐私保护仍然是企业最关心的问题。"},
+        {"start": 8.0, "end": 12.0, "text": "以下是普通話的句子，使用繁體中文，並加上標點符號。"},
+        {"start": 12.0, "end": 16.0, "text": "我们都说普通话，也写简体中文。"},  # speech about the same things stays
+    ]
+    cleaned = cleanup.clean_segments(raw, [(0.0, 16.0)])
+    assert [(c.text, c.flag) for c in cleaned] == [
+        ("数据安全和隐私保护仍然是企业最关心的问题。", f'{cleanup.PROMPT_ECHO}: "普通话的句子"'),
+        ("我们都说普通话，也写简体中文。", ""),
+    ]
+
+
 def _said(start: float, end: float, words: int, flag: str = "") -> cleanup.Cleaned:
     return cleanup.Cleaned(" ".join(["word"] * words), start, end, flag)
 
