@@ -31,6 +31,7 @@ Choice = TypeVar("Choice", EngineName, CaptionPolicy, ChineseScript)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config") / "draftcast.toml"
 DEFAULT_TEMPLATE = Path("templates") / "post.md.j2"
+MAX_TERM_CHARS = 40  # a vocabulary entry or tag longer than this is a phrase, not a name
 
 # Every section of the config file and the keys read from it ([front_matter] takes the
 # blog's fields, which pipeline.draft checks). Anything else is refused, so a misspelt key
@@ -389,6 +390,11 @@ def load_settings(config_path: Path | None = None) -> Settings:
         vocabulary = _expect(table, "vocabulary", list, here) or []
         if not all(isinstance(term, str) for term in vocabulary):
             raise ConfigError(f'{here}: vocabulary must be a list of names, such as ["黄仁勋", "TSMC"]')
+        if odd := next((term for term in vocabulary if not term.strip() or len(term.strip()) > MAX_TERM_CHARS), None):
+            raise ConfigError(
+                f"{here}: vocabulary holds {odd[:50]!r}{'…' if len(odd) > 50 else ''}: each entry is one name or"
+                f" term of 1 to {MAX_TERM_CHARS} characters (remove the empty or overlong one)"
+            )
         after = table.get("published_after")
         if after is not None and not isinstance(after, dt.date):
             raise ConfigError(f"{here}: published_after must be a date such as 2025-10-01, not {after!r}")

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from pipeline import cleanup
+from pipeline.config import MAX_TERM_CHARS
 from pipeline.suggest import ENTITY_FIELDS, Known
 from pipeline.transcript import Segment
 
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 VIDEO, CHANNEL, BLOG = "video", "channel", "blog"  # where a term comes from, most likely first
 MAX_TERMS = 300  # kept per video: more than any prompt holds, for the corrections
-MAX_TERM_CHARS = 40  # a tag longer than this is a phrase, not a name
 # Whisper keeps at most the last n_text_ctx // 2 - 1 tokens of a prompt (448 // 2 - 1 for
 # every whisper model); a longer one would lose its start, the script prompt.
 PROMPT_TOKENS = 223

@@ -140,6 +140,11 @@ def test_a_channels_vocabulary_is_read_and_reaches_the_plans_decoding(tmp_path: 
     config.write_text('[[channels]]\nurl = "https://zh.example/"\nvocabulary = "海力士"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="vocabulary"):
         load_settings()
+    for odd in ('"  "', '"' + "黄" * 41 + '"'):  # empty, or a phrase: one line naming it
+        channel = f'[[channels]]\nurl = "https://zh.example/"\nvocabulary = ["TSMC", {odd}]\n'
+        config.write_text(channel, encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"vocabulary holds '.*': each entry is one name or term of 1 to 40"):
+            load_settings()
 
 
 def test_another_vocabulary_is_another_prompt_so_no_checkpointed_window_is_reused(shared_models: Path) -> None:
