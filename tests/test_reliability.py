@@ -208,7 +208,7 @@ def test_killed_while_transcribing_then_run_again(media_root: Path, long_talk: s
     server = FaultyServer(media_root)
     try:
         url = _page(server, "long.html", media=long_talk, title="Killed while transcribing")
-        run = _start(url, tmp_path)
+        run = _start(url, tmp_path, "--no-speakers")
         assert run.stderr is not None
         for line in run.stderr:  # the first batch of windows is in the checkpoint
             if "transcribed 8 of" in line:
@@ -217,7 +217,7 @@ def test_killed_while_transcribing_then_run_again(media_root: Path, long_talk: s
         run.wait()
         media = next((tmp_path / "draftcast-home" / "work").glob("*/media.mp4"))
         downloaded = (media.stat().st_ino, media.stat().st_mtime_ns)
-        _, err = _finish(_start(url, tmp_path))
+        _, err = _finish(_start(url, tmp_path, "--no-speakers"))
         assert (media.stat().st_ino, media.stat().st_mtime_ns) == downloaded  # not fetched again
         assert re.search(r"resuming: 8 of (9|1\d) windows were transcribed before", err), err
     finally:
@@ -305,17 +305,15 @@ def test_eight_ingests_of_two_urls_at_once_make_two_complete_drafts(server: Faul
     assert _leftovers(tmp_path / "drafts", tmp_path / "draftcast-home" / "work") == []
 
 
-def test_an_editor_saving_during_an_ingest_keeps_the_editors_text(
-    media_root: Path, long_talk: str, tmp_path: Path
-) -> None:
+def test_an_editor_saving_during_an_ingest_keeps_the_editors_text(media_root: Path, tmp_path: Path) -> None:
     server = FaultyServer(media_root)
     try:
-        url = _page(server, "edited.html", media=long_talk, title="Edited meanwhile")
-        first, _ = _finish(_start(url, tmp_path))
+        url = _page(server, "edited.html", title="Edited meanwhile")
+        first, _ = _finish(_start(url, tmp_path, "--no-speakers"))
         draft = Path(first.strip())
         # The same video again with another engine: a new transcript, a new draft text,
-        # which would replace the untouched draft, but the editor saves during it.
-        run = _start(url, tmp_path, "--engine", "faster-whisper")
+        # which would replace the untouched draft, but the editor saves as it transcribes.
+        run = _start(url, tmp_path, "--engine", "faster-whisper", "--no-speakers")
         assert run.stderr is not None
         for line in run.stderr:
             if "transcribing" in line:
