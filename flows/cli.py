@@ -129,6 +129,7 @@ def ingest(args: argparse.Namespace) -> int:
     import threading
 
     from flows.server import start_embedded_api
+    from pipeline.draft import Outcome
     from pipeline.headstart import HeadStart
     from pipeline.plan import check_request
 
@@ -158,7 +159,8 @@ def ingest(args: argparse.Namespace) -> int:
     for line in head_start.learned:
         print(f"draftcast: {line}", file=sys.stderr)
     if nothing_to_do is not None:
-        print(f"draftcast: {nothing_to_do.message}", file=sys.stderr)
+        if nothing_to_do.outcome is not Outcome.KEPT_REMOVED:  # _finished says that one
+            print(f"draftcast: {nothing_to_do.message}", file=sys.stderr)
         return _finished(nothing_to_do)
     _prepare_prefect(settings)
     # Prefect's API starts in its own process; meanwhile this one follows the ingest's

@@ -79,6 +79,11 @@ def test_ingest_writes_a_draft_with_the_pages_metadata_and_transcript(
     code, again, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
     assert code == 0 and again == out and "ingesting" not in err and "changed by an editor: left as it is" in err
     assert "great sorrows" in path.read_text()
+    path.unlink()  # published elsewhere, say: not written again, said once, before Prefect starts
+    code, again, err = _run(capfd, url, "--model", "tiny.en", "--language", "en")
+    assert code == 3 and again == "" and "ingesting" not in err and err.count("was removed") == 1, err
+    code, again, err = _run(capfd, url, "--model", "tiny.en", "--language", "en", "--rewrite")
+    assert code == 0 and again == out and f"wrote {path}" in err and path.exists()
 
 
 @pytest.mark.slow
