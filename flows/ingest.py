@@ -253,7 +253,14 @@ def write_draft(
         get_run_logger().info("editors' corrections applied: %s", ", ".join(named.corrected))
     today = dt.date.today()
     text = draft.compose(
-        video, named, settings=settings, channel=plan.channel, speaker=speaker, today=today, written=written
+        video,
+        named,
+        settings=settings,
+        channel=plan.channel,
+        speaker=speaker,
+        today=today,
+        written=written,
+        known=plan.known,
     )
     # What the draft is made from, when a later ingest can tell it without the flow (headstart.up_to_date).
     inputs = (

@@ -240,7 +240,7 @@ def _without_prompt_echo(text: str) -> tuple[str, str]:
     """``text`` without what repeats a clause of the Mandarin prompt (PROMPT_ECHO_CHARS or
     more characters of one, and a sentence mark after them), and what was removed ('')."""
     removed = []
-    while text:
+    while re.search(f"[{_HAN}]", text):  # the prompts are Chinese: other text holds none of them
         match = max(
             (
                 difflib.SequenceMatcher(None, text, clause, autojunk=False).find_longest_match()

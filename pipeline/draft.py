@@ -360,11 +360,13 @@ def compose(
     today: dt.date,
     channel: Channel | None = None,
     written: Written | None = None,
+    known: suggest.Known | None = None,
 ) -> str:
     """The draft for ``video``: speaker is the one given, else the channel's, else the uploader.
     ``channel`` is found from the video's URLs when not given; ``written``: what the
     optional writing step drafted (its text fields win, its names are suggestions).
-    ``today``: the date of a video that has no upload date. Mandarin drafts are written
+    ``today``: the date of a video that has no upload date; ``known``: the names the blog
+    knows (``plan.known``; None reads them from ``out_dir`` and ``[suggest]``). Mandarin drafts are written
     in the channel's Chinese script, else the config's. ``guest`` lists the names given to
     diarized voices that are neither the channel's host nor the speaker (``named_guests``;
     none found: the defaults' ``guest`` stays). Returns the whole file's text (``render``),
@@ -395,7 +397,8 @@ def compose(
         names = {name: tuple(v) for name, v in written.fields.items() if isinstance(v, list)}
         fields, suggested = _add_suggestions(fields, suggest.Suggestions(**names))
     if settings.suggest.enabled and transcript.segments:
-        known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
+        if known is None:
+            known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
         found = suggest.suggest(video.title, video.description, transcript.text, transcript.language, known)
         fields, more = _add_suggestions(fields, found)
         suggested = {name: [*suggested.get(name, []), *more.get(name, [])] for name in {*suggested, *more}}

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from pipeline.config import Channel, Settings
 from pipeline.draft import check_out_dir
 from pipeline.engines import engine_name
 from pipeline.errors import ConfigError, CorrectionError
-from pipeline.store import unwritable
+from pipeline.store import DraftStore, unwritable
+from pipeline.suggest import Known
 from pipeline.transcribe import DecodingOptions, default_device, transcript_path, transcript_ready
 from pipeline.video import SubtitleTrack, VideoInfo, check_url
 
@@ -45,6 +46,7 @@ class IngestPlan:
     model_note: str = ""  # why ``model`` is not the one asked for ("" when it is)
     speakers: bool = False  # speaker turns in the model's transcript (diarize, the channel's, --no-speakers)
     corrections: tuple[tuple[str, str], ...] = ()  # editors' corrections for the channel: (wrong, right)
+    known: Known = field(default_factory=Known)  # the names the blog knows, read once: decoder and suggestions
 
     @property
     def transcript_file(self) -> Path:
@@ -88,7 +90,8 @@ def plan_ingest(
     decoder (``vocabulary.for_video``) come from the video's metadata, the channel's
     ``vocabulary`` and the right forms of the corrections editors taught for it
     (``corrections``, which the draft applies), ``[suggest]`` and the front matter of the
-    posts in ``out_dir`` and ``[suggest] posts`` (read here). Nothing is downloaded here and no model is loaded
+    posts in ``out_dir`` and ``[suggest] posts`` (read here, the video's own draft aside).
+    Nothing is downloaded here and no model is loaded
     (``device`` None imports torch to look for a GPU).
 
     Raises:
@@ -103,7 +106,10 @@ def plan_ingest(
     wanted = model or (found.model if found else None) or settings.model
     chosen_engine = engine_name(engine or settings.engine)
     chosen, note = _model_for(wanted, spoken, settings.models_dir, chosen_engine)  # before anything is downloaded
-    known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
+    own = DraftStore(settings.store_path).get(settings.out_dir.resolve(), video.key)  # its draft, if written
+    known = suggest.known_names(
+        [settings.out_dir, *settings.suggest.posts], settings.suggest.names, skip=own.path if own else None
+    )
     learned = _learned(settings, found.url if found else "")
     channel_terms = [*(found.vocabulary if found else ()), *learned.values()]
     names = vocabulary.for_video(video.title, video.description, video.tags, channel_terms, known)
@@ -129,6 +135,7 @@ def plan_ingest(
         model_note=note,
         speakers=_first(speakers, found.diarize if found else None, settings.diarize),
         corrections=tuple(learned.items()),
+        known=known,
     )
 
 
@@ -186,8 +193,8 @@ def draft_inputs(
 ) -> str:
     """The sha256 (hex) of everything the draft of ``plan`` is composed from when a model
     transcribed it: draftcast's code and template, the settings, the plan (the video's
-    metadata, its channel, the model and decoding options, the device aside), the bytes of
-    ``transcript_file``, the names the blog's posts know, ``speaker`` as given, ``today``
+    metadata, its channel, the model and decoding options, the device aside, the names the
+    blog knows), the bytes of ``transcript_file``, ``speaker`` as given, ``today``
     for a video without a date of its own, and ``learned``: what is known of the channel's
     voices and corrections, as their stores give it. Equal inputs compose the same draft,
     so an ingest whose inputs equal those recorded with an unchanged draft has nothing
@@ -197,7 +204,6 @@ def draft_inputs(
         OSError: ``transcript_file`` cannot be read.
     """
     decoding = dataclasses.replace(plan.decoding, device="")  # a GPU's transcript is the file read
-    known = suggest.known_names([settings.out_dir, *settings.suggest.posts], settings.suggest.names)
     try:
         template = settings.template.read_bytes()
     except OSError:
@@ -208,7 +214,6 @@ def draft_inputs(
         repr(dataclasses.replace(plan, decoding=decoding)),
         hashlib.sha256(transcript_file.read_bytes()).hexdigest(),
         hashlib.sha256(template).hexdigest(),
-        repr(known),
         repr(speaker),
         "" if plan.video.upload_date else today.isoformat(),
         *learned,

@@ -78,17 +78,20 @@ class Suggestions:
         return {name: getattr(self, name) for name in SUGGESTED_FIELDS if getattr(self, name)}
 
 
-def known_names(folders: Iterable[Path], configured: dict[str, list[str]]) -> Known:
+def known_names(folders: Iterable[Path], configured: dict[str, list[str]], skip: Path | None = None) -> Known:
     """The names in the front matter of the posts in ``folders`` and in the config.
 
     ``folders``: folders of published posts (``*.md``; a missing folder, or a post that
     cannot be read, is skipped); ``configured``: the config's ``[suggest]`` lists, by
     field. A post's ``companies`` count as ``companies_orgs``. ``Known.uses`` counts the
-    posts that name each (pipeline/vocabulary.py ranks the blog's names by it)."""
+    posts that name each (pipeline/vocabulary.py ranks the blog's names by it). ``skip``:
+    a post left out (the draft of the video at hand: its own suggestions are no news)."""
     found: dict[str, list[str]] = {name: list(configured.get(name, ())) for name in ENTITY_FIELDS}
     uses: Counter[str] = Counter()
     for folder in folders:
         for path in sorted(folder.glob("*.md")) if folder.is_dir() else ():
+            if skip is not None and path.resolve() == skip.resolve():
+                continue
             try:
                 metadata = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
             except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):

@@ -310,3 +310,19 @@ def test_a_drafts_inputs_are_one_digest_in_every_process_and_change_with_each_in
     assert digest("1", speaker="Ada") != first
     transcript.write_text(said("Hello, there."))
     assert digest("3") != first
+
+
+def test_the_blogs_known_names_leave_out_the_videos_own_draft(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A draft's own suggestions are no news: read back, they would change the plan of its
+    re-run (and a re-run with nothing to do would run the flow once more)."""
+    from pipeline.store import DraftStore
+
+    settings = dataclasses.replace(settings, out_dir=tmp_path / "drafts")
+    settings.out_dir.mkdir()
+    video = _video()
+    own, other = settings.out_dir / "own.md", settings.out_dir / "other.md"
+    own.write_text("---\npeople: [Ada Own]\n---\ntext\n")
+    other.write_text("---\npeople: [Bob Other]\n---\ntext\n")
+    assert set(plan_ingest(video, settings, device="cpu").known.of("people")) == {"Ada Own", "Bob Other"}
+    DraftStore(settings.store_path).put(settings.out_dir.resolve(), video.key, own, "0" * 64, "u", text="")
+    assert plan_ingest(video, settings, device="cpu").known.of("people") == ("Bob Other",)
