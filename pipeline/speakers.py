@@ -50,12 +50,21 @@ WINDOW_SECONDS = 1.5
 # bench/speakers.py's interviews (4.9/4.3/4.3/4.3% at 1.5 s, 4.3/4.2/3.8/4.4% at 1.75 s;
 # 2.0 s raised it to 6.3% at most).
 STEP_SECONDS = 1.75
-SAME_SPEAKER = 0.6  # average cosine similarity above which two groups of windows are one voice
+# Average cosine similarity above which two groups of windows are one voice. Measured on 73
+# interviews built from our real clips and espeak-ng voices (bench/speakers.py's four, a new
+# user's eight, 60 drawn at random): 0.53 to 0.56 found every voice there that CAM++ can tell
+# apart; 0.6 split Kennedy's 1961 speech in two (its first words sound unlike the rest: 0.58
+# alike), 0.52 joined two espeak-ng voices, 0.57 a voice of sub-second replies to the host.
+SAME_SPEAKER = 0.55
 # Centroids this alike are one voice: one voice under music came out as two whose centroids
 # were 0.83 alike; two voices of bench/speakers.py's interviews, even two espeak-ng voices,
 # are at most 0.69 alike.
 SAME_VOICE_CENTROIDS = 0.78
-MIN_SPEAKER_SECONDS = 3.0  # a voice with less speech is taken for a stray of the nearest one
+MIN_SPEAKER_SECONDS = 3.0  # a voice with less speech is taken for a stray of the nearest one...
+# ...unless it is this far from every longer voice and heard in two windows or more: a guest who
+# speaks for 2.5 s (centroid at most 0.46 alike to any other voice, measured) is a voice, the
+# strays of one voice split in two are 0.70 to 0.73 alike to it.
+DISTINCT_VOICE = 0.5
 MAX_CLUSTERED = 4000  # windows clustered pairwise (memory grows with the square); the rest join the nearest voice
 # A turn shorter than this is flagged for the editor. Turns are made of windows a
 # STEP_SECONDS apart: a reply under a second shows as one window's turn, up to 1.75 s
@@ -423,8 +432,9 @@ def embed(samples: np.ndarray) -> np.ndarray:
 def _cluster(unit: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     """A speaker index for each of the ``unit`` embeddings ((n, dim), holding ``seconds``
     of speech each), numbered by first appearance: average-linkage clustering stopped at
-    SAME_SPEAKER, voices with less than MIN_SPEAKER_SECONDS folded into the others, then
-    each window given the voice it is closest to."""
+    SAME_SPEAKER; a voice with less than MIN_SPEAKER_SECONDS is folded into the others
+    unless it is DISTINCT_VOICE apart from all of them; then each window is given the
+    voice it is closest to."""
     from sklearn.cluster import AgglomerativeClustering
 
     if len(unit) < 2:
@@ -435,9 +445,12 @@ def _cluster(unit: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     ).fit_predict(unit[chosen])
     groups = np.unique(labels)
     talk = np.array([seconds[chosen][labels == g].sum() for g in groups]) * len(unit) / len(chosen)
-    kept = groups[talk >= MIN_SPEAKER_SECONDS] if (talk >= MIN_SPEAKER_SECONDS).any() else groups[[talk.argmax()]]
-    centroids = np.stack([unit[chosen][labels == g].mean(axis=0) for g in kept])
-    nearest = (unit @ centroids.T).argmax(axis=1).tolist()
+    long = talk >= MIN_SPEAKER_SECONDS if (talk >= MIN_SPEAKER_SECONDS).any() else talk == talk.max()
+    voices = _centroids(unit[chosen], np.searchsorted(groups, labels))
+    windows_of = np.array([(labels == g).sum() for g in groups])
+    apart = (voices @ voices[long].T).max(axis=1) < DISTINCT_VOICE
+    kept = long | (apart & (windows_of >= 2))
+    nearest = (unit @ voices[kept].T).argmax(axis=1).tolist()
     order = {voice: number for number, voice in enumerate(dict.fromkeys(nearest))}  # by first appearance
     return np.array([order[voice] for voice in nearest])
 
