@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -161,15 +161,28 @@ def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> st
 
 
 def _names_and_type(segments: tuple[Segment, ...], language: str, options: DecodingOptions) -> tuple[Segment, ...]:
-    """What sounds like a likely name written as that name, and flagged; then Mandarin set
-    as the blog sets Chinese (``cleanup.typeset_chinese``) when cleaning."""
+    """The vocabulary copied from the decoder's prompt taken out and flagged
+    (``vocabulary.without_name_loops``); what sounds like a likely name written as that
+    name, and flagged; then Mandarin set as the blog sets Chinese
+    (``cleanup.typeset_chinese``) when cleaning."""
     script = options.chinese_script if options.convert_script else None
+    listed = options.vocabulary.texts(language, script)
+    if listed:
+        segments = tuple(_without_name_loops(segment, listed) for segment in segments)
     likely = options.vocabulary.likely(language, script)
     if likely:
         segments = vocabulary.correct_segments(segments, likely, options.vocabulary.texts(language, script))
     if cleanup.is_chinese(language) and options.clean:
         segments = tuple(dataclasses.replace(s, text=cleanup.typeset_chinese(s.text)) for s in segments)
     return segments
+
+
+def _without_name_loops(segment: Segment, listed: Sequence[str]) -> Segment:
+    """``segment`` without the prompt's names copied as speech, its flags joined."""
+    text, flags = vocabulary.without_name_loops(segment.text, listed)
+    if not flags:
+        return segment
+    return dataclasses.replace(segment, text=text, flag=", ".join(f for f in (segment.flag, *flags) if f))
 
 
 def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, prompt: str | None) -> dict[str, Any]:

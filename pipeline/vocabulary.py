@@ -213,6 +213,64 @@ def prompt(base: str | None, terms: Sequence[str], language: str, *, multilingua
     return compose(chosen) or None
 
 
+# Whisper copies its prompt where the audio is hard: with a channel's nine names in the
+# prompt, a new user's draft read "萨姆·萨姆·萨姆·奥尔特曼、萨姆·奥尔特曼、萨姆·奥尔特曼。"
+# where "埃隆·马斯克表示，" was said. A run of listed names (or their parts) with nothing
+# but separators between them, three or more, one of them twice, is that copy: nobody
+# says a name three times over. It is removed and flagged, with what was removed.
+NAME_LOOP = "the decoder's vocabulary written as speech, removed"
+NAME_LOOP_ITEMS = 3
+# A run of this many listed names in the prompt's own order may be the list copied once;
+# it may also be said ("微软、谷歌、亚马逊和…"), so it is only flagged.
+PROMPT_ORDER_RUN = 4
+PROMPT_ORDER = "names in the vocabulary's order: check they were said"
+_RUN_SEPARATOR = r"[、，,·・\s]*"
+
+
+def without_name_loops(text: str, terms: Sequence[str]) -> tuple[str, list[str]]:
+    """``text`` without the runs of ``terms`` (the names in the decoder's prompt, in its
+    order) that are the prompt copied rather than speech (NAME_LOOP_ITEMS or more names or
+    parts of names, one of them repeated), and the flags for the editor: NAME_LOOP with
+    what was removed, PROMPT_ORDER where PROMPT_ORDER_RUN names follow the prompt's order."""
+    parts = _unique(part for term in terms for part in (term, *re.split(r"[\s·・]+", term)) if part)
+    if not parts:
+        return text, []
+    item = "|".join(re.escape(part) for part in sorted(parts, key=len, reverse=True))
+    bounded = f"(?<![A-Za-z0-9])(?:{item})(?![A-Za-z0-9])"
+    runs = re.compile(f"{bounded}(?:{_RUN_SEPARATOR}{bounded})+")
+    flags: list[str] = []
+    removed: list[str] = []
+
+    def judged(match: re.Match[str]) -> str:
+        said = re.findall(bounded, match.group())
+        if len(said) >= NAME_LOOP_ITEMS and len(set(said)) < len(said):
+            removed.append(match.group().strip("、，,· "))
+            return ""
+        positions = [terms.index(name) for name in said if name in terms]
+        in_order = max((len(run) for run in _consecutive(positions)), default=0)
+        if in_order >= PROMPT_ORDER_RUN:
+            flags.append(f'{PROMPT_ORDER}: "{match.group().strip()}"')
+        return match.group()
+
+    text = runs.sub(judged, text)
+    if removed:
+        text = re.sub(r"^[、，,。.\s]+|(?<=[。，,.])[、，,。.]+", "", text)
+        text = re.sub(r"\s{2,}", " ", text).strip()
+        flags.insert(0, NAME_LOOP + ": " + "; ".join(f'"{run}"' for run in removed) + ": listen to what was said")
+    return text, [re.sub("-{2,}", "–", flag) for flag in flags]
+
+
+def _consecutive(positions: list[int]) -> list[list[int]]:
+    """``positions`` cut where one is not the one before plus one: [3, 4, 5, 1] → [[3, 4, 5], [1]]."""
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and position == runs[-1][-1] + 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    return runs
+
+
 @dataclass(frozen=True)
 class Correction:
     """A span heard as ``heard`` written as the name ``term``."""

@@ -106,6 +106,26 @@ def test_english_near_misses_of_likely_names_are_corrected() -> None:
     assert _corrected("Nvidea did well.", likely, "en").text == "Nvidea did well."
 
 
+def test_the_prompts_names_copied_as_speech_are_removed_and_flagged_and_said_names_stay() -> None:
+    """A new user's draft (zh-tts-talk, a channel of nine names) read
+    "萨姆·萨姆·萨姆·奥尔特曼、萨姆·奥尔特曼、萨姆·奥尔特曼。" where "埃隆·马斯克表示，" was said."""
+    names = ["萨姆·奥尔特曼", "微软", "谷歌", "英伟达", "埃隆·马斯克", "OpenAI", "亚马逊", "阿里巴巴", "腾讯"]
+    options = transcribe.DecodingOptions(language="zh", vocabulary=_vocabulary(names))
+    heard = "希望分得更多的市场份额。萨姆·萨姆·萨姆·奥尔特曼、萨姆·奥尔特曼、萨姆·奥尔特曼。他的公司正在建设集群。"
+    said = ["微软、谷歌也相继推出了自己的产品。", "英伟达，英伟达的芯片很贵。", "谷歌。数据安全"]
+    segments = tuple(Segment(float(i), i + 1.0, text) for i, text in enumerate([heard, *said]))
+    looped, *kept = transcribe._names_and_type(segments, "zh", options)
+    assert looped.text == "希望分得更多的市场份额。他的公司正在建设集群。"
+    assert vocabulary.NAME_LOOP in looped.flag and "萨姆·萨姆·萨姆·奥尔特曼" in looped.flag
+    assert [(s.text, s.flag) for s in kept] == [(text, "") for text in [said[0], said[1], "谷歌。数据安全。"]]
+    copied, flags = vocabulary.without_name_loops("萨姆·奥尔特曼、微软、谷歌、英伟达。", names)
+    assert copied == "萨姆·奥尔特曼、微软、谷歌、英伟达。" and flags and vocabulary.PROMPT_ORDER in flags[0]
+    english = ["Sam Altman", "Nvidia", "TSMC", "Intel"]
+    assert vocabulary.without_name_loops("And Sam Altman, Sam Altman, Sam Altman said so.", english)[0] == "And said so."
+    assert vocabulary.without_name_loops("Nvidia and Intel, not TSMC.", english) == ("Nvidia and Intel, not TSMC.", [])
+    assert vocabulary.without_name_loops("Samsung is big", english) == ("Samsung is big", [])
+
+
 def test_chinese_typography_follows_the_blogs_posts() -> None:
     typeset = cleanup.typeset_chinese
     assert typeset("上个月,OpenAI 发布了新的模型,成绩明显提高") == "上个月，OpenAI发布了新的模型，成绩明显提高。"
