@@ -204,7 +204,7 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
     result: list[Cleaned] = []
     said: list[int] = []  # how often each kept line was said in a row
     for segment in segments:
-        text, echoed = _without_prompt_echo(str(segment["text"]).strip())
+        text, echoed = without_prompt_echo(str(segment["text"]).strip())
         start, end = float(segment["start"]), float(segment["end"])
         if not any(char.isalnum() for char in text):
             continue  # no words (。。。。 or ♪): speech here is flagged as having no text (flag_short_text)
@@ -236,7 +236,7 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
     ]
 
 
-def _without_prompt_echo(text: str) -> tuple[str, str]:
+def without_prompt_echo(text: str) -> tuple[str, str]:
     """``text`` without what repeats a clause of the Mandarin prompt (PROMPT_ECHO_CHARS or
     more characters of one, and a sentence mark after them), and what was removed ('')."""
     removed = []

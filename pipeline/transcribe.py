@@ -117,6 +117,7 @@ def transcribe(
     language = options.language or ("en" if is_english_only(model.name) else None)
     language = language or engine.detect_language(audio, spans[0][0])
     prompt = _prompt(language, options, model)
+    script_prompt = _script_prompt(language, options)
     log.info(
         "transcribing %.0f s of speech in %d windows with %s %s (%s), language %s",
         sum(end - start for start, end in spans), len(spans), engine.name, model.name, model.origin, language,
@@ -128,8 +129,17 @@ def transcribe(
             audio, batch, language=language, prompt=prompt, beam_size=options.beam_size, best_of=options.best_of
         )
 
+    def decode_without_names(batch: list[Span]) -> list[list[RawSegment]]:
+        """As ``decode``, with the script prompt alone."""
+        return engine.decode(
+            audio, batch, language=language, prompt=script_prompt, beam_size=options.beam_size, best_of=options.best_of
+        )
+
     fingerprint = _fingerprint(model, options, language, prompt)
     raw_segments = _decode_spans(spans, decode, fine, checkpoint, fingerprint, on_progress, options.batch_windows)
+    if prompt != script_prompt:
+        listed = options.vocabulary.texts(language, options.chinese_script if options.convert_script else None)
+        raw_segments = _redecoded_where_prompt_copied(raw_segments, spans, decode_without_names, fine, listed)
     if options.clean:
         cleaned = cleanup.clean_segments(raw_segments, regions if options.vad else [])
         if options.vad:  # without voice activity detection, silence would count as speech
@@ -151,13 +161,56 @@ def transcribe(
     return Transcript(language, model.name, options.engine, round(duration, 2), segments)
 
 
-def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> str | None:
-    """For every window: for Mandarin, a prompt in the wanted script with punctuation; then
-    the vocabulary's names, as many as whisper's prompt holds (``vocabulary.prompt``)."""
+def _script_prompt(language: str, options: DecodingOptions) -> str | None:
+    """For Mandarin, a prompt in the wanted script with punctuation; None otherwise."""
     chinese = cleanup.is_chinese(language)
-    base = cleanup.MANDARIN_PROMPTS.get(options.chinese_script) if chinese and options.mandarin_prompt else None
+    return cleanup.MANDARIN_PROMPTS.get(options.chinese_script) if chinese and options.mandarin_prompt else None
+
+
+def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> str | None:
+    """For every window: the script prompt (``_script_prompt``); then the vocabulary's
+    names, as many as whisper's prompt holds (``vocabulary.prompt``)."""
+    base = _script_prompt(language, options)
     terms = options.vocabulary.texts(language, options.chinese_script if options.convert_script else None)
     return vocabulary.prompt(base, terms, language, multilingual=not is_english_only(model.name)) if terms else base
+
+
+def _copies_prompt(text: str, listed: Sequence[str]) -> bool:
+    """Whether ``text`` holds the decoder's prompt rather than speech: its names in a loop
+    (``vocabulary.NAME_LOOP``) or the Mandarin script prompt (``cleanup.PROMPT_ECHO``)."""
+    flags = vocabulary.without_name_loops(text, listed)[1]
+    return any(flag.startswith(vocabulary.NAME_LOOP) for flag in flags) or bool(cleanup.without_prompt_echo(text)[1])
+
+
+def _redecoded_where_prompt_copied(
+    raw: list[RawSegment],
+    spans: list[Span],
+    decode_without_names: DecodeSpans,
+    speech_regions: list[Span],
+    listed: Sequence[str],
+) -> list[RawSegment]:
+    """``raw`` (segments in order, times in seconds) with each window (``spans``) whose text
+    copies the prompt (``_copies_prompt``) decoded again without the names (as
+    ``_decode_spans`` does, on ``speech_regions``), and its
+    segments taken from there when they copy nothing. Whisper writes its prompt where the
+    audio is hard: with nine names in the prompt, zh-tts-talk's "埃隆·马斯克表示" came out
+    as "萨姆·萨姆·萨姆·奥尔特曼、萨姆·奥尔特曼…", and without them as "埃隆·马斯克表述"."""
+
+    def inside(segment: RawSegment, span: Span) -> bool:
+        return span[0] <= float(segment["start"]) < span[1]
+
+    copied = [span for span in spans if any(inside(s, span) and _copies_prompt(str(s["text"]), listed) for s in raw)]
+    if not copied:
+        return raw
+    log.info("%d window(s) wrote the decoder's prompt as speech: decoded again without the names", len(copied))
+    result = [s for s in raw if not any(inside(s, span) for span in copied)]
+    decoded = _decode_spans(copied, decode_without_names, speech_regions, None, {})
+    for span in copied:
+        again = [s for s in decoded if inside(s, span)]
+        if any(_copies_prompt(str(s["text"]), listed) for s in again):
+            again = [s for s in raw if inside(s, span)]  # no better: the first text, flagged later
+        result += again
+    return sorted(result, key=lambda s: float(s["start"]))
 
 
 def _names_and_type(segments: tuple[Segment, ...], language: str, options: DecodingOptions) -> tuple[Segment, ...]:

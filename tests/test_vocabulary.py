@@ -121,9 +121,40 @@ def test_the_prompts_names_copied_as_speech_are_removed_and_flagged_and_said_nam
     copied, flags = vocabulary.without_name_loops("萨姆·奥尔特曼、微软、谷歌、英伟达。", names)
     assert copied == "萨姆·奥尔特曼、微软、谷歌、英伟达。" and flags and vocabulary.PROMPT_ORDER in flags[0]
     english = ["Sam Altman", "Nvidia", "TSMC", "Intel"]
-    assert vocabulary.without_name_loops("And Sam Altman, Sam Altman, Sam Altman said so.", english)[0] == "And said so."
+    looped = "And Sam Altman, Sam Altman, Sam Altman said so."
+    assert vocabulary.without_name_loops(looped, english)[0] == "And said so."
     assert vocabulary.without_name_loops("Nvidia and Intel, not TSMC.", english) == ("Nvidia and Intel, not TSMC.", [])
     assert vocabulary.without_name_loops("Samsung is big", english) == ("Samsung is big", [])
+
+
+def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() -> None:
+    """The selection around the engine: only the window whose text copies the prompt is
+    decoded again (the engine is stood in for by canned text: which windows go back to it
+    and which text is kept is what is checked; tests/test_transcribe.py runs the engine)."""
+    names = ["萨姆·奥尔特曼", "微软", "埃隆·马斯克"]
+    loop = "萨姆·萨姆·萨姆·奥尔特曼、萨姆·奥尔特曼。"
+    raw = [
+        {"start": 0.0, "end": 20.0, "text": "微软也推出了产品。"},
+        {"start": 30.0, "end": 40.0, "text": "希望分得更多的市场份额。"},
+        {"start": 40.0, "end": 45.0, "text": loop},
+        {"start": 60.0, "end": 70.0, "text": "以下是普通话的句子。谢谢大家。"},
+    ]
+    spans = [(0.0, 30.0), (30.0, 60.0), (60.0, 90.0)]
+    asked: list[list[tuple[float, float]]] = []
+
+    def again(texts: dict[float, str]):  # type: ignore[no-untyped-def]
+        def decode(batch: list[tuple[float, float]]) -> list[list[dict]]:
+            asked.append(batch)
+            return [[{"start": start + 10.0, "end": end, "text": texts[start]}] for start, end in batch]
+
+        return decode
+
+    fixed = {30.0: "希望分得更多的市场份额。埃隆·马斯克表示。", 60.0: "谢谢大家。"}
+    result = transcribe._redecoded_where_prompt_copied(raw, spans, again(fixed), spans, names)
+    assert asked == [[(30.0, 60.0), (60.0, 90.0)]]  # the first window copied nothing: not decoded again
+    assert [s["text"] for s in result] == ["微软也推出了产品。", fixed[30.0], "谢谢大家。"]
+    worse = {30.0: loop, 60.0: "以下是普通话的句子。"}
+    assert transcribe._redecoded_where_prompt_copied(raw, spans, again(worse), spans, names) == raw
 
 
 def test_chinese_typography_follows_the_blogs_posts() -> None:
