@@ -176,10 +176,10 @@ def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> st
 
 
 def _copies_prompt(text: str, listed: Sequence[str]) -> bool:
-    """Whether ``text`` holds the decoder's prompt rather than speech: its names in a loop
-    (``vocabulary.NAME_LOOP``) or the Mandarin script prompt (``cleanup.PROMPT_ECHO``)."""
-    flags = vocabulary.without_name_loops(text, listed)[1]
-    return any(flag.startswith(vocabulary.NAME_LOOP) for flag in flags) or bool(cleanup.without_prompt_echo(text)[1])
+    """Whether ``text`` may hold the decoder's prompt rather than speech: its names in a
+    loop or in the prompt's order (``vocabulary.without_name_loops``), or the Mandarin
+    script prompt (``cleanup.PROMPT_ECHO``)."""
+    return bool(vocabulary.without_name_loops(text, listed)[1] or cleanup.without_prompt_echo(text)[1])
 
 
 def _redecoded_where_prompt_copied(

@@ -220,9 +220,10 @@ def prompt(base: str | None, terms: Sequence[str], language: str, *, multilingua
 # says a name three times over. It is removed and flagged, with what was removed.
 NAME_LOOP = "the decoder's vocabulary written as speech, removed"
 NAME_LOOP_ITEMS = 3
-# A run of this many listed names in the prompt's own order may be the list copied once;
-# it may also be said ("微软、谷歌、亚马逊和…"), so it is only flagged.
-PROMPT_ORDER_RUN = 4
+# A run of this many listed names in the prompt's own order may be the list copied once
+# (with twelve names, "不过，" came out as "埃隆·马斯克、英特尔、超微半导体。", three names in
+# a row of the prompt); it may also be said ("微软、谷歌、亚马逊和…"), so it is only flagged.
+PROMPT_ORDER_RUN = 3
 PROMPT_ORDER = "names in the vocabulary's order: check they were said"
 _RUN_SEPARATOR = r"[、，,·・\s]*"
 

@@ -118,8 +118,9 @@ def test_the_prompts_names_copied_as_speech_are_removed_and_flagged_and_said_nam
     assert looped.text == "希望分得更多的市场份额。他的公司正在建设集群。"
     assert vocabulary.NAME_LOOP in looped.flag and "萨姆·萨姆·萨姆·奥尔特曼" in looped.flag
     assert [(s.text, s.flag) for s in kept] == [(text, "") for text in [said[0], said[1], "谷歌。数据安全。"]]
-    copied, flags = vocabulary.without_name_loops("萨姆·奥尔特曼、微软、谷歌、英伟达。", names)
-    assert copied == "萨姆·奥尔特曼、微软、谷歌、英伟达。" and flags and vocabulary.PROMPT_ORDER in flags[0]
+    copied, flags = vocabulary.without_name_loops("不过，埃隆·马斯克、OpenAI、亚马逊。", names)
+    assert copied == "不过，埃隆·马斯克、OpenAI、亚马逊。" and flags and vocabulary.PROMPT_ORDER in flags[0]
+    assert vocabulary.without_name_loops("亚马逊、OpenAI、埃隆·马斯克。", names)[1] == []  # not the prompt's order
     english = ["Sam Altman", "Nvidia", "TSMC", "Intel"]
     looped = "And Sam Altman, Sam Altman, Sam Altman said so."
     assert vocabulary.without_name_loops(looped, english)[0] == "And said so."
