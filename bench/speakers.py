@@ -250,7 +250,7 @@ def profile(samples: np.ndarray, found: list[tuple[float, float]], threads: int)
     unit = speakers._embed_windows(samples, spans, threads)
     started = time.perf_counter()
     held = speakers._held(regions, spans)
-    speakers._turns(held, speakers._cluster(unit, np.array([b - a for a, b in held])))
+    speakers._turns(held, speakers._cluster(unit, np.array([b - a for a, b in held]))[0])
     return {"windows": len(spans), "fbank": fbank, "CAM++": model, "clustering": time.perf_counter() - started}
 
 

@@ -71,6 +71,15 @@ MAX_CLUSTERED = 4000  # windows clustered pairwise (memory grows with the square
 # long, resting on one embedding (or one that straddled two voices).
 SHORT_TURN_SECONDS = 2.0
 SHORT_TURN_FLAG = "short speaker turn: check who speaks"
+# Windows that sounded like a voice of their own, but too little of it to keep (under
+# MIN_SPEAKER_SECONDS and like another voice, or only in lone windows): replies under a
+# second are heard so, and their words go to the voice around them. Said to the editor
+# when the window is less than DOUBTFUL_LIKENESS alike to the voice it was given: on 97
+# interviews built from our clips (bench/speakers.py's, a new user's, 84 drawn as
+# bench/drawn.py draws), 16 of the 28 such windows that were another's voice were under
+# 0.6, and 5 of the 56 that were that voice (under music, or its first words).
+DOUBTFUL_FLAG = "maybe another voice, too short to tell: check who speaks"
+DOUBTFUL_LIKENESS = 0.6
 MIN_PART_SECONDS = 1.0  # a speaker holding less of a whisper segment gets none of its text
 CUT_REACH = 0.25  # a cut moves at most this share of a segment's text to reach a sentence end
 BATCH_WINDOWS = 32
@@ -103,6 +112,8 @@ class Diarization:
 
     turns: tuple[Turn, ...]
     centroids: np.ndarray  # (speakers, dim) float32, unit rows; row i is speaker i's voice
+    # (start, end) seconds heard as a voice too short to tell (DOUBTFUL_FLAG), given to another
+    doubtful: tuple[Span, ...] = ()
 
     @property
     def speakers(self) -> int:
@@ -429,16 +440,17 @@ def embed(samples: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- clustering and turns
 
 
-def _cluster(unit: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+def _cluster(unit: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A speaker index for each of the ``unit`` embeddings ((n, dim), holding ``seconds``
     of speech each), numbered by first appearance: average-linkage clustering stopped at
     SAME_SPEAKER; a voice with less than MIN_SPEAKER_SECONDS is folded into the others
     unless it is DISTINCT_VOICE apart from all of them; then each window is given the
-    voice it is closest to."""
+    voice it is closest to. Also, for each window whose group was folded, that group's
+    number, and -1 for the others (shape (n,) int)."""
     from sklearn.cluster import AgglomerativeClustering
 
     if len(unit) < 2:
-        return np.zeros(len(unit), int)
+        return np.zeros(len(unit), int), np.full(len(unit), -1)
     chosen = np.linspace(0, len(unit) - 1, min(len(unit), MAX_CLUSTERED)).round().astype(int)
     labels = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=1.0 - SAME_SPEAKER
@@ -452,10 +464,12 @@ def _cluster(unit: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     kept = long | (apart & (windows_of >= 2))
     nearest = (unit @ voices[kept].T).argmax(axis=1).tolist()
     order = {voice: number for number, voice in enumerate(dict.fromkeys(nearest))}  # by first appearance
-    return np.array([order[voice] for voice in nearest])
+    folded = np.full(len(unit), -1)
+    folded[chosen] = np.where(kept[np.searchsorted(groups, labels)], -1, labels)
+    return np.array([order[voice] for voice in nearest]), folded
 
 
-def _merged(unit: np.ndarray, labels: np.ndarray, held: list[Span]) -> np.ndarray:
+def _merged(unit: np.ndarray, labels: np.ndarray, held: list[Span]) -> tuple[np.ndarray, np.ndarray]:
     """``labels`` (a speaker index per window, numbered by first appearance) with voices
     that are no voice of their own joined to one that is, numbered again:
 
@@ -464,6 +478,8 @@ def _merged(unit: np.ndarray, labels: np.ndarray, held: list[Span]) -> np.ndarra
     - a voice heard only in windows that stand alone (no window of it next to another of
       it: ``held`` spans that touch) is taken for windows that straddled two speakers,
       and goes to the nearest voice heard longer.
+
+    Also whether each window was such a lone voice's (shape (n,) bool).
     """
     labels = labels.copy()
     while (count := int(labels.max()) + 1 if len(labels) else 0) > 1:
@@ -480,13 +496,15 @@ def _merged(unit: np.ndarray, labels: np.ndarray, held: list[Span]) -> np.ndarra
         if labels[i] == labels[i + 1] and held[i][1] >= held[i + 1][0]  # two windows of one voice, side by side
     }
     alone = [voice for voice in range(int(labels.max()) + 1 if len(labels) else 0) if voice not in running]
+    lone = np.zeros(len(labels), bool)
     if running and alone:
         centroids = _centroids(unit, labels)
         kept = sorted(running)
+        lone = np.isin(labels, alone)
         for voice in alone:
             labels[labels == voice] = kept[int((centroids[kept] @ centroids[voice]).argmax())]
         labels = _renumbered(labels)
-    return labels
+    return labels, lone
 
 
 def _renumbered(labels: np.ndarray) -> np.ndarray:
@@ -567,8 +585,39 @@ def diarize(samples: np.ndarray, speech: Sequence[Span], *, threads: int | None 
         return Diarization((), np.zeros((0, 192), np.float32))
     unit = _embed_windows(samples, spans, threads or THREADS)
     held = _held(speech, spans)
-    labels = _merged(unit, _cluster(unit, np.array([right - left for left, right in held])), held)
-    return Diarization(_turns(held, labels), _centroids(unit, labels))
+    clustered, folded = _cluster(unit, np.array([right - left for left, right in held]))
+    labels, lone = _merged(unit, clustered, held)
+    centroids = _centroids(unit, labels)
+    doubtful = [
+        held[i]
+        for i in range(len(held))
+        if (lone[i] or _alone_in_group(i, folded, held)) and float(unit[i] @ centroids[labels[i]]) < DOUBTFUL_LIKENESS
+    ]
+    return Diarization(_turns(held, labels), centroids, tuple(_joined(doubtful)))
+
+
+def _alone_in_group(index: int, groups: np.ndarray, held: list[Span]) -> bool:
+    """Whether window ``index`` belongs to a group (``groups[index]`` ≥ 0) and no window
+    touching it belongs to the same one: a reply under a second is heard so. A folded
+    group of windows side by side is one voice heard under music or noise, not a reply."""
+    group = groups[index]
+    touching = [
+        i
+        for i in (index - 1, index + 1)
+        if 0 <= i < len(held) and held[i][1] >= held[index][0] - 1e-9 and held[index][1] >= held[i][0] - 1e-9
+    ]
+    return bool(group >= 0 and all(groups[i] != group for i in touching))
+
+
+def _joined(spans: list[Span]) -> list[Span]:
+    """``spans`` in order, those that touch made one."""
+    result: list[Span] = []
+    for start, end in spans:
+        if result and start <= result[-1][1]:
+            result[-1] = (result[-1][0], max(end, result[-1][1]))
+        else:
+            result.append((round(start, 3), round(end, 3)))
+    return result
 
 
 # ---------------------------------------------------------------- labels on segments
@@ -632,20 +681,25 @@ _SENTENCE_END = re.compile(r"(?:[。！？…]+|[!?.]+(?=[\s\"')\u2e80-\u9fff]))
 _CLAUSE_END = re.compile(r"(?:[，、；：]|[,;:](?=[\s\u2e80-\u9fff]))\s*")
 
 
-def _cut(text: str, share: float) -> int:
-    """Where to cut ``text`` so that about ``share`` (0 to 1) of it comes first: after the
-    nearest sentence end within CUT_REACH of that place, else the nearest clause mark,
-    else before the nearest space (words stay whole), else there (Chinese)."""
+def _cut(text: str, share: float, after: int = 0) -> int:
+    """Where to cut ``text`` so that about ``share`` (0 to 1) of it comes first, past
+    ``after`` (the cut before it, so that a short turn between two cuts keeps its words):
+    after the nearest sentence end within CUT_REACH of that place, else the nearest clause
+    mark, else before the nearest space (words stay whole), else there (Chinese)."""
     target = round(share * len(text))
     reach = max(2, round(CUT_REACH * len(text)))
+
+    def allowed(index: int) -> bool:
+        return after < index < len(text)
+
     for marks in (_SENTENCE_END, _CLAUSE_END):
-        near = [m.end() for m in marks.finditer(text) if 0 < m.end() < len(text) and abs(m.end() - target) <= reach]
+        near = [m.end() for m in marks.finditer(text) if allowed(m.end()) and abs(m.end() - target) <= reach]
         if near:
             return min(near, key=lambda i: abs(i - target))
-    spaces = [m.start() for m in re.finditer(r"\s", text) if 0 < m.start() < len(text)]
+    spaces = [m.start() for m in re.finditer(r"\s", text) if allowed(m.start())]
     if spaces:
         return min(spaces, key=lambda i: abs(i - target))
-    return min(max(target, 1), len(text) - 1)
+    return min(max(target, after + 1), len(text) - 1)
 
 
 def _attributed(segment: Segment, turns: Sequence[Turn]) -> list[tuple[Segment, int]]:
@@ -668,7 +722,7 @@ def _attributed(segment: Segment, turns: Sequence[Turn]) -> list[tuple[Segment, 
     total, done, cuts = sum(p[3] for p in parts), 0.0, [0]
     for part in parts[:-1]:
         done += part[3]
-        cuts.append(max(cuts[-1], _cut(text, done / total)))
+        cuts.append(max(cuts[-1], _cut(text, done / total, after=cuts[-1])))
     cuts.append(len(text))
     pieces = []
     for index, part in enumerate(parts):
@@ -686,6 +740,13 @@ def _attributed(segment: Segment, turns: Sequence[Turn]) -> list[tuple[Segment, 
     return pieces or [(segment, parts[0][0])]
 
 
+def _flagged(segment: Segment, spans: Sequence[Span], flag: str) -> Segment:
+    """``segment`` with ``flag`` added when it overlaps one of ``spans``."""
+    if flag in segment.flag or not any(min(segment.end, end) > max(segment.start, start) for start, end in spans):
+        return segment
+    return replace(segment, flag=f"{segment.flag}; {flag}" if segment.flag else flag)
+
+
 def assign(
     segments: Sequence[Segment], diarization: Diarization, language: str
 ) -> tuple[tuple[Segment, ...], tuple[Voice, ...]]:
@@ -697,18 +758,17 @@ def assign(
     would say nothing."""
     turns = diarization.turns
     if diarization.speakers < 2 or not segments:
-        return tuple(replace(s, speaker="") for s in segments), ()
+        return tuple(_flagged(replace(s, speaker=""), diarization.doubtful, DOUBTFUL_FLAG) for s in segments), ()
     attributed = [piece for segment in segments for piece in _attributed(segment, turns)]
     order = list(dict.fromkeys(speaker for _, speaker in attributed))  # by first appearance in the text
     if len(order) < 2:
-        return tuple(replace(s, speaker="") for s in segments), ()
+        return tuple(_flagged(replace(s, speaker=""), diarization.doubtful, DOUBTFUL_FLAG) for s in segments), ()
     short = _short_turns(turns)
     labelled = []
     for segment, speaker in attributed:
-        flag = segment.flag
-        if any(min(segment.end, end) > max(segment.start, start) for start, end in short):
-            flag = f"{flag}; {SHORT_TURN_FLAG}" if flag else SHORT_TURN_FLAG
-        labelled.append(replace(segment, speaker=label(order.index(speaker), language), flag=flag))
+        segment = _flagged(segment, short, SHORT_TURN_FLAG)
+        segment = _flagged(segment, diarization.doubtful, DOUBTFUL_FLAG)
+        labelled.append(replace(segment, speaker=label(order.index(speaker), language)))
     voices = tuple(
         Voice(
             label(number, language),
@@ -722,7 +782,8 @@ def assign(
 
 def unassign(segments: Sequence[Segment]) -> tuple[Segment, ...]:
     """``segments`` without what ``assign`` gave them: no speakers, no short-turn flags."""
+    ours = (SHORT_TURN_FLAG, DOUBTFUL_FLAG)
     return tuple(
-        replace(s, speaker="", flag="; ".join(f for f in s.flag.split("; ") if f != SHORT_TURN_FLAG) if s.flag else "")
+        replace(s, speaker="", flag="; ".join(f for f in s.flag.split("; ") if f not in ours) if s.flag else "")
         for s in segments
     )

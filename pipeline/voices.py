@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 THRESHOLD = 0.60  # cosine: a known voice names a diarized one from here (see the module's figures)
 MARGIN = 0.05  # two names whose scores are closer than this are both plausible
 MIN_SPEECH_SECONDS = 3.0  # of speech (VAD regions) in an enrolment clip
+SAME_CLIP = 0.999  # cosine: a sample this alike to one kept is that clip enrolled again
 MAX_CLUSTERS = 50  # voices remembered per channel, the most heard kept
 FORMAT = 1  # of the JSON file
 
@@ -229,6 +230,17 @@ class VoiceStore:
                 " person speaking: give a longer clip"
             )
         embedding = tuple(float(x) for x in _embed(samples))
+        kept = [v for v in self.known() if v.name.casefold() == name.casefold() and v.scope == (channel or "")]
+        likeness = max((float(np.dot(v.embedding, embedding)) for v in kept), default=None)
+        if likeness is not None and likeness >= SAME_CLIP:
+            log.info("%s: already enrolled as %s from this clip; nothing added", where, name)
+            return next(v for v in kept if float(np.dot(v.embedding, embedding)) >= SAME_CLIP)
+        if likeness is not None and likeness < THRESHOLD:
+            log.warning(
+                "%s sounds unlike the %d sample(s) of %s kept (%.2f alike at most): if it is another person, "
+                "draftcast voices remove %s forgets them all",
+                where, len(kept), name, likeness, name,
+            )  # fmt: skip
         return self.add(KnownVoice(name, embedding, channel or "", source, _today()))
 
     def enrol_file(self, name: str, audio: Path, channel: str | None = None) -> KnownVoice:
@@ -246,7 +258,7 @@ class VoiceStore:
         try:
             samples = decode(audio)
         except AudioError as exc:
-            raise AudioError(f"{audio}: {exc}") from exc
+            raise AudioError(f"{audio}: {exc}: give a recording (wav, mp3, m4a, flac…) of {name} speaking") from exc
         return self._enrol(name, samples, channel, f"enrolled from {audio.name}", where=str(audio))
 
     def forget(self, name: str, channel: str | None = None) -> list[KnownVoice]:
@@ -265,7 +277,8 @@ class VoiceStore:
             elsewhere = sorted({v.scope for v in self.known() if v.name.casefold() == wanted})
             where = f"for {channel}" if channel else "for all channels"
             hint = (
-                "; it is known for " + ", ".join(s or "all channels" for s in elsewhere) + " (--channel URL)"
+                "; it is known for "
+                + " and ".join(f"{s} (--channel {s})" if s else "all channels (no --channel)" for s in elsewhere)
                 if elsewhere
                 else ": draftcast voices lists the known ones"
             )

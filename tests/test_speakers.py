@@ -175,6 +175,30 @@ def test_a_reply_of_one_window_is_flagged_and_a_long_turn_is_not() -> None:
     assert [s.flag for s in labelled] == ["", speakers.SHORT_TURN_FLAG, "", ""]
 
 
+def test_a_short_turn_inside_one_segment_keeps_its_words() -> None:
+    """A new user's case: the host's question (1.8 s) inside one whisper segment of the
+    guest's answer; both cuts went to the same sentence end and the question was lost."""
+    turns = _diarization((0.0, 12.1, 0), (12.1, 13.9, 1), (13.9, 20.0, 0))
+    text = "Thanks for having me again. We walked out behind the house. What brought her out? It was hard work."
+    labelled, _ = speakers.assign((Segment(0.0, 20.0, text),), turns, "en")
+    assert [s.speaker for s in labelled] == ["Speaker 1", "Speaker 2", "Speaker 1"]
+    assert all(s.text for s in labelled) and " ".join(s.text for s in labelled) == text
+
+
+def test_a_voice_too_short_to_keep_is_flagged_even_when_one_voice_is_left() -> None:
+    """Replies under a second fold into the voice around them (a voice of lone windows):
+    their segments say so, with one voice (no labels) or more."""
+    one = Diarization((Turn(0.0, 20.0, 0),), np.eye(1, 4, dtype=np.float32), ((8.0, 9.0),))
+    segments = (Segment(0.0, 7.5, "a"), Segment(7.5, 10.0, "b", flag="low confidence"), Segment(10.0, 20.0, "c"))
+    labelled, voices = speakers.assign(segments, one, "en")
+    assert voices == () and [s.speaker for s in labelled] == ["", "", ""]
+    assert [s.flag for s in labelled] == ["", f"low confidence; {speakers.DOUBTFUL_FLAG}", ""]
+    assert [s.flag for s in speakers.unassign(labelled)] == ["", "low confidence", ""]
+    two = replace(_diarization((0.0, 10.0, 0), (10.0, 20.0, 1)), doubtful=((8.0, 9.0),))
+    flags = [s.flag for s in speakers.assign(segments, two, "en")[0]]
+    assert flags == ["", f"low confidence; {speakers.DOUBTFUL_FLAG}", ""]
+
+
 def _windows(*groups: tuple[np.ndarray, int]) -> np.ndarray:
     """Unit embeddings (n, 3): each group's ``count`` windows around its direction."""
     rng = np.random.default_rng(0)
@@ -195,15 +219,14 @@ def test_two_voices_as_alike_as_one_under_music_are_one_and_lone_windows_join_a_
     held = [(float(i), float(i + 1)) for i in range(12)]  # windows side by side
     for cosine, voices in ((0.83, [0] * 12), (0.69, [0] * 6 + [1] * 6)):
         unit = _windows((a, 6), (apart(cosine), 6))
-        assert speakers._merged(unit, np.array([0] * 6 + [1] * 6), held).tolist() == voices, cosine
+        assert speakers._merged(unit, np.array([0] * 6 + [1] * 6), held)[0].tolist() == voices, cosine
     lone = np.array([0, 0, 0, 2, 1, 1, 1, 2, 0, 0, 0, 0])  # voice 2: two windows, never side by side
     unit = _windows((a, 3), (np.array([0.6, 0.6, 0.5]), 1), (b, 3), (np.array([0.6, 0.6, 0.5]), 1), (a, 4))
-    assert speakers._merged(unit, lone, held).tolist() in (
-        [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0],
-        [0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0],
-    )
+    labels, folded = speakers._merged(unit, lone, held)
+    assert labels.tolist() in ([0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0])
+    assert folded.tolist() == (lone == 2).tolist()  # the lone windows are said to the editor (DOUBTFUL_FLAG)
     spaced = [(2.0 * i, 2.0 * i + 1) for i in range(12)]  # no window touches the next: nothing runs, nothing folds
-    assert speakers._merged(unit, lone, spaced).tolist() == lone.tolist()
+    assert speakers._merged(unit, lone, spaced)[0].tolist() == lone.tolist()
 
 
 def test_a_voice_heard_under_three_seconds_is_kept_only_when_it_is_unlike_every_other() -> None:
@@ -212,12 +235,16 @@ def test_a_voice_heard_under_three_seconds_is_kept_only_when_it_is_unlike_every_
     to it (the strays of one voice split in two measured 0.70 to 0.73) are the host's."""
     host = np.array([1.0, 0.0, 0.0])
     seconds = np.full(12, 1.25)
-    for cosine, voices in ((0.4, 2), (0.75, 1)):
+    # 0.52: a group of its own (under SAME_SPEAKER), folded for being short and alike (said
+    # to the editor); 0.75: one group with the host from the start.
+    for cosine, voices, folds in ((0.4, 2, False), (0.52, 1, True), (0.75, 1, False)):
         guest = np.array([cosine, np.sqrt(1 - cosine**2), 0.0])
         unit = _windows((host, 5), (guest, 2), (host, 5))
-        assert int(speakers._cluster(unit, seconds).max()) + 1 == voices, cosine
+        labels, folded = speakers._cluster(unit, seconds)
+        assert int(labels.max()) + 1 == voices, cosine
+        assert (folded >= 0).tolist() == [False] * 5 + [folds] * 2 + [False] * 5, cosine
     one = _windows((host, 2))
-    assert speakers._cluster(one, np.full(2, 1.0)).tolist() == [0, 0]  # under 3 s in all: still one voice
+    assert speakers._cluster(one, np.full(2, 1.0))[0].tolist() == [0, 0]  # under 3 s in all: still one voice
 
 
 # ---------------------------------------------------------------- the native code, checked

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
 import frontmatter
@@ -120,6 +121,23 @@ def test_the_store_round_trips_lists_and_forgets(
         VoiceStore(path).known()
     named = VoiceStore(path).name_transcript(episode, channel=CHANNEL, episode="k")  # a draft is still written
     assert named == episode
+
+
+def test_the_same_clip_twice_is_one_sample_and_another_persons_clip_is_warned_of(
+    isolated: Path, clips: dict[str, np.ndarray], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new user enrolled one clip twice (two identical rows) and another person under a
+    name already kept (nothing said)."""
+    store = VoiceStore(isolated / "voices.json")
+    store.enrol("Ann Reader", clips["libri"], source="enrolled from a.wav")
+    with caplog.at_level(logging.INFO, logger="pipeline.voices"):
+        assert store.enrol("Ann Reader", clips["libri"], source="enrolled from a.wav").source == "enrolled from a.wav"
+        assert "already enrolled" in caplog.text and len(store.known()) == 1
+        caplog.clear()
+        store.enrol("Ann Reader", clips["aishell"], source="enrolled from b.wav")
+    assert [v.source for v in store.known()] == ["enrolled from a.wav", "enrolled from b.wav"]
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "sounds unlike the 1 sample(s) of Ann Reader" in warning.getMessage()
 
 
 def test_a_voice_close_to_two_known_voices_is_flagged_in_the_draft(
