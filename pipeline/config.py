@@ -390,7 +390,8 @@ def load_settings(config_path: Path | None = None) -> Settings:
         vocabulary = _expect(table, "vocabulary", list, here) or []
         if not all(isinstance(term, str) for term in vocabulary):
             raise ConfigError(f'{here}: vocabulary must be a list of names, such as ["黄仁勋", "TSMC"]')
-        if odd := next((term for term in vocabulary if not term.strip() or len(term.strip()) > MAX_TERM_CHARS), None):
+        odd = next((term for term in vocabulary if not term.strip() or len(term.strip()) > MAX_TERM_CHARS), None)
+        if odd is not None:  # "" is an entry too: falsy, so compared with None
             raise ConfigError(
                 f"{here}: vocabulary holds {odd[:50]!r}{'…' if len(odd) > 50 else ''}: each entry is one name or"
                 f" term of 1 to {MAX_TERM_CHARS} characters (remove the empty or overlong one)"

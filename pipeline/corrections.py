@@ -42,6 +42,7 @@ MIN_HAN = 2  # a side of Chinese characters only holds at least this many: one c
 # for its changes to count as corrections: a paragraph an editor rewrote shares its
 # common words (the, 的) with the old one, and those must not pair unrelated words.
 MIN_SIMILARITY = 0.6
+MIN_HEARD_ALIKE = 0.5  # share of a Chinese correction's syllables that sound alike on both sides (``_misheard``)
 FORMAT = 1  # of the JSON file
 
 _HAN_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -110,7 +111,8 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     sentence marks, no line break, none of draftcast's places (``_NOT_TEXT``). In Chinese a
     change grows to the words jieba reads around it in both texts, so 王仁熏 → 黄仁勋 is
     one correction, not 王 → 黄 and 熏 → 勋. Outside Chinese the right form has a capital
-    or a digit (``_name_like``). Paragraphs less than MIN_SIMILARITY alike were rewritten:
+    or a digit (``_name_like``); in Chinese the two sides sound alike or share a character
+    (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten:
     nothing is taken from them."""
     old, new = _body(written), _body(edited)
     found: list[tuple[str, str]] = []
@@ -147,7 +149,7 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
     found = []
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
-        if replaced and wrong and right and wrong != right and _name_like(right):  # 了 grown to 请到了: none
+        if replaced and wrong and right and wrong != right and _name_like(right) and _misheard(wrong, right):
             found.append((wrong, right))
     return found
 
@@ -157,6 +159,22 @@ def _name_like(right: str) -> bool:
     already keep grammar out), or a name, acronym or model with a capital or a digit
     (TSMC, H100). A common word (blow → grow) would change that word everywhere."""
     return bool(_HAN.search(right)) or any(char.isupper() or char.isdigit() for char in right)
+
+
+def _misheard(wrong: str, right: str) -> bool:
+    """Whether Chinese ``wrong`` may be what whisper heard for ``right``: they share a
+    character, or at least MIN_HEARD_ALIKE of their toneless syllables (pypinyin) line up
+    (王仁熏 → 黄仁勋, 新片 → 芯片, 海利是 → 海力士). A new user's rewrite, 可能难以持续 →
+    恐怕不会长久, shares neither: an editor's choice of words, not a word misheard. Text
+    without Chinese on both sides is not judged here."""
+    if not (_HAN.search(wrong) and _HAN.search(right)):
+        return True
+    if set(_HAN.findall(wrong)) & set(_HAN.findall(right)):
+        return True
+    from pypinyin import lazy_pinyin
+
+    heard, said = lazy_pinyin(wrong), lazy_pinyin(right)
+    return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio() >= MIN_HEARD_ALIKE
 
 
 def _word_bounds(text: str) -> set[int] | None:

@@ -190,7 +190,7 @@ def _redecoded_where_prompt_copied(
     listed: Sequence[str],
 ) -> list[RawSegment]:
     """``raw`` (segments in order, times in seconds) with each window (``spans``) whose text
-    copies the prompt (``_copies_prompt``) decoded again without the names (as
+    copies the prompt (``_copies_prompt``) or loops decoded again without the names (as
     ``_decode_spans`` does, on ``speech_regions``), and its
     segments taken from there when they copy nothing. Whisper writes its prompt where the
     audio is hard: with nine names in the prompt, zh-tts-talk's "埃隆·马斯克表示" came out
@@ -199,7 +199,14 @@ def _redecoded_where_prompt_copied(
     def inside(segment: RawSegment, span: Span) -> bool:
         return span[0] <= float(segment["start"]) < span[1]
 
-    copied = [span for span in spans if any(inside(s, span) and _copies_prompt(str(s["text"]), listed) for s in raw)]
+    def copies(segment: RawSegment) -> bool:
+        # A loop of anything (compression ratio past whisper's 2.4) is the other way a hard
+        # window fails with names in the prompt: thirty names turned "不过，" into 458
+        # characters of "lamentable statement…" for a new user.
+        repetitive = float(segment.get("compression_ratio", 0.0)) > cleanup.REPETITIVE
+        return repetitive or _copies_prompt(str(segment["text"]), listed)
+
+    copied = [span for span in spans if any(inside(s, span) and copies(s) for s in raw)]
     if not copied:
         return raw
     log.info("%d window(s) wrote the decoder's prompt as speech: decoded again without the names", len(copied))
@@ -207,7 +214,7 @@ def _redecoded_where_prompt_copied(
     decoded = _decode_spans(copied, decode_without_names, speech_regions, None, {})
     for span in copied:
         again = [s for s in decoded if inside(s, span)]
-        if any(_copies_prompt(str(s["text"]), listed) for s in again):
+        if any(copies(s) for s in again):
             again = [s for s in raw if inside(s, span)]  # no better: the first text, flagged later
         result += again
     return sorted(result, key=lambda s: float(s["start"]))

@@ -76,6 +76,8 @@ def test_renamed_speakers_front_matter_deletions_additions_and_rewrites_are_no_c
     # a common word would change everywhere in the channel: only names, acronyms and models are learned
     assert replacements(written, written.replace("will not change soon", "will not shift soon")) == []
     assert replacements(written, written.replace("SMC and", "SMC, and")) == []
+    # Chinese words of the editor's choosing, not words misheard (a new user's rewrite was learned and applied)
+    assert replacements(written, written.replace("卖得很好", "销路不错")) == []
 
 
 def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -> None:

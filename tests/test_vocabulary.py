@@ -139,8 +139,9 @@ def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() ->
         {"start": 30.0, "end": 40.0, "text": "希望分得更多的市场份额。"},
         {"start": 40.0, "end": 45.0, "text": loop},
         {"start": 60.0, "end": 70.0, "text": "以下是普通话的句子。谢谢大家。"},
+        {"start": 95.0, "end": 96.0, "text": "lamentable statement" * 20, "compression_ratio": 9.5},
     ]
-    spans = [(0.0, 30.0), (30.0, 60.0), (60.0, 90.0)]
+    spans = [(0.0, 30.0), (30.0, 60.0), (60.0, 90.0), (90.0, 120.0)]
     asked: list[list[tuple[float, float]]] = []
 
     def again(texts: dict[float, str]):  # type: ignore[no-untyped-def]
@@ -150,11 +151,11 @@ def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() ->
 
         return decode
 
-    fixed = {30.0: "希望分得更多的市场份额。埃隆·马斯克表示。", 60.0: "谢谢大家。"}
+    fixed = {30.0: "希望分得更多的市场份额。埃隆·马斯克表示。", 60.0: "谢谢大家。", 90.0: "不过，数据安全。"}
     result = transcribe._redecoded_where_prompt_copied(raw, spans, again(fixed), spans, names)
-    assert asked == [[(30.0, 60.0), (60.0, 90.0)]]  # the first window copied nothing: not decoded again
-    assert [s["text"] for s in result] == ["微软也推出了产品。", fixed[30.0], "谢谢大家。"]
-    worse = {30.0: loop, 60.0: "以下是普通话的句子。"}
+    assert asked == [[(30.0, 60.0), (60.0, 90.0), (90.0, 120.0)]]  # the first window copied nothing
+    assert [s["text"] for s in result] == ["微软也推出了产品。", fixed[30.0], "谢谢大家。", "不过，数据安全。"]
+    worse = {30.0: loop, 60.0: "以下是普通话的句子。", 90.0: "以下是普通话的句子。"}
     assert transcribe._redecoded_where_prompt_copied(raw, spans, again(worse), spans, names) == raw
 
 
@@ -192,7 +193,7 @@ def test_a_channels_vocabulary_is_read_and_reaches_the_plans_decoding(tmp_path: 
     config.write_text('[[channels]]\nurl = "https://zh.example/"\nvocabulary = "海力士"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="vocabulary"):
         load_settings()
-    for odd in ('"  "', '"' + "黄" * 41 + '"'):  # empty, or a phrase: one line naming it
+    for odd in ('""', '"  "', '"' + "黄" * 41 + '"'):  # empty, blank, or a phrase: one line naming it
         channel = f'[[channels]]\nurl = "https://zh.example/"\nvocabulary = ["TSMC", {odd}]\n'
         config.write_text(channel, encoding="utf-8")
         with pytest.raises(ConfigError, match=r"vocabulary holds '.*': each entry is one name or term of 1 to 40"):
