@@ -178,11 +178,27 @@ def typeset_chinese(text: str) -> str:
     returned as it is."""
     if not re.search(f"[{_HAN}]", text):
         return text
+    text = _as_commas(text)
     text = _SPACE_BY_CJK.sub("", text.strip())
     text = _autocorrect().format(text)
     text = _ASCII_BY_CJK.sub(lambda m: _FULL_WIDTH[m.group()], text)
     text = _ENDS_ASCII.sub(lambda m: {".": "。", "!": "！", "?": "？"}[m.group()], text)
     return text + "。" if _ENDS_OPEN.search(text) else text
+
+
+# whisper base at times writes one full-width digit or letter between clauses instead of
+# a comma (a new user's draft: "创下历史新高４以此同时４萨姆奥尔特曼表示４…", 13 times; autocorrect
+# then made it ASCII "4"). One such character standing alone between Chinese characters
+# twice or more in a text is taken for that comma; once ("第４季度") it is left.
+_LONE_FULL_WIDTH = re.compile(f"(?<=[{_HAN}])([０-９Ａ-Ｚａ-ｚ])(?=[{_HAN}])")
+
+
+def _as_commas(text: str) -> str:
+    """``text`` with the full-width characters whisper wrote for commas (``_LONE_FULL_WIDTH``) as ，."""
+    counts: dict[str, int] = {}
+    for match in _LONE_FULL_WIDTH.finditer(text):
+        counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+    return _LONE_FULL_WIDTH.sub(lambda m: "，" if counts[m.group(1)] >= 2 else m.group(1), text)
 
 
 def is_chinese(language: str | None) -> bool:

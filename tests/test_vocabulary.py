@@ -165,6 +165,8 @@ def test_chinese_typography_follows_the_blogs_posts() -> None:
     assert typeset("你知道吗?我们用 GPU 训练了 3 个月;效果很好.") == "你知道吗？我们用GPU训练了3个月；效果很好。"
     assert typeset("萨姆 奥尔特曼说:这是 iPhone 15 Pro, 很贵!") == "萨姆奥尔特曼说：这是iPhone 15 Pro，很贵！"
     assert typeset("投入超过1,000亿美元,增长3.5%") == "投入超过1,000亿美元，增长3.5%。"
+    assert typeset("创下历史新高４以此同时４萨姆表示４市场") == "创下历史新高，以此同时，萨姆表示，市场。"
+    assert typeset("第４季度的收入") == "第4季度的收入。"  # once: a digit
     assert typeset("He said, hello. OK?") == "He said, hello. OK?"  # no Chinese: left as it is
     assert cleanup.join_text(["第一句。", "OpenAI发布了。"], "zh") == "第一句。OpenAI发布了。"
 
