@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -177,9 +178,14 @@ def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> st
 
 def _copies_prompt(text: str, listed: Sequence[str]) -> bool:
     """Whether ``text`` may hold the decoder's prompt rather than speech: its names in a
-    loop or in the prompt's order (``vocabulary.without_name_loops``), or the Mandarin
-    script prompt (``cleanup.PROMPT_ECHO``)."""
-    return bool(vocabulary.without_name_loops(text, listed)[1] or cleanup.without_prompt_echo(text)[1])
+    loop or in the prompt's order (``vocabulary.without_name_loops``), the Mandarin script
+    prompt (``cleanup.PROMPT_ECHO``), or nothing but names of the prompt."""
+    if vocabulary.without_name_loops(text, listed)[1] or cleanup.without_prompt_echo(text)[1]:
+        return True
+    # A segment that is nothing but the prompt's names: nine names turned "不过，" into "谷歌。".
+    bare = re.sub(r"[\s、，,。.·・!?！？:：;；]+", "", text)
+    names = "|".join(re.escape(re.sub(r"[\s·・]+", "", name)) for name in sorted(listed, key=len, reverse=True))
+    return bool(bare and names and re.fullmatch(f"(?:{names})+", bare))
 
 
 def _redecoded_where_prompt_copied(

@@ -141,6 +141,8 @@ def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() ->
         {"start": 60.0, "end": 70.0, "text": "以下是普通话的句子。谢谢大家。"},
         {"start": 95.0, "end": 96.0, "text": "lamentable statement" * 20, "compression_ratio": 9.5},
     ]
+    assert transcribe._copies_prompt("谷歌。", ["谷歌", "微软"]) and transcribe._copies_prompt("萨姆奥尔特曼，", names)
+    assert not transcribe._copies_prompt("谷歌也推出了产品。", ["谷歌", "微软"])
     spans = [(0.0, 30.0), (30.0, 60.0), (60.0, 90.0), (90.0, 120.0)]
     asked: list[list[tuple[float, float]]] = []
 
