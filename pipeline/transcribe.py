@@ -196,7 +196,7 @@ def _redecoded_where_prompt_copied(
     listed: Sequence[str],
 ) -> list[RawSegment]:
     """``raw`` (segments in order, times in seconds) with each window (``spans``) whose text
-    copies the prompt (``_copies_prompt``) or loops decoded again without the names (as
+    copies the prompt (``_copies_prompt``), loops or is doubted decoded again without the names (as
     ``_decode_spans`` does, on ``speech_regions``), and its
     segments taken from there when they copy nothing. Whisper writes its prompt where the
     audio is hard: with nine names in the prompt, zh-tts-talk's "埃隆·马斯克表示" came out
@@ -206,16 +206,24 @@ def _redecoded_where_prompt_copied(
         return span[0] <= float(segment["start"]) < span[1]
 
     def copies(segment: RawSegment) -> bool:
-        # A loop of anything (compression ratio past whisper's 2.4) is the other way a hard
-        # window fails with names in the prompt: thirty names turned "不过，" into 458
-        # characters of "lamentable statement…" for a new user.
+        # A loop of anything (compression ratio past whisper's 2.4), or text the decoder
+        # itself doubts (average log probability under whisper's -1), is the other way a
+        # hard window fails with names in the prompt: thirty names turned "不过，" into 458
+        # characters of "lamentable statement…" for a new user, and into "舞棍。请你首先问质
+        # 科学…为19 Vampire Beatwork…" (100 characters, -3.7) here. whisper.transcribe decodes
+        # such windows again too (at a higher temperature).
         repetitive = float(segment.get("compression_ratio", 0.0)) > cleanup.REPETITIVE
-        return repetitive or _copies_prompt(str(segment["text"]), listed)
+        doubted = float(segment.get("avg_logprob", 0.0)) < cleanup.LOW_LOGPROB
+        return repetitive or doubted or _copies_prompt(str(segment["text"]), listed)
 
     copied = [span for span in spans if any(inside(s, span) and copies(s) for s in raw)]
     if not copied:
         return raw
-    log.info("%d window(s) wrote the decoder's prompt as speech: decoded again without the names", len(copied))
+    log.info(
+        "%d window(s) with names in the prompt wrote the prompt, a loop or text the decoder doubts: "
+        "decoded again without the names",
+        len(copied),
+    )
     result = [s for s in raw if not any(inside(s, span) for span in copied)]
     decoded = _decode_spans(copied, decode_without_names, speech_regions, None, {})
     for span in copied:

@@ -157,6 +157,9 @@ def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() ->
     result = transcribe._redecoded_where_prompt_copied(raw, spans, again(fixed), spans, names)
     assert asked == [[(30.0, 60.0), (60.0, 90.0), (90.0, 120.0)]]  # the first window copied nothing
     assert [s["text"] for s in result] == ["微软也推出了产品。", fixed[30.0], "谢谢大家。", "不过，数据安全。"]
+    doubted = [{"start": 5.0, "end": 6.0, "text": "舞棍。为19 Vampire Beatwork", "avg_logprob": -3.7}]
+    redone = transcribe._redecoded_where_prompt_copied(doubted, [(0.0, 30.0)], again({0.0: "不过，"}), spans, names)
+    assert [s["text"] for s in redone] == ["不过，"]  # text the decoder doubts goes back too
     worse = {30.0: loop, 60.0: "以下是普通话的句子。", 90.0: "以下是普通话的句子。"}
     assert transcribe._redecoded_where_prompt_copied(raw, spans, again(worse), spans, names) == raw
 
