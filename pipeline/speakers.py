@@ -593,7 +593,9 @@ def diarize(samples: np.ndarray, speech: Sequence[Span], *, threads: int | None 
         for i in range(len(held))
         if (lone[i] or _alone_in_group(i, folded, held)) and float(unit[i] @ centroids[labels[i]]) < DOUBTFUL_LIKENESS
     ]
-    return Diarization(_turns(held, labels), centroids, tuple(_joined(doubtful)))
+    from pipeline.speech import merge
+
+    return Diarization(_turns(held, labels), centroids, tuple(merge(doubtful, 1e-6)))  # touching spans made one
 
 
 def _alone_in_group(index: int, groups: np.ndarray, held: list[Span]) -> bool:
@@ -607,17 +609,6 @@ def _alone_in_group(index: int, groups: np.ndarray, held: list[Span]) -> bool:
         if 0 <= i < len(held) and held[i][1] >= held[index][0] - 1e-9 and held[index][1] >= held[i][0] - 1e-9
     ]
     return bool(group >= 0 and all(groups[i] != group for i in touching))
-
-
-def _joined(spans: list[Span]) -> list[Span]:
-    """``spans`` in order, those that touch made one."""
-    result: list[Span] = []
-    for start, end in spans:
-        if result and start <= result[-1][1]:
-            result[-1] = (result[-1][0], max(end, result[-1][1]))
-        else:
-            result.append((round(start, 3), round(end, 3)))
-    return result
 
 
 # ---------------------------------------------------------------- labels on segments
