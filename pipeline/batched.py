@@ -12,6 +12,11 @@ once, with whisper's own beam search and the same weights. Two things in whisper
 - cross-attention reads a window's keys and values once per beam; it is bound by memory
   traffic on a CPU, so ``share_audio_across_beams`` makes the beams of a window one query
   block against a single copy (the same arithmetic: cross-attention has no mask).
+
+And one changes the speed, not the result: whisper's beam search goes on until every
+window has its candidates, decoding the beams of windows that are done (15–17% of the rows
+of a batch on bench/speed.py's recording); ``_beam_search`` lets a window's beams leave the
+batch once it has them.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
     ``whisper.DecodingOptions`` with its language set. Returns one ``DecodingResult`` per
     window, in order, each the best of its beams by whisper's own sequence ranker."""
     import torch
-    from whisper.decoding import DecodingResult, DecodingTask
+    from whisper.decoding import BeamSearchDecoder, DecodingResult, DecodingTask
 
     share_audio_across_beams(model)
     n_audio = mel.shape[0]
@@ -71,9 +76,12 @@ def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
         features = torch.cat([task._get_audio_features(mel[i : i + 1]) for i in range(n_audio)])
         tokens = torch.tensor([task.initial_tokens]).repeat(n_audio, 1)
         tokens = tokens.repeat_interleave(task.n_group, dim=0).to(features.device)
-        tokens, sum_logprobs, no_speech_probs = task._main_loop(features, tokens)
-    tokens = tokens.reshape(n_audio, task.n_group, -1)
-    candidates, scores = task.decoder.finalize(tokens, sum_logprobs.reshape(n_audio, task.n_group))
+        if isinstance(task.decoder, BeamSearchDecoder):
+            candidates, scores, no_speech_probs = _beam_search(task, features, tokens)
+        else:
+            tokens, sum_logprobs, no_speech_probs = task._main_loop(features, tokens)
+            tokens = tokens.reshape(n_audio, task.n_group, -1)
+            candidates, scores = task.decoder.finalize(tokens, sum_logprobs.reshape(n_audio, task.n_group))
     eot = task.tokenizer.eot
     sequences = [[t[task.sample_begin : (t == eot).nonzero()[0, 0]] for t in group] for group in candidates]
     chosen = task.sequence_ranker.rank(sequences, scores)
@@ -94,6 +102,68 @@ def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
             )
         )
     return results
+
+
+def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]], list[list[float]], list[float]]:
+    """whisper's ``DecodingTask._main_loop`` and ``BeamSearchDecoder.finalize`` for a batch,
+    a window's beams leaving the batch once the window has all its candidates.
+
+    ``features``: (n_audio, frames, width) audio features; ``tokens``: (n_audio × beams,
+    initial length), window-major. Returns per window its candidate token sequences and
+    their summed log-probabilities (as ``finalize``), and per row the no-speech probability
+    at the first step. Each step's arithmetic per row is whisper's own; only the rows of
+    finished windows are no longer computed."""
+    decoder, inference, group = task.decoder, task.inference, task.n_group
+    n_audio = features.shape[0]
+    finished: list[dict[tuple[int, ...], float]] = [{} for _ in range(n_audio)]
+    decoder.finished_sequences = list(finished)  # the same dicts: update fills them in place
+    sum_logprobs = features.new_zeros(tokens.shape[0])
+    active = list(range(n_audio))  # the windows still in the batch, in row order
+    last_rows: list[tuple[Any, Any]] = [(None, None)] * n_audio  # tokens, sum_logprobs per window
+    no_speech_probs = [float("nan")] * tokens.shape[0]
+    self_attention = set(inference.kv_modules)
+    try:
+        for step in range(task.sample_len):
+            logits = inference.logits(tokens, features)
+            if step == 0 and task.tokenizer.no_speech is not None:
+                at_sot = logits[:, task.sot_index].float().softmax(dim=-1)
+                no_speech_probs = at_sot[:, task.tokenizer.no_speech].tolist()
+            logits = logits[:, -1]
+            for logit_filter in task.logit_filters:
+                logit_filter.apply(logits, tokens)
+            tokens, completed = decoder.update(tokens, logits, sum_logprobs)
+            for k, window in enumerate(active):
+                last_rows[window] = (tokens[k * group : (k + 1) * group], sum_logprobs[k * group : (k + 1) * group])
+            if completed or tokens.shape[-1] > task.n_ctx:
+                break
+            keep = [k for k, window in enumerate(active) if len(finished[window]) < decoder.max_candidates]
+            if len(keep) == len(active):
+                continue
+            rows = _index([k * group + j for k in keep for j in range(group)], tokens.device)
+            windows = _index(keep, tokens.device)
+            tokens, sum_logprobs, features = tokens[rows], sum_logprobs[rows], features[windows]
+            for module, cached in inference.kv_cache.items():  # self-attention: a row a beam; cross: a row a window
+                inference.kv_cache[module] = cached[rows if module in self_attention else windows]
+            active = [active[k] for k in keep]
+            decoder.finished_sequences = [finished[window] for window in active]
+    finally:
+        inference.cleanup_caching()
+    candidates: list[list[Any]] = []
+    scores: list[list[float]] = []
+    for window in range(n_audio):
+        decoder.finished_sequences = [finished[window]]
+        window_tokens, window_logprobs = last_rows[window]
+        found, found_scores = decoder.finalize(window_tokens[None], window_logprobs[None])
+        candidates += found
+        scores += found_scores
+    return candidates, scores, no_speech_probs
+
+
+def _index(positions: list[int], device: Any) -> Any:
+    """``positions`` as a tensor of row indices on ``device``."""
+    import torch
+
+    return torch.tensor(positions, dtype=torch.long, device=device)
 
 
 def decode_windows(
