@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.audio import floats
+from pipeline.audio import floats, release
 
 COMPRESSION_RATIO_LIMIT = 2.4  # whisper.transcribe's thresholds for a failed window
 LOGPROB_LIMIT = -1.0
@@ -277,4 +277,5 @@ def window_mels(model: Any, samples: np.ndarray, spans: list[tuple[float, float]
         piece = floats(samples[int(start * sample_rate) : int(end * sample_rate)])
         mel = whisper.log_mel_spectrogram(piece[: whisper.audio.N_SAMPLES], model.dims.n_mels)
         mels.append(whisper.pad_or_trim(mel, whisper.audio.N_FRAMES))
+    release(samples)
     return torch.stack(mels).to(model.device)

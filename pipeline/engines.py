@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE, floats
+from pipeline.audio import SAMPLE_RATE, floats, release
 from pipeline.choices import EngineName, listed
 from pipeline.errors import ConfigError, ModelError
 from pipeline.models import ResolvedModel
@@ -196,6 +196,7 @@ class FasterWhisper:
         found: list[list[RawSegment]] = [[] for _ in windows]
         first = min(start for start, _ in windows)  # floats for this batch's stretch only
         piece = floats(audio[int(first * SAMPLE_RATE) : int(max(end for _, end in windows) * SAMPLE_RATE) + 1])
+        release(audio)
         segments, _ = self.pipeline.transcribe(
             piece,
             language=language,

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE, floats
+from pipeline.audio import SAMPLE_RATE, floats, release
 from pipeline.errors import SpeakersUnavailable
 from pipeline.transcript import Segment, Voice
 
@@ -406,6 +406,7 @@ def _embed_windows(samples: np.ndarray, spans: list[Span], threads: int) -> np.n
             offset = first / SAMPLE_RATE
             local = np.array([(spans[i][0] - offset, spans[i][1] - offset) for i in batch])
             features = _fbank(embedder.lib, embedder.handle, floats(samples[first:last]), local)
+            release(samples)
             by_frames: dict[int, list[int]] = {}
             for position, feature in enumerate(features):  # zero padding would count in the pooled statistics
                 by_frames.setdefault(len(feature), []).append(position)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE, floats
+from pipeline.audio import SAMPLE_RATE, floats, release
 
 MIN_SPEECH_SECONDS = 0.25
 MIN_SILENCE_SECONDS = 0.8  # shorter pauses stay inside one region
@@ -46,6 +46,7 @@ def speech_regions(
         for stamp in get_speech_timestamps(piece, options, sampling_rate=SAMPLE_RATE):
             start, end = (offset + stamp["start"]) / SAMPLE_RATE, (offset + stamp["end"]) / SAMPLE_RATE
             padded.append((max(0.0, start - PAD_SECONDS), min(duration, end + PAD_SECONDS)))
+        release(samples)
     return merge(padded, merge_gap)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import cleanup, speech, vocabulary
-from pipeline.audio import SAMPLE_RATE, decode, is_silent
+from pipeline.audio import SAMPLE_RATE, decode, is_silent, trim_heap
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.engines import Engine, RawSegment, load_engine
 from pipeline.errors import AudioError, ModelError, NoSpeechError, SpeakersUnavailable
@@ -301,6 +301,7 @@ def _decode_spans(
             for span, segments in zip(batch, found, strict=True):
                 done[_key(span)] = segments
                 keep(span, segments)
+            trim_heap()  # the batch's tensors are freed: their memory goes back, not kept for the next
             bar.update(round(sum(end - start for start, end in batch)))
             log.info("transcribed %d of %d windows", len(spans) - len(todo) + first + len(batch), len(spans))
             if on_progress:
@@ -468,6 +469,7 @@ def with_speakers(transcript: Transcript, samples: np.ndarray, found_speech: lis
     found = found_speech if found_speech is not None else speech.speech_regions(samples, merge_gap=0.0)
     try:
         diarization = diarize(samples, found)
+        trim_heap()
     except SpeakersUnavailable as error:
         log.warning("no speaker turns: %s", error)
         return replace(transcript, diarized=False, speakers_note=f"no speaker turns: {error}")
