@@ -112,10 +112,12 @@ def run(command: list[str], env: dict[str, str], *, kill_after: float | None = N
 
 
 def draft_text(path: Path) -> str:
-    """The transcript in a draft: the body without comments, headings and timestamp links."""
+    """The transcript in a draft: the body without comments, headings, timestamp links and
+    speaker labels (``**Speaker 1:**``: not words of the recording)."""
     body = frontmatter.load(str(path)).content
     body = re.sub(r"<!--.*?-->", " ", body, flags=re.S)
     body = re.sub(r"^#+ .*$", " ", body, flags=re.M)
+    body = re.sub(r"\*\*[^*\n]{1,80}[:：]\*\*", " ", body)
     return re.sub(r"\[\d+(?::\d+)+\]\([^)]*\)", " ", body)
 
 

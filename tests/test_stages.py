@@ -140,3 +140,17 @@ def test_the_decoder_stage_is_split_into_what_a_change_would_act_on() -> None:
             "linear layers (projections, MLP)": 2.0,
         }
     )
+
+
+def test_the_speed_harness_scores_the_drafts_words_not_its_labels_or_links(tmp_path: Path) -> None:
+    from bench import speed
+
+    draft = tmp_path / "draft.md"
+    draft.write_text(
+        "---\ntitle: t\ndraft: true\n---\n## Transcript\n<!-- an editor's note -->\n"
+        "[00:01](https://example.invalid/v?t=1) **Speaker 1:** ask not what your country can do\n\n"
+        "[00:09](https://example.invalid/v?t=9) **李华：** 我们今天谈芯片\n",
+        encoding="utf-8",
+    )
+    words = speed.draft_text(draft).split()
+    assert words == ["ask", "not", "what", "your", "country", "can", "do", "我们今天谈芯片"]
