@@ -79,12 +79,14 @@ class Channel:
 
     def matches(self, *urls: str, uploader: str = "") -> bool:
         """Whether a video is this channel's: its ``uploader`` is the one set here, or one of
-        its ``urls`` (channel page, video page) starts with the channel's URL, compared
-        without scheme, ``www.``/``m.``, case, or a trailing /videos, /featured, /streams."""
+        its ``urls`` (channel page, video page) is the channel's URL or a page under it,
+        compared without scheme, ``www.``/``m.``, case, or a trailing /videos, /featured,
+        /streams. Under it means after a ``/``, ``?`` or ``#``: ``@bestpartnersclips`` is
+        not a page of ``@bestpartners``."""
         if self.uploader and uploader == self.uploader:
             return True
         prefix = _normalize_url(self.url)
-        return bool(prefix) and any(_normalize_url(u).startswith(prefix) for u in urls if u)
+        return bool(prefix) and any(_is_under(_normalize_url(u), prefix) for u in urls if u)
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,11 @@ class Settings:
         return self.ledger or self.data_dir / "ledger.sqlite"
 
     def channel_for(self, *urls: str, uploader: str = "") -> Channel | None:
-        """The first configured channel a video with these ``urls`` and ``uploader``
-        belongs to (``Channel.matches``), or None."""
-        return next((c for c in self.channels if c.matches(*urls, uploader=uploader)), None)
+        """The configured channel a video with these ``urls`` and ``uploader`` belongs to
+        (``Channel.matches``): of several, the one with the longest URL (``host/shows/zh``
+        before ``host/shows``), then the first configured; None when none is."""
+        found = [c for c in self.channels if c.matches(*urls, uploader=uploader)]
+        return max(found, key=lambda c: len(_normalize_url(c.url)), default=None)
 
     def channel_named(self, url: str) -> Channel:
         """The configured channel whose ``url`` is this one (exactly, else but for a
@@ -218,6 +222,11 @@ class Settings:
             f"no channel with url {url!r} in {self.config_path or 'the config'}:"
             f" give one of its channels' urls ({known})"
         )
+
+
+def _is_under(url: str, prefix: str) -> bool:
+    """``url`` is ``prefix`` or a page under it (both normalized by ``_normalize_url``)."""
+    return url == prefix or (url.startswith(prefix) and url[len(prefix)] in "/?#")
 
 
 def _normalize_url(url: str) -> str:

@@ -75,3 +75,26 @@ def test_a_key_the_loader_does_not_read_is_refused(tmp_path: Path, text: str, na
     with pytest.raises(ConfigError, match=named) as error:
         load_settings(path)
     assert str(path) in str(error.value)
+
+
+def test_a_channel_claims_its_own_pages_not_a_channel_whose_url_merely_starts_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[channels]]\nurl = "https://www.youtube.com/@bestpartners"\nspeaker = "Best Partners"\n\n'
+        '[[channels]]\nurl = "http://127.0.0.1:8000/shows"\nspeaker = "Shows"\n\n'
+        '[[channels]]\nurl = "http://127.0.0.1:8000/shows/zh/"\nspeaker = "Shows in Mandarin"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(path)
+
+    def speaker(*urls: str) -> str | None:
+        channel = settings.channel_for(*urls)
+        return channel.speaker if channel else None
+
+    assert speaker("https://youtube.com/@bestpartners/videos") == "Best Partners"
+    assert speaker("https://m.youtube.com/@BestPartners?sub=1") == "Best Partners"
+    assert speaker("https://www.youtube.com/@bestpartnersclips") is None  # another channel (a new user's defect)
+    assert speaker("http://127.0.0.1:8000/showsandtell/a.flac") is None
+    assert speaker("http://127.0.0.1:8000/shows/a.flac") == "Shows"
+    assert speaker("http://127.0.0.1:8000/shows/zh/talk.flac") == "Shows in Mandarin"  # the closer one
+    assert speaker("http://127.0.0.1:8000/shows/zhlist/talk.flac") == "Shows"
