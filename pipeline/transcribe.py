@@ -562,5 +562,8 @@ def transcribe_media(
             transcript = without_speakers(transcript)
             _save(transcript, path)
     if not transcript.segments:
-        raise NoSpeechError(f"no speech was found in the recording ({transcript.duration:.0f} s of audio)")
+        raise NoSpeechError(
+            f"no speech was found in the recording ({transcript.duration:.0f} s of audio): "
+            "check that the URL is the recording you meant (nothing was written)"
+        )
     return path

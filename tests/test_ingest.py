@@ -180,7 +180,7 @@ BAD_INPUTS = [
     ("{site}/corrupt.mp4", [], "the download is not audio or video ffmpeg can read: cannot decode the audio"),
     ("{site}/empty.mp4", [], "the server sent an empty file; check the URL"),
     ("{site}/notes.txt", [], "the download is not audio or video ffmpeg can read"),
-    ("{site}/silence.mp4", [], "no speech was found"),
+    ("{site}/silence.mp4", [], "s of audio): check that the URL is the recording you meant"),
     ("{site}/jfk.mp4", ["--model", "tiny.klingon"], "unknown model 'tiny.klingon'"),
     ("{site}/jfk.mp4", ["--out", "{tmp}/a-file/drafts"], "cannot write drafts to"),
     ("www.example.com/watch?v=1", [], "has no scheme: write https://www.example.com/watch?v=1"),
