@@ -176,11 +176,18 @@ def trim_heap() -> None:
     back to the system: glibc's ``malloc_trim(0)``. Without it, a batch's tensors, once
     freed, stay in the process's heap (after speaker turns on two hours: 302 MiB kept,
     measured). No-op where glibc is not the C library."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@lru_cache(maxsize=1)
+def _glibc() -> ctypes.CDLL | None:
+    """glibc, loaded once; None where it is not the C library."""
     try:
-        libc = ctypes.CDLL("libc.so.6")
+        return ctypes.CDLL("libc.so.6")
     except OSError:
-        return
-    libc.malloc_trim(0)
+        return None
 
 
 def floats(samples: np.ndarray) -> np.ndarray:

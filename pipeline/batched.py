@@ -132,13 +132,14 @@ def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]]
             for logit_filter in task.logit_filters:
                 logit_filter.apply(logits, tokens)
             tokens, completed = decoder.update(tokens, logits, sum_logprobs)
-            for k, window in enumerate(active):
-                last_rows[window] = (tokens[k * group : (k + 1) * group], sum_logprobs[k * group : (k + 1) * group])
             if completed or tokens.shape[-1] > task.n_ctx:
                 break
             keep = [k for k, window in enumerate(active) if len(finished[window]) < decoder.max_candidates]
             if len(keep) == len(active):
                 continue
+            for k, window in enumerate(active):
+                if k not in keep:
+                    last_rows[window] = (tokens[k * group : (k + 1) * group], sum_logprobs[k * group : (k + 1) * group])
             rows = _index([k * group + j for k in keep for j in range(group)], tokens.device)
             windows = _index(keep, tokens.device)
             tokens, sum_logprobs, features = tokens[rows], sum_logprobs[rows], features[windows]
@@ -148,6 +149,8 @@ def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]]
             decoder.finished_sequences = [finished[window] for window in active]
     finally:
         inference.cleanup_caching()
+    for k, window in enumerate(active):  # the windows still in the batch at the end
+        last_rows[window] = (tokens[k * group : (k + 1) * group], sum_logprobs[k * group : (k + 1) * group])
     candidates: list[list[Any]] = []
     scores: list[list[float]] = []
     for window in range(n_audio):

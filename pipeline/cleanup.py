@@ -25,6 +25,7 @@ import difflib
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -195,9 +196,7 @@ _LONE_FULL_WIDTH = re.compile(f"(?<=[{_HAN}])([０-９Ａ-Ｚａ-ｚ])(?=[{_HAN}
 
 def _as_commas(text: str) -> str:
     """``text`` with the full-width characters whisper wrote for commas (``_LONE_FULL_WIDTH``) as ，."""
-    counts: dict[str, int] = {}
-    for match in _LONE_FULL_WIDTH.finditer(text):
-        counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+    counts = Counter(match.group(1) for match in _LONE_FULL_WIDTH.finditer(text))
     return _LONE_FULL_WIDTH.sub(lambda m: "，" if counts[m.group(1)] >= 2 else m.group(1), text)
 
 

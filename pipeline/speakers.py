@@ -38,6 +38,7 @@ import numpy as np
 
 from pipeline.audio import SAMPLE_RATE, floats, release
 from pipeline.errors import SpeakersUnavailable
+from pipeline.speech import merge
 from pipeline.transcript import Segment, Voice
 
 log = logging.getLogger(__name__)
@@ -594,8 +595,6 @@ def diarize(samples: np.ndarray, speech: Sequence[Span], *, threads: int | None 
         for i in range(len(held))
         if (lone[i] or _alone_in_group(i, folded, held)) and float(unit[i] @ centroids[labels[i]]) < DOUBTFUL_LIKENESS
     ]
-    from pipeline.speech import merge
-
     return Diarization(_turns(held, labels), centroids, tuple(merge(doubtful, 1e-6)))  # touching spans made one
 
 
