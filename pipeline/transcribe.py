@@ -38,6 +38,7 @@ BATCH_WINDOWS = 8  # windows decoded side by side; memory is bounded by one batc
 MAX_PASSES = 4  # a window whose text stops early is decoded again from there, at most this often
 MIN_REST_SECONDS = 1.0
 REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the end of the window
+SUSPECT_ORDER_RUN = 2  # names in the prompt's order that send a window back to be decoded without them
 
 Span = tuple[float, float]
 DecodeSpans = Callable[[list[Span]], list[list[RawSegment]]]
@@ -178,9 +179,13 @@ def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> st
 
 def _copies_prompt(text: str, listed: Sequence[str]) -> bool:
     """Whether ``text`` may hold the decoder's prompt rather than speech: its names in a
-    loop or in the prompt's order (``vocabulary.without_name_loops``), the Mandarin script
-    prompt (``cleanup.PROMPT_ECHO``), or nothing but names of the prompt."""
-    if vocabulary.without_name_loops(text, listed)[1] or cleanup.without_prompt_echo(text)[1]:
+    loop or two in the prompt's order (``vocabulary.without_name_loops``), the Mandarin
+    script prompt (``cleanup.PROMPT_ECHO``), or nothing but names of the prompt."""
+    # Two in order is enough to look again (four names turned "埃隆·马斯克表示" into
+    # "萨姆·奥尔特曼、埃隆·马斯克表述"): without the names in the prompt, the decoder
+    # writes them in that order again only if they were said.
+    in_order = vocabulary.without_name_loops(text, listed, order_run=SUSPECT_ORDER_RUN)[1]
+    if in_order or cleanup.without_prompt_echo(text)[1]:
         return True
     # A segment that is nothing but the prompt's names: nine names turned "不过，" into "谷歌。".
     bare = re.sub(r"[\s、，,。.·・!?！？:：;；]+", "", text)
@@ -236,13 +241,15 @@ def _redecoded_where_prompt_copied(
 
 def _names_and_type(segments: tuple[Segment, ...], language: str, options: DecodingOptions) -> tuple[Segment, ...]:
     """The vocabulary copied from the decoder's prompt taken out and flagged
-    (``vocabulary.without_name_loops``); what sounds like a likely name written as that
+    (``vocabulary.without_name_loops``); its names written as listed where only a
+    separator differs (``vocabulary.spelled_as_listed``); what sounds like a likely name written as that
     name, and flagged; then Mandarin set as the blog sets Chinese
     (``cleanup.typeset_chinese``) when cleaning."""
     script = options.chinese_script if options.convert_script else None
     listed = options.vocabulary.texts(language, script)
     if listed:
         segments = tuple(_without_name_loops(segment, listed) for segment in segments)
+        segments = tuple(dataclasses.replace(s, text=vocabulary.spelled_as_listed(s.text, listed)) for s in segments)
     likely = options.vocabulary.likely(language, script)
     if likely:
         segments = vocabulary.correct_segments(segments, likely, options.vocabulary.texts(language, script))

@@ -171,21 +171,10 @@ def _names_in(text: str) -> list[str]:
         if not any(w.casefold() in _NOT_NAMES for w in words):
             found.append(" ".join(words))
     if _HANZI.search(text):
-        tagger = _jieba_tagger()
+        tagger = cleanup.jieba_tagger()
         simplified = cleanup.to_script(text, "zh-Hans")
         found += [w for w, flag in tagger.cut(simplified) if len(w) >= 2 and flag in ("nr", "nrt", "nt", "nz")]
     return found
-
-
-@lru_cache(maxsize=1)
-def _jieba_tagger() -> Any:
-    import logging
-
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba.posseg.POSTokenizer(jieba.Tokenizer())
 
 
 def prompt(base: str | None, terms: Sequence[str], language: str, *, multilingual: bool = True) -> str | None:
@@ -213,11 +202,36 @@ def prompt(base: str | None, terms: Sequence[str], language: str, *, multilingua
     return compose(chosen) or None
 
 
+def spelled_as_listed(text: str, terms: Sequence[str]) -> str:
+    """``text`` with each of ``terms`` written as listed where it is there with the same
+    letters, in the same case, but other separators between them: whisper writes the
+    vocabulary's 埃隆·馬斯克 as 埃隆馬斯克 at times, and "OpenAI" as "Open AI", "GPT-4" as
+    "GPT 4". Not flagged: nothing but a separator changes."""
+    listed, spellings = _spellings(tuple(terms))
+    if not listed:
+        return text
+    return spellings.sub(lambda match: listed[int(str(match.lastgroup)[1:])], text)
+
+
+@lru_cache(maxsize=8)
+def _spellings(terms: tuple[str, ...]) -> tuple[list[str], re.Pattern[str]]:
+    """The terms (longest first) and one pattern that finds each, group ``t<index>``,
+    with or without separators between its letters."""
+    between = _SEPARATORS.pattern + "?"
+    listed = sorted((t for t in _unique(terms) if len(_SEPARATORS.sub("", t)) >= 2), key=len, reverse=True)
+    alternatives = "|".join(
+        f"(?P<t{i}>{between.join(re.escape(c) for c in _SEPARATORS.sub('', term))})" for i, term in enumerate(listed)
+    )
+    return listed, re.compile(f"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+
+
 # Whisper copies its prompt where the audio is hard: with a channel's nine names in the
 # prompt, a new user's draft read "萨姆·萨姆·萨姆·奥尔特曼、萨姆·奥尔特曼、萨姆·奥尔特曼。"
-# where "埃隆·马斯克表示，" was said. A run of listed names (or their parts) with nothing
-# but separators between them, three or more, one of them twice, is that copy: nobody
-# says a name three times over. It is removed and flagged, with what was removed.
+# where "埃隆·马斯克表示，" was said, and with four names "萨姆·萨姆·奥尔特曼、埃隆·马斯克表述。".
+# A run of listed names (or their parts) with nothing but separators between them is that
+# copy when one name (a name and a part of it count as one) is heard twice with no pause
+# between ("萨姆·萨姆", "英伟达、英伟达") or twice among NAME_LOOP_ITEMS or more: nobody says
+# a name like that. It is removed and flagged, with what was removed.
 NAME_LOOP = "the decoder's vocabulary written as speech, removed"
 NAME_LOOP_ITEMS = 3
 # A run of this many listed names in the prompt's own order may be the list copied once
@@ -225,33 +239,69 @@ NAME_LOOP_ITEMS = 3
 # a row of the prompt); it may also be said ("微软、谷歌、亚马逊和…"), so it is only flagged.
 PROMPT_ORDER_RUN = 3
 PROMPT_ORDER = "names in the vocabulary's order: check they were said"
-_RUN_SEPARATOR = r"[、，,·・\s]*"
+_RUN_SEPARATOR = r"[、，,·・‧\s]*"
 
 
-def without_name_loops(text: str, terms: Sequence[str]) -> tuple[str, list[str]]:
+def without_name_loops(text: str, terms: Sequence[str], order_run: int = PROMPT_ORDER_RUN) -> tuple[str, list[str]]:
     """``text`` without the runs of ``terms`` (the names in the decoder's prompt, in its
-    order) that are the prompt copied rather than speech (NAME_LOOP_ITEMS or more names or
-    parts of names, one of them repeated), and the flags for the editor: NAME_LOOP with
-    what was removed, PROMPT_ORDER where PROMPT_ORDER_RUN names follow the prompt's order."""
-    parts = _unique(part for term in terms for part in (term, *re.split(r"[\s·・]+", term)) if part)
-    if not parts:
+    order) that are the prompt copied rather than speech (a name heard twice with no pause
+    between, or twice among NAME_LOOP_ITEMS or more names or parts of names), and the
+    flags for the editor: NAME_LOOP with what was removed, PROMPT_ORDER where
+    ``order_run`` names follow the prompt's order."""
+    term_of: dict[str, int] = {}
+    parts_of = [[part for part in re.split(r"[\s·・‧]+", term) if part] for term in terms]
+    for index, term in enumerate(terms):
+        for part in (term, *parts_of[index]):
+            term_of.setdefault(part, index)
+    if not term_of:
         return text, []
-    item = "|".join(re.escape(part) for part in sorted(parts, key=len, reverse=True))
+    item = "|".join(re.escape(part) for part in sorted(term_of, key=len, reverse=True))
     bounded = f"(?<![A-Za-z0-9])(?:{item})(?![A-Za-z0-9])"
     runs = re.compile(f"{bounded}(?:{_RUN_SEPARATOR}{bounded})+")
     flags: list[str] = []
     removed: list[str] = []
 
+    def heard_in(run: str) -> list[tuple[int, int, int, bool]]:
+        """The names heard in ``run``: (term, start, end, whole); parts of one name in its
+        order (埃隆马斯克, the dot left out) are that name once."""
+        heard: list[tuple[int, int, int, bool]] = []
+        last_part = ""
+        for found in re.finditer(bounded, run):
+            term, said = term_of[found.group()], found.group()
+            parts = parts_of[term]
+            follows = last_part in parts and parts[parts.index(last_part) + 1 :][:1] == [said]
+            if heard and heard[-1][0] == term and follows:
+                heard[-1] = (term, heard[-1][1], found.end(), said == parts[-1])
+                last_part = said
+                continue
+            heard.append((term, found.start(), found.end(), said == terms[term]))
+            last_part = said
+        return heard
+
     def judged(match: re.Match[str]) -> str:
-        said = re.findall(bounded, match.group())
-        if len(said) >= NAME_LOOP_ITEMS and len(set(said)) < len(said):
-            removed.append(match.group().strip("、，,· "))
-            return ""
-        positions = [terms.index(name) for name in said if name in terms]
+        run = match.group()
+        heard = heard_in(run)
+        said = [term for term, *_ in heard]
+        # "英伟达，英伟达的芯片" may be said (a pause between); "萨姆·萨姆·奥尔特曼" and
+        # "英伟达、英伟达" are not: one name twice with no pause between.
+        twice_at_once = any(
+            a[0] == b[0] and not re.search(r"[，,]", run[a[2] : b[1]]) for a, b in itertools.pairwise(heard)
+        )
+        if twice_at_once or (len(said) >= NAME_LOOP_ITEMS and len(set(said)) < len(said)):
+            # From the first to the last of the names heard twice; a name before or after
+            # them in the run is kept ("萨姆·萨姆·奥尔特曼、埃隆·马斯克表述" for "埃隆·马斯克表示").
+            repeated = [heard[i] for i, term in enumerate(said) if said.count(term) > 1]
+            start, end = repeated[0][1], repeated[-1][2]
+            after = re.match(_RUN_SEPARATOR, run[end:])
+            end += after.end() if after and end < len(run) else 0
+            removed.append(run[start:end].strip("、，,· "))
+            before, rest = run[:start], run[end:]
+            return before + rest if rest else before.rstrip("、，,·・‧ ")
+        positions = [term for term, _, _, whole in heard if whole]
         in_order = max((len(run) for run in _consecutive(positions)), default=0)
-        if in_order >= PROMPT_ORDER_RUN:
-            flags.append(f'{PROMPT_ORDER}: "{match.group().strip()}"')
-        return match.group()
+        if in_order >= order_run:
+            flags.append(f'{PROMPT_ORDER}: "{run.strip()}"')
+        return run
 
     text = runs.sub(judged, text)
     if removed:

@@ -128,6 +128,37 @@ def test_the_prompts_names_copied_as_speech_are_removed_and_flagged_and_said_nam
     assert vocabulary.without_name_loops("Samsung is big", english) == ("Samsung is big", [])
 
 
+def test_a_name_written_twice_at_once_is_the_prompt_copied_and_a_name_after_it_stays() -> None:
+    """A fourth new user's /zh channel of four names: "埃隆·马斯克表示，" came out as
+    "萨姆·萨姆·奥尔特曼、埃隆·马斯克表述", unflagged (the loop rule wanted three names)."""
+    names = ["萨姆·奥尔特曼", "埃隆·马斯克", "英伟达", "超微半导体"]
+    heard = "希望分得更多的是场份额。萨姆·萨姆·奥尔特曼、埃隆·马斯克表述。他的公司"
+    text, flags = vocabulary.without_name_loops(heard, names)
+    assert text == "希望分得更多的是场份额。埃隆·马斯克表述。他的公司"
+    assert flags == [f'{vocabulary.NAME_LOOP}: "萨姆·萨姆·奥尔特曼": listen to what was said']
+    assert vocabulary.without_name_loops("英伟达、萨姆·萨姆·奥尔特曼。", names)[0] == "英伟达。"
+    assert vocabulary.without_name_loops("英伟达、英伟达的芯片", names)[0] == "的芯片"  # no pause between
+    for said in ["英伟达，英伟达的芯片很贵。", "萨姆·奥尔特曼、埃隆·马斯克说", "埃隆·马斯克，马斯克"]:
+        assert vocabulary.without_name_loops(said, names) == (said, [])  # a pause between, or two names
+    # Two names in the prompt's order send the window back to be decoded without them.
+    assert transcribe._copies_prompt("萨姆·奥尔特曼、埃隆·马斯克表述。", names)
+    assert not transcribe._copies_prompt("埃隆·马斯克、萨姆·奥尔特曼表述。", names)
+    assert not transcribe._copies_prompt("萨姆·奥尔特曼说，埃隆·马斯克表示。", names)
+
+
+def test_a_listed_name_written_with_other_separators_is_written_as_listed() -> None:
+    """zh-Hant drafts read 埃隆馬斯克 and 薩姆奧爾特曼 for the vocabulary's 埃隆·馬斯克."""
+    listed = ["埃隆·馬斯克", "薩姆·奧爾特曼", "OpenAI", "GPT-4", "马斯克"]
+    assert (
+        vocabulary.spelled_as_listed("埃隆馬斯克表述，薩姆・奧爾特曼說", listed) == "埃隆·馬斯克表述，薩姆·奧爾特曼說"
+    )
+    english = "Open AI built GPT 4 and Open-AI's OpenAIs; open ai; GPT-40"
+    assert vocabulary.spelled_as_listed(english, listed) == "OpenAI built GPT-4 and OpenAI's OpenAIs; open ai; GPT-40"
+    options = transcribe.DecodingOptions(language="zh", vocabulary=_vocabulary(["埃隆·马斯克"]))
+    (segment,) = transcribe._names_and_type((Segment(0.0, 2.0, "埃隆马斯克表示"),), "zh", options)
+    assert (segment.text, segment.flag) == ("埃隆·马斯克表示。", "")
+
+
 def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() -> None:
     """The selection around the engine: only the window whose text copies the prompt is
     decoded again (the engine is stood in for by canned text: which windows go back to it
@@ -173,6 +204,12 @@ def test_chinese_typography_follows_the_blogs_posts() -> None:
     assert typeset("创下历史新高４以此同时４萨姆表示４市场") == "创下历史新高，以此同时，萨姆表示，市场。"
     assert typeset("第４季度的收入") == "第4季度的收入。"  # once: a digit
     assert typeset("He said, hello. OK?") == "He said, hello. OK?"  # no Chinese: left as it is
+    assert typeset("份額﹑埃隆表述﹐他說︓好﹗") == "份額、埃隆表述，他說：好！"  # small and vertical forms
+    assert typeset("他们认为，不过") == "他们认为，不过，"  # a conjunction: the next line goes on
+    assert typeset("反而有更大的机会。不过。数据安全。") == "反而有更大的机会。不过，数据安全。"
+    assert typeset("不过。") == "不过，"
+    assert typeset("我们走吧。好。") == "我们走吧。好。"
+    assert typeset("我们今天就聊到这里") == "我们今天就聊到这里。"
     assert cleanup.join_text(["第一句。", "OpenAI发布了。"], "zh") == "第一句。OpenAI发布了。"
 
 
