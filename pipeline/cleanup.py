@@ -160,6 +160,7 @@ _FULL_WIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
 _ASCII_BY_CJK = re.compile(rf"(?<=[{_CJK}])[,;:!?]|[,;:!?](?=[{_CJK}])")
 _ENDS_OPEN = re.compile(rf"[{_HAN}A-Za-z0-9%]$")
 _ENDS_ASCII = re.compile(r"(?<=[A-Za-z0-9%])[.!?]$")
+_COMPATIBILITY_FORMS = re.compile("[\ufe10-\ufe19\ufe31-\ufe4f\ufe50-\ufe6b]")  # not ︰, a two-dot leader
 
 
 @lru_cache(maxsize=1)
@@ -174,17 +175,52 @@ def _autocorrect() -> Any:
 def typeset_chinese(text: str) -> str:
     """Mandarin ``text`` as the blog sets it: full-width ，。？！：； beside Chinese
     characters, never ASCII; no space between Chinese characters, nor between Chinese and
-    Latin or digits ("用GPU训练了3个月"), nor beside full-width punctuation; a sentence
-    end (。) when the text ends without punctuation. Text without Chinese characters is
-    returned as it is."""
+    Latin or digits ("用GPU训练了3个月"), nor beside full-width punctuation; small and
+    vertical forms (﹑﹐︒) as the usual marks; a sentence end (。, or ， after a
+    conjunction) when the text ends without punctuation. Text without Chinese characters
+    is returned as it is."""
     if not re.search(f"[{_HAN}]", text):
         return text
+    # Small and vertical forms (﹑﹐︒: whisper wrote "份額﹑埃隆") as the usual ones (NFKC).
+    text = _COMPATIBILITY_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     text = _as_commas(text)
     text = _SPACE_BY_CJK.sub("", text.strip())
     text = _autocorrect().format(text)
     text = _ASCII_BY_CJK.sub(lambda m: _FULL_WIDTH[m.group()], text)
     text = _ENDS_ASCII.sub(lambda m: {".": "。", "!": "！", "?": "？"}[m.group()], text)
-    return text + "。" if _ENDS_OPEN.search(text) else text
+    text = _LONE_CLAUSE.sub(lambda m: m.group(1) + ("，" if _is_conjunction(m.group(1)) else "。"), text)
+    return text + _open_end(text) if _ENDS_OPEN.search(text) else text
+
+
+# A conjunction (jieba's part of speech c: 不过, 但是, 所以…) starts what follows it: a new
+# user's draft read "…更大的机会。不过。数据安全…", whisper's own full stop after 不过.
+_LONE_CLAUSE = re.compile(f"(?:^|(?<=[。！？，；：]))([{_HAN}]{{1,4}})。")
+
+
+def _is_conjunction(clause: str) -> bool:
+    words = list(jieba_tagger().cut(clause))
+    return len(words) == 1 and words[0].flag == "c"
+
+
+def _open_end(text: str) -> str:
+    """What ends ``text``, a segment without end punctuation: 。, or ， after a conjunction,
+    which the next segment goes on from."""
+    clause = re.split(f"[^{_HAN}A-Za-z0-9]", text)[-1]
+    words = list(jieba_tagger().cut(clause)) if clause else []
+    return "，" if words and words[-1].flag == "c" else "。"
+
+
+@lru_cache(maxsize=1)
+def jieba_tagger() -> Any:
+    """jieba's part-of-speech tagger on a tokenizer of its own (jieba's global one keeps
+    the words any caller adds)."""
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)  # it announces building its dictionary
+    return jieba.posseg.POSTokenizer(jieba.Tokenizer())
 
 
 # whisper base at times writes one full-width digit or letter between clauses instead of
@@ -220,6 +256,7 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
     said: list[int] = []  # how often each kept line was said in a row
     for segment in segments:
         text, echoed = without_prompt_echo(str(segment["text"]).strip())
+        text, repeats = without_repeated_phrase(text)
         start, end = float(segment["start"]), float(segment["end"])
         if not any(char.isalnum() for char in text):
             continue  # no words (。。。。 or ♪): speech here is flagged as having no text (flag_short_text)
@@ -243,6 +280,8 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
             reasons.append("outside detected speech")
         if echoed:
             reasons.append(f'{PROMPT_ECHO}: "{echoed}"')
+        if repeats:
+            reasons.append(repeats)
         result.append(Cleaned(text, start, end, ", ".join(reasons)))
         said.append(1)
     return [
@@ -272,17 +311,46 @@ def without_prompt_echo(text: str) -> tuple[str, str]:
     return text, "、".join(removed)
 
 
+# A phrase whisper writes twice or more within one segment, with nothing but punctuation
+# between: a new user's Traditional draft read "埃隆馬斯克表述﹑埃隆馬斯克表述。" where
+# "埃隆·马斯克表示，" was said once. People repeat a word or two ("对对对", "I think, I
+# think"); a phrase of REPEATED_PHRASE_CHARS Chinese characters or REPEATED_PHRASE_WORDS
+# words said again at once is the decoder's loop, kept once and flagged.
+REPEATED_PHRASE_CHARS = 5
+REPEATED_PHRASE_WORDS = 4
+_REPEATED_PHRASE = re.compile(r"(?<![A-Za-z0-9])(\w.{2,}?)((?:[\W_]*?\1)+)(?![A-Za-z0-9])", re.DOTALL)
+
+
+def without_repeated_phrase(text: str) -> tuple[str, str]:
+    """``text`` with each phrase said twice or more in a row kept once (see
+    REPEATED_PHRASE_CHARS), and the flag for the editor ('' when nothing was collapsed)."""
+    collapsed: list[str] = []
+
+    def once(match: re.Match[str]) -> str:
+        phrase = match.group(1)
+        han, words = len(re.findall(f"[{_HAN}]", phrase)), len(re.findall(r"[A-Za-z0-9]+", phrase))
+        long_enough = han >= REPEATED_PHRASE_CHARS if han else words >= REPEATED_PHRASE_WORDS
+        if not long_enough or not re.search(r"\w$", phrase):
+            return match.group()
+        times = 1 + len(re.findall(re.escape(phrase), match.group(2)))
+        collapsed.append(_collapsed(phrase, times, "repeated words"))
+        return phrase
+
+    text = _REPEATED_PHRASE.sub(once, text)
+    return text, ", ".join(collapsed)
+
+
 def _with_reason(segment: Cleaned, reason: str) -> Cleaned:
     if reason in segment.flag:
         return segment
     return dataclasses.replace(segment, flag=", ".join(r for r in (segment.flag, reason) if r))
 
 
-def _collapsed(text: str, times: int) -> str:
-    """The flag of a line said ``times`` in a row and kept once, quoting its start (inside
-    the draft's HTML comment, so never ``--``)."""
+def _collapsed(text: str, times: int, what: str = "repeated line") -> str:
+    """The flag of a line (``what``) said ``times`` in a row and kept once, quoting its
+    start (inside the draft's HTML comment, so never ``--``)."""
     excerpt = text if len(text) <= COLLAPSED_EXCERPT_CHARS else text[:COLLAPSED_EXCERPT_CHARS].rstrip() + "…"
-    return f'repeated line collapsed ({times}×): "{re.sub("-{2,}", "–", excerpt)}"'
+    return f'{what} collapsed ({times}×): "{re.sub("-{2,}", "–", excerpt)}"'
 
 
 def text_units(text: str, language: str) -> int:

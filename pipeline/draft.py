@@ -216,6 +216,8 @@ def paragraphs(segments: tuple[Segment, ...], language: str) -> list[Paragraph]:
         if current:
             flags = tuple(f"{timestamp(s.start)} {s.flag}" for s in current if s.flag)
             text = cleanup.join_text((s.text for s in current), language)
+            if text.endswith("，"):  # a turn or topic that ends on a conjunction ("不过，")
+                text = text[:-1] + "。"
             turn_starts = current[0].speaker != (result[-1].voice if result else "")
             speaker = current[0].speaker if turn_starts else ""
             result.append(Paragraph(current[0].start, text, flags, speaker, current[0].speaker))

@@ -86,6 +86,27 @@ def test_a_collapsed_loop_is_flagged_with_what_was_collapsed_whatever_else_is_fl
     assert kept.flag == 'repetitive, repeated line collapsed (4×): "Ask what you can do for your country –…"'
 
 
+def test_a_phrase_written_twice_within_a_line_is_kept_once_and_flagged_a_word_said_twice_stays() -> None:
+    """A new user's Traditional draft: "…廠份額﹑埃隆馬斯克表述﹑埃隆馬斯克表述。" for one
+    "埃隆·马斯克表示，"; people do repeat a word or two."""
+    looped = "希望分得更多的是廠份額﹑埃隆馬斯克表述﹑埃隆馬斯克表述。他的公司正在建設。"
+    raw = [
+        {"start": 0.0, "end": 8.0, "text": looped},
+        {"start": 8.0, "end": 12.0, "text": " the cat sat on the mat, the cat sat on the mat the cat sat on the mat"},
+        *({"start": 12.0 + n, "end": 13.0 + n, "text": t} for n, t in enumerate(
+            ["谢谢大家，谢谢大家。", "对对对，是的。", "I think, I think we should go.", "哈哈哈哈哈哈哈哈"]
+        )),
+    ]  # fmt: skip
+    cleaned = cleanup.clean_segments(raw, [(0.0, 20.0)])
+    assert [c.text for c in cleaned[:2]] == [
+        "希望分得更多的是廠份額﹑埃隆馬斯克表述。他的公司正在建設。",
+        "the cat sat on the mat",
+    ]
+    assert cleaned[0].flag == 'repeated words collapsed (2×): "埃隆馬斯克表述"'
+    assert cleaned[1].flag == 'repeated words collapsed (3×): "the cat sat on the mat"'
+    assert [(c.text, c.flag) for c in cleaned[2:]] == [(str(r["text"]), "") for r in raw[2:]]
+
+
 def test_the_mandarin_prompt_written_as_speech_is_removed_and_flagged_and_marks_alone_are_no_text() -> None:
     """Cases of a new user's drafts: whisper wrote its prompt where the audio was hard, and
     a window of full stops only."""
