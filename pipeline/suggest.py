@@ -353,18 +353,53 @@ def _chinese_words(known: Known) -> tuple[str, ...]:
 def _chinese_tags(text: str, known: Known) -> list[str]:
     extractor, _ = _jieba(_chinese_words(known))
     nouns = ("n", "nz", "vn", "eng")
-    tags = extractor.extract_tags(text, topK=MAX_TAGS * 2, allowPOS=nouns)
-    return [str(tag) for tag in tags if len(tag) >= 2 and not str(tag).isdigit()]
+    tags = [str(tag) for tag in extractor.extract_tags(text, topK=MAX_TAGS * 2, allowPOS=nouns)]
+    # Two characters jieba's dictionary lacks, said once, are more often a mishearing (微染
+    # for 微软, 时辈 for 十倍, in a new user's draft) than a topic: they must be said again.
+    # Longer words it lacks are mostly names (台积电), and Latin words are not in it at all.
+    dictionary, known_words = extractor.tokenizer.FREQ, set(_chinese_words(known))
+
+    def heard_right(tag: str) -> bool:
+        unknown_pair = len(tag) == 2 and _HAN_WORD.fullmatch(tag) and not dictionary.get(tag)
+        return not unknown_pair or tag in known_words or text.count(tag) >= MIN_MENTIONS
+
+    return [tag for tag in tags if len(tag) >= 2 and not tag.isdigit() and heard_right(tag)]
+
+
+# A foreign person's name in Chinese is written with a middle dot between its parts
+# (萨姆·奥尔特曼, 埃隆·马斯克; ‧ in Taiwan): the dot says it is a person's full name,
+# so it is kept when said once. jieba tags its parts (萨姆) as names of their own.
+_NAME_DOTS = ("·", "・", "‧", "•")
+_HAN_WORD = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _chinese_names(text: str, known: Known) -> tuple[list[str], list[str]]:
-    """People (nr) and organisations (nt) jieba finds, said at least MIN_MENTIONS times."""
+    """People and organisations in Chinese ``text``, most said first: names of jieba's
+    words joined by a middle dot (``_NAME_DOTS``); jieba's people (nr) and organisations
+    (nt) said at least MIN_MENTIONS times, but not a part of a dotted name."""
     _, tagger = _jieba(_chinese_words(known))
+    words = list(tagger.cut(text))
+    dotted: Counter[str] = Counter()
+    name: list[str] = []
+    for i, (word, _) in enumerate(words):
+        if _HAN_WORD.fullmatch(word) and (name or (i + 1 < len(words) and words[i + 1].word in _NAME_DOTS)):
+            name.append(word)
+            if not (i + 1 < len(words) and words[i + 1].word in _NAME_DOTS):
+                if len(set(name)) == len(name):  # not a stutter (萨姆·萨姆·奥尔特曼)
+                    dotted["·".join(name)] += 1
+                name = []
+        elif word not in _NAME_DOTS:
+            name = []
+    for short in list(dotted):  # jieba cut "对加文·贝克" as 对加/文: 文·贝克 is 加文·贝克
+        longer = [full for full in dotted if len(full) > len(short) and full.endswith(short)]
+        if longer:
+            dotted[max(longer, key=len)] += dotted.pop(short)
+    parts = {part for full in dotted for part in full.split("·")}
     people, orgs = Counter(), Counter()
-    for word, flag in tagger.cut(text):
-        if len(word) >= 2 and flag == "nr":
+    for word, flag in words:
+        if len(word) >= 2 and flag == "nr" and word not in parts:
             people[word] += 1
         elif len(word) >= 2 and flag == "nt":
             orgs[word] += 1
     keep = lambda counts: [w for w, hits in counts.most_common() if hits >= MIN_MENTIONS]  # noqa: E731
-    return keep(people), keep(orgs)
+    return [full for full, _ in dotted.most_common()] + keep(people), keep(orgs)

@@ -56,6 +56,20 @@ def test_mandarin_names_and_tags_from_jieba_and_known_names() -> None:
     assert not names & {t.casefold() for t in found.tags}  # nothing suggested twice
 
 
+def test_a_mandarin_name_with_a_middle_dot_is_suggested_whole_and_a_word_heard_once_is_no_tag() -> None:
+    """A fourth new user's draft suggested `people: [萨姆]` (a part of 萨姆·奥尔特曼) and the
+    tags 微染 and 时辈 (mishearings of 微软 and 十倍, each heard once)."""
+    known = suggest.Known({"companies_orgs": (), "people": (), "products_models": ()})
+    text = (
+        "萨姆·奥尔特曼在一次访谈中说，算力的需求还会增加时辈。微染也推出了产品。萨姆表示很好。"
+        "埃隆·马斯克表示，他的公司正在建设数据中心。萨姆说，数据中心和算力都很重要。萨姆·萨姆·奥尔特曼。"
+    )
+    found = suggest.suggest("访谈", "", text, "zh", known)
+    assert found.people == ("萨姆·奥尔特曼", "埃隆·马斯克")  # not 萨姆 (said four times), nor the stutter
+    assert {"数据中心", "算力"} <= set(found.tags)  # said twice, or in jieba's dictionary
+    assert not {"微染", "时辈"} & set(found.tags)
+
+
 def test_english_tags_need_no_download_and_known_names_come_from_posts(tmp_path: Path) -> None:
     posts = tmp_path / "posts"
     posts.mkdir()
