@@ -229,6 +229,14 @@ def test_mandarin_paragraphs_join_without_spaces() -> None:
     assert draft.paragraphs(segments, "zh")[0].text == "大家好。今天聊芯片。"
 
 
+def test_a_paragraph_that_stops_on_a_conjunction_ends_a_sentence() -> None:
+    """A line ending on 不过 is set "不过，" (the next goes on); where a long pause or
+    another voice ends the paragraph there, it ends with 。."""
+    segments = (Segment(0, 2, "大家好。"), Segment(2, 4, "不过，"), Segment(30, 32, "今天聊芯片。"))
+    assert [p.text for p in draft.paragraphs(segments, "zh")] == ["大家好。不过。", "今天聊芯片。"]
+    assert draft.paragraphs((*segments[:2], Segment(4.2, 6, "数据安全。")), "zh")[0].text == "大家好。不过，数据安全。"
+
+
 @pytest.mark.parametrize("pause", [3.0, 20.0])
 def test_a_pause_of_three_seconds_or_more_always_starts_a_paragraph(pause: float) -> None:
     before = (Segment(0.0, 2.0, "So we were talking about chips"), Segment(2.5, 4.0, "and"))  # short, unfinished
