@@ -298,7 +298,7 @@ def without_name_loops(text: str, terms: Sequence[str], order_run: int = PROMPT_
             before, rest = run[:start], run[end:]
             return before + rest if rest else before.rstrip("、，,·・‧ ")
         positions = [term for term, _, _, whole in heard if whole]
-        in_order = max((len(run) for run in _consecutive(positions)), default=0)
+        in_order = max((len(chain) for chain in _consecutive(positions)), default=0)
         if in_order >= order_run:
             flags.append(f'{PROMPT_ORDER}: "{run.strip()}"')
         return run
