@@ -126,7 +126,6 @@ def ingest(args: argparse.Namespace) -> int:
     """
     import atexit
     import dataclasses
-    import threading
 
     from flows.server import start_embedded_api
     from pipeline.draft import Outcome
@@ -165,12 +164,7 @@ def ingest(args: argparse.Namespace) -> int:
     _prepare_prefect(settings)
     # Prefect's API starts in its own process; meanwhile this one follows the ingest's
     # plan as far as it can (model, download, decoding) and hands it to the flow.
-    threading.Thread(
-        target=head_start.run,
-        args=(settings,),
-        kwargs={**options, "allow_local_files": args.allow_local_files},
-        daemon=True,
-    ).start()
+    head_start.start(settings, **options, allow_local_files=args.allow_local_files)
     embedded = None
     if not os.environ.get("PREFECT_API_URL"):
         embedded = start_embedded_api(settings.prefect_home)

@@ -341,6 +341,10 @@ def _transcribed(
 ) -> Path:
     """The model's transcript: loaded while the audio downloads, then transcribed."""
     resolved = prepare_model.submit(plan, settings.models_dir)
+    # The head start may be downloading this audio now; when ffmpeg could not read it,
+    # the same bytes would come again: say so rather than download and decode them twice.
+    if head_start is not None and (failure := head_start.wait()) is not None:
+        raise failure
     media = None
     if not plan.transcript_ready:
         media = download_audio.with_options(**retrying)(

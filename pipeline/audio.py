@@ -9,6 +9,7 @@ import ctypes
 import logging
 import mmap
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -80,6 +81,7 @@ def _ffmpeg(path: Path, outputs: list[list[str]]) -> None:
     if result.returncode != 0:
         detail = result.stderr.decode(errors="replace").strip().splitlines()
         reason = detail[-1] if detail else f"ffmpeg exited with {result.returncode}"
+        reason = re.sub(r"^\[[^]]* @ 0x[0-9a-f]+\] ", "", reason)  # "[out#1/s16le @ 0x55…] ": where in ffmpeg
         raise AudioError(f"cannot decode the audio of {path.name}: {reason}")
     if any(not Path(o[-1]).exists() or Path(o[-1]).stat().st_size == 0 for o in outputs):
         raise AudioError(f"{path.name} has no audio track")

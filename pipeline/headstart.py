@@ -11,10 +11,12 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+from typing import Any
 
 from pipeline import corrections, source, speakers, transcribe
 from pipeline.config import Settings
 from pipeline.draft import DraftResult, Outcome
+from pipeline.errors import AudioError, DraftcastError
 from pipeline.plan import IngestPlan, channel_of, draft_inputs, plan_ingest
 from pipeline.store import DraftStore, locked
 from pipeline.transcribe import PreparedAudio
@@ -31,7 +33,7 @@ class HeadStart:
     stores a placeholder for it among the flow run's parameters instead of copying the
     decoded samples into JSON."""
 
-    __slots__ = ("_asked", "extracted", "learned", "plan", "prepared", "url")
+    __slots__ = ("_asked", "_idle", "extracted", "failure", "learned", "plan", "prepared", "url")
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -39,7 +41,12 @@ class HeadStart:
         self.plan: IngestPlan | None = None
         self.prepared: PreparedAudio | None = None  # the downloaded audio, decoded, its speech found
         self.learned: list[str] = []  # what up_to_date learned from editors' drafts, a line each
+        # Why the audio could not be had, when trying again cannot help (a download ffmpeg
+        # cannot read): the flow reports it rather than download and decode it again.
+        self.failure: DraftcastError | None = None
         self._asked = threading.Event()  # set once the metadata was asked for (found or not)
+        self._idle = threading.Event()  # clear while ``start``'s run goes on
+        self._idle.set()
 
     def ask(self, settings: Settings, *, allow_local_files: bool = False) -> None:
         """The metadata, now (``source.extract``): what ``up_to_date`` and the flow start
@@ -112,6 +119,25 @@ class HeadStart:
             return None
         return DraftResult(record.path, Outcome.UNCHANGED) if inputs == record.inputs else None
 
+    def start(self, settings: Settings, **options: Any) -> None:
+        """``run`` in a thread of its own (``options``: its keyword arguments); ``wait``
+        returns once it is done."""
+        self._idle.clear()
+
+        def run() -> None:
+            try:
+                self.run(settings, **options)
+            finally:
+                self._idle.set()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def wait(self) -> DraftcastError | None:
+        """Once ``start``'s run is done (at once if none was started): ``failure``, why
+        the audio could not be had when trying again cannot help, or None."""
+        self._idle.wait()
+        return self.failure
+
     def run(
         self,
         settings: Settings,
@@ -158,6 +184,8 @@ class HeadStart:
             loading.join()  # mostly done by now: downloading and decoding take longer
         except Exception as error:
             log.debug("head start of %s stopped: %s", self.url, error)
+            if isinstance(error, AudioError):
+                self.failure = error
 
     def _load_model(self, plan: IngestPlan, settings: Settings) -> None:
         try:

@@ -16,6 +16,7 @@ import os
 import subprocess
 import threading
 import wave
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -39,12 +40,21 @@ HOSTILE = "Ask not: # 'what' \"your\" --- {{ country }} {% raw %} 🇺🇸 <scri
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files without logging; counts each path's GET requests in ``server.gets``."""
+
+    server: _QuietServer
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def do_GET(self) -> None:
+        self.server.gets[self.path] += 1
+        super().do_GET()
 
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    gets: Counter[str]
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client that hangs up early (yt-dlp probing) is not a test failure
@@ -56,6 +66,7 @@ class Site:
 
     root: Path
     base: str
+    gets: Counter[str]  # GET requests by path ("/jfk.mp4"), since the site started
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
@@ -171,9 +182,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
     (root / "no-media.html").write_text("<html><head><title>Words only</title></head><body>hi</body></html>")
     server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    server.gets = Counter()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Site(root, f"http://127.0.0.1:{server.server_address[1]}")
+    yield Site(root, f"http://127.0.0.1:{server.server_address[1]}", server.gets)
     server.shutdown()
 
 

@@ -204,8 +204,12 @@ def test_bad_input_gives_one_clear_line_and_leaves_nothing(
     (site.root / "notes.txt").write_text("Show notes, not a recording.\n" * 40)
     url = url.format(site=site.base)
     options = [o.format(tmp=isolated.parent) for o in options]
+    path = url.removeprefix(site.base)
+    asked_before = site.gets[path]
     code, out, err = _run(capfd, url, "--model", "tiny.en", "--language", "en", *options)
     assert code == 1 and out == ""
+    if "ffmpeg can read" in words:  # asked about once, downloaded once: not again by the flow
+        assert site.gets[path] - asked_before == 2
     last = err.strip().splitlines()[-1]
     assert last.startswith("draftcast: error: ") and words in last and url in last
     said = last.removeprefix("draftcast: error: ")
