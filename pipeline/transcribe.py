@@ -249,7 +249,9 @@ def _names_and_type(segments: tuple[Segment, ...], language: str, options: Decod
     listed = options.vocabulary.texts(language, script)
     if listed:
         segments = tuple(_without_name_loops(segment, listed) for segment in segments)
-        segments = tuple(dataclasses.replace(s, text=vocabulary.spelled_as_listed(s.text, listed)) for s in segments)
+        segments = tuple(
+            dataclasses.replace(s, text=vocabulary.spelled_as_listed(s.text, listed, script)) for s in segments
+        )
     likely = options.vocabulary.likely(language, script)
     if likely:
         segments = vocabulary.correct_segments(segments, likely, options.vocabulary.texts(language, script))

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from pipeline import cleanup
+from pipeline.choices import ChineseScript
 from pipeline.config import MAX_TERM_CHARS
 from pipeline.suggest import ENTITY_FIELDS, Known
 from pipeline.transcript import Segment
@@ -100,8 +101,15 @@ class Vocabulary:
 
 def _in_language(terms: Iterable[str], language: str, script: str | None) -> tuple[str, ...]:
     if cleanup.is_chinese(language):
-        return tuple(_unique(cleanup.to_script(t, script) if script else t for t in terms))
+        return tuple(_unique(_in_script(t, script) if script else t for t in terms))
     return tuple(t for t in terms if not _CJK_CHAR.search(t))
+
+
+def _in_script(term: str, script: str) -> str:
+    """``term`` in ``script``; a term written in Traditional characters stays as written
+    for a Traditional script: OpenCC's s2t writes 臺 where a Taiwanese list says 台積電."""
+    simplified = cleanup.to_script(term, ChineseScript.SIMPLIFIED)
+    return term if script != ChineseScript.SIMPLIFIED and simplified != term else cleanup.to_script(term, script)
 
 
 def for_video(title: str, description: str, tags: Sequence[str], channel: Sequence[str], known: Known) -> Vocabulary:
@@ -202,11 +210,18 @@ def prompt(base: str | None, terms: Sequence[str], language: str, *, multilingua
     return compose(chosen) or None
 
 
-def spelled_as_listed(text: str, terms: Sequence[str]) -> str:
+def spelled_as_listed(text: str, terms: Sequence[str], script: str | None = None) -> str:
     """``text`` with each of ``terms`` written as listed where it is there with the same
     letters, in the same case, but other separators between them: whisper writes the
     vocabulary's 埃隆·馬斯克 as 埃隆馬斯克 at times, and "OpenAI" as "Open AI", "GPT-4" as
-    "GPT 4". Not flagged: nothing but a separator changes."""
+    "GPT 4"; with a Chinese ``script`` (the one ``text`` was converted to), also where
+    OpenCC wrote the term's characters otherwise (臺積電 for a listed 台積電). Not flagged:
+    the name is the same."""
+    if script:
+        for term in terms:
+            converted = cleanup.to_script(cleanup.to_script(term, ChineseScript.SIMPLIFIED), script)
+            if converted != term:
+                text = text.replace(converted, term)
     listed, spellings = _spellings(tuple(terms))
     if not listed:
         return text

@@ -157,6 +157,12 @@ def test_a_listed_name_written_with_other_separators_is_written_as_listed() -> N
     options = transcribe.DecodingOptions(language="zh", vocabulary=_vocabulary(["埃隆·马斯克"]))
     (segment,) = transcribe._names_and_type((Segment(0.0, 2.0, "埃隆马斯克表示"),), "zh", options)
     assert (segment.text, segment.flag) == ("埃隆·马斯克表示。", "")
+    # A Traditional list's own characters, not OpenCC's (its s2t writes 臺 for 台).
+    hant = _vocabulary(["台積電", "英伟达"])
+    assert hant.texts("zh", "zh-Hant") == ("台積電", "英偉達") and hant.texts("zh", "zh-Hans") == ("台积电", "英伟达")
+    options = transcribe.DecodingOptions(language="zh", chinese_script="zh-Hant", vocabulary=hant)
+    heard = cleanup.to_script("台积电和英伟达的芯片", "zh-Hant")
+    assert transcribe._names_and_type((Segment(0.0, 2.0, heard),), "zh", options)[0].text == "台積電和英偉達的芯片。"
 
 
 def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() -> None:
