@@ -128,7 +128,9 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_a_killed_ingest_leaves_no_prefect_api_behind(site: Site, tmp_path: Path) -> None:
     url = site.add_page("killed.html", media="jfk.mp4", title="Killed midway")
+    # Without a server's address (an earlier in-process ingest may have left its own): the embedded API.
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    env.pop("PREFECT_API_URL", None)
     command = [sys.executable, "-m", "flows.cli", "ingest", url, "--model", "tiny.en", "--language", "en"]
     cli = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     api: list[int] = []
