@@ -591,6 +591,15 @@ def build_parser() -> argparse.ArgumentParser:
     status_parser = commands.add_parser("status", help="what polling found, launched, drafted and failed")
     status_parser.add_argument("--all", action="store_true", help="every video, not only those needing a person")
     status_parser.set_defaults(handler=status)
+    # An unknown option is told with the usage of the command it was given to
+    # ("draftcast ingest --bogus"), not the top-level one (argparse's own way).
+    stack = [parser]
+    while stack:
+        for action in stack.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for command_parser in action.choices.values():
+                    command_parser.set_defaults(command_parser=command_parser)
+                    stack.append(command_parser)
     return parser
 
 
@@ -632,7 +641,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command in ``argv`` (None: the process's arguments); returns the exit code:
     0 done, 1 a DraftcastError (one line on stderr, naming the URL), 3 a removed draft not
     written again, 130 interrupted. Bad arguments exit with 2 (argparse)."""
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    del args.command_parser
     if args.handler in (list_models, status, drafts, voices, vocabulary):  # the others log through Prefect's handlers
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:

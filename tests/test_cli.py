@@ -376,3 +376,25 @@ def test_a_usage_error_names_the_choices_as_they_are_typed(capsys: pytest.Captur
         build_parser().parse_args(["ingest", "http://127.0.0.1:1/x", "--engine", "bogus"])
     assert exited.value.code == 2
     assert "(choose from 'openai-whisper', 'faster-whisper')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["ingest", "--bogus", "http://127.0.0.1:9/a.mp4"], "usage: draftcast ingest "),
+        (["voices", "add", "--loud", "Ada", "ada.wav"], "usage: draftcast voices add "),
+        (["--bogus", "drafts"], "usage: draftcast drafts "),
+    ],
+)
+def test_an_unknown_option_is_told_with_the_usage_of_its_command(
+    argv: list[str], usage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith(usage)
+    unknown = next(a for a in argv if a.startswith("--"))
+    command = usage.removeprefix("usage: ").strip()
+    assert err.splitlines()[-1] == f"{command}: error: unrecognized arguments: {unknown}"
