@@ -441,7 +441,7 @@ def _add_suggestions(fields: dict[str, Any], found: suggest.Suggestions) -> tupl
     return fields, added
 
 
-SUGGESTION_MARK = "  # suggested by draftcast: keep, fix or delete"
+SUGGESTION_MARK = suggest.SUGGESTION_MARK
 
 
 def _mark_suggestions(front_matter: str, suggested: dict[str, list[str]]) -> str:

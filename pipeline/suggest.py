@@ -93,7 +93,9 @@ def known_names(folders: Iterable[Path], configured: dict[str, list[str]], skip:
             if skip is not None and path.resolve() == skip.resolve():
                 continue
             try:
-                metadata = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
+                text = path.read_text(encoding="utf-8")
+                metadata = frontmatter.loads(text).metadata
+                unreviewed = _unreviewed(text) if metadata.get("draft") is True else set()
             except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
                 continue
             in_post: set[str] = set()
@@ -101,11 +103,28 @@ def known_names(folders: Iterable[Path], configured: dict[str, list[str]], skip:
                 values = metadata.get(name) or []
                 if name == "companies_orgs":
                     values = [*values, *(metadata.get("companies") or [])]
-                named = [str(v) for v in values if isinstance(v, str | int) and str(v).strip()]
+                named = [str(v) for v in values if isinstance(v, str | int) and str(v).strip() and v not in unreviewed]
                 found[name] += named
                 in_post |= {" ".join(v.split()).casefold() for v in named}
             uses.update(in_post)
     return Known({name: tuple(_unique(values)) for name, values in found.items()}, dict(uses.most_common()))
+
+
+# The YAML comment a draft gives each suggested item. In a draft (draft: true) an item
+# that still has it is draftcast's guess, not the blog's name: a new user's misheard
+# "Jensen Quan" and "MQ TV" would otherwise steer every later prompt of the blog.
+SUGGESTION_MARK = "  # suggested by draftcast: keep, fix or delete"
+
+
+def _unreviewed(text: str) -> set[Any]:
+    """The items of ``text``'s front matter whose line ends with SUGGESTION_MARK."""
+    items: set[Any] = set()
+    for line in text.split("\n---", 1)[0].splitlines():
+        if line.endswith(SUGGESTION_MARK):
+            item = yaml.safe_load(line.removesuffix(SUGGESTION_MARK))  # ["Jensen Quan"]
+            if isinstance(item, list):
+                items.update(v for v in item if isinstance(v, str | int))
+    return items
 
 
 def suggest(title: str, description: str, text: str, language: str, known: Known) -> Suggestions:
@@ -118,8 +137,12 @@ def suggest(title: str, description: str, text: str, language: str, known: Known
         ModelError: English text, and the NER model is not installed."""
     chinese = cleanup.is_chinese(language)
     everything = "\n".join((title, title, description, text))  # the title weighs more
+    # A name only the title holds is not said: for a bare media URL the title is the file's
+    # name ("heldoutA-snr5"), which would pass as a model said twice.
+    beyond_title = "\n".join((description, text))
     if chinese:  # one script to match in (a name known as 輝達 is said 辉达); drafts convert after
         everything, text = cleanup.to_script(everything, "zh-Hans"), cleanup.to_script(text, "zh-Hans")
+        beyond_title = cleanup.to_script(beyond_title, "zh-Hans")
         known = Known({n: tuple(cleanup.to_script(v, "zh-Hans") for v in vs) for n, vs in known.names.items()})
     tags = _chinese_tags(text or everything, known) if chinese else _english_tags(text or everything)
     mentioned = {name: _mentioned(known.of(name), everything) for name in ENTITY_FIELDS}
@@ -128,10 +151,10 @@ def suggest(title: str, description: str, text: str, language: str, known: Known
         mentioned["people"] += people
         mentioned["companies_orgs"] += orgs
     if _is_english(language):
-        for name, names in _english_names(text, everything, known).items():
+        for name, names in _english_names(text, everything, known, beyond_title).items():
             mentioned[name] += names
     else:
-        mentioned["products_models"] += _model_like(everything)
+        mentioned["products_models"] += _model_like(everything, beyond_title)
     taken = {name.casefold() for names in mentioned.values() for name in names}
     return Suggestions(
         tags=tuple(t for t in _unique(tags) if t.casefold() not in taken)[:MAX_TAGS],
@@ -163,9 +186,10 @@ def _mentioned(names: Iterable[str], text: str) -> list[str]:
     return [name for name, _ in counts.most_common()]
 
 
-def _model_like(text: str) -> list[str]:
-    counts = Counter(_model_names(text))
-    return [name for name, hits in counts.most_common() if hits >= MIN_MENTIONS]
+def _model_like(text: str, beyond_title: str) -> list[str]:
+    """The model-like names said MIN_MENTIONS times in ``text``, once at least in ``beyond_title``."""
+    counts, beyond = Counter(_model_names(text)), Counter(_model_names(beyond_title))
+    return [name for name, hits in counts.most_common() if hits >= MIN_MENTIONS and beyond[name]]
 
 
 def _model_names(text: str) -> list[str]:
@@ -210,7 +234,7 @@ def _entities(text: str) -> Iterator[tuple[str, str]]:
             yield entity.text, entity.label_
 
 
-def _english_names(spoken: str, everything: str, known: Known) -> dict[str, list[str]]:
+def _english_names(spoken: str, everything: str, known: Known, beyond_title: str) -> dict[str, list[str]]:
     """People, organisations and products in English, by field, most said first: the
     names spaCy's NER tags PERSON, ORG or PRODUCT in ``spoken`` (the transcript: a title
     in Title Case or a list of chapters misleads it) and the model-like names of
@@ -223,7 +247,8 @@ def _english_names(spoken: str, everything: str, known: Known) -> dict[str, list
     text writes it in lower case as often as not (a common word starting a sentence:
     "Inference"); when only the model finds it and tags it at fewer than half of the
     times the transcript says it; when it is said only inside a longer name; when only
-    its shape finds it and it is said fewer than MIN_MENTIONS times; and a person of one
+    its shape finds it and it is said fewer than MIN_MENTIONS times or only in the title
+    (``beyond_title``: the description and transcript); and a person of one
     word (a first name, or a misread: "Blackwell"; the blog names people in full). A name
     the model tags only as a place is a company when it tags it ORG in both of
     ``_COMPANY_PROBES`` (it reads Nvidia as a place in most sentences).
@@ -241,7 +266,11 @@ def _english_names(spoken: str, everything: str, known: Known) -> dict[str, list
         if _NAME_SHAPE.match(found) and re.search(r"[^\W\d_]", found):
             spellings[_key(found)][found] += 1
             labels[_key(found)][label] += 1
-    said, said_spoken = _said(spellings, everything), _said(spellings, spoken)
+    said, said_spoken, said_beyond = (
+        _said(spellings, everything),
+        _said(spellings, spoken),
+        _said(spellings, beyond_title),
+    )
     result: dict[str, Counter[str]] = defaultdict(Counter)
     for key, forms in spellings.items():
         if key in known_keys:
@@ -261,7 +290,7 @@ def _english_names(spoken: str, everything: str, known: Known) -> dict[str, list
             or said[key] == 0
             or (" " not in shown and 2 * lowered >= said[key])
             or (not tags["MODEL"] and named * 2 < said_spoken[key])
-            or (not named and said[key] < MIN_MENTIONS)
+            or (not named and (said[key] < MIN_MENTIONS or said_beyond[key] == 0))
             or (fields[0] == "people" and " " not in shown)
         ):
             continue

@@ -82,6 +82,24 @@ def test_english_tags_need_no_download_and_known_names_come_from_posts(tmp_path:
     assert all(t == t.lower() for t in found.tags)
 
 
+def test_a_drafts_unreviewed_suggestions_are_not_the_blogs_names_and_a_file_name_is_no_model(tmp_path: Path) -> None:
+    """A new user's drafts in out_dir suggested a misheard "Jensen Quan" and "MQ TV": they
+    must not become names the blog knows (and steer every later prompt) until an editor
+    publishes them; and a bare media URL's title, its file name, is no model said twice."""
+    mark = suggest.SUGGESTION_MARK
+    (tmp_path / "a.md").write_text(
+        f"---\ndraft: true\npeople:\n- Jensen Quan{mark}\n- Lisa Su\ncompanies_orgs:\n- MQ TV{mark}\n---\nText\n"
+    )
+    (tmp_path / "b.md").write_text(f"---\ndraft: false\npeople:\n- Jensen Huang{mark}\n---\nText\n")
+    known = suggest.known_names([tmp_path], {})
+    assert known.of("people") == ("Lisa Su", "Jensen Huang") and known.of("companies_orgs") == ()
+    english = suggest.suggest("heldoutA-snr5", "", "We tested the H100 and H100s today.", "en", known)
+    assert english.products_models == ("H100",)
+    for language, text in [("en", "We tested the chips today."), ("zh", "今天我们测试了芯片。")]:
+        assert suggest.suggest("heldoutA-snr5", "", text, language, known).products_models == ()
+    assert suggest.suggest("B200 评测", "", "B200 很快。", "zh", known).products_models == ("B200",)
+
+
 def test_the_draft_marks_each_suggestion_and_keeps_the_videos_own_tags_first(
     tmp_path: Path, monkeypatch: object
 ) -> None:
