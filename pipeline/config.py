@@ -33,6 +33,11 @@ DEFAULT_CONFIG = Path("config") / "draftcast.toml"
 DEFAULT_TEMPLATE = Path("templates") / "post.md.j2"
 MAX_TERM_CHARS = 40  # a vocabulary entry or tag longer than this is a phrase, not a name
 
+# What the blog's posts have in these fields (../shared/examples/published-post.md): a
+# draft gets them when the config's [front_matter] says nothing of them, so a config of
+# one's own without the section still builds (the blog has no page for layout '').
+BLOG_FRONT_MATTER = {"layout": "post.njk", "status": "evergreen"}
+
 # Every section of the config file and the keys read from it ([front_matter] takes the
 # blog's fields, which pipeline.draft checks). Anything else is refused, so a misspelt key
 # is an error rather than a setting silently ignored. The shipped config documents each
@@ -466,7 +471,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         template=_resolve_template(
             env.get("DRAFTCAST_TEMPLATE") or _expect(main, "template", str, where) or str(DEFAULT_TEMPLATE)
         ),
-        front_matter=_expect(raw, "front_matter", dict, where) or {},
+        front_matter={**BLOG_FRONT_MATTER, **(_expect(raw, "front_matter", dict, where) or {})},
         channels=tuple(channels),
         network_retry_delays=retry_delays,
         network_timeout_seconds=timeout,

@@ -98,3 +98,14 @@ def test_a_channel_claims_its_own_pages_not_a_channel_whose_url_merely_starts_th
     assert speaker("http://127.0.0.1:8000/shows/a.flac") == "Shows"
     assert speaker("http://127.0.0.1:8000/shows/zh/talk.flac") == "Shows in Mandarin"  # the closer one
     assert speaker("http://127.0.0.1:8000/shows/zhlist/talk.flac") == "Shows"
+
+
+def test_a_config_without_front_matter_still_gives_the_blogs_layout_and_status(tmp_path: Path) -> None:
+    """A new user's own config had no [front_matter]: drafts got `layout: ''`, which the
+    blog cannot build. The blog's values come unless the config gives its own."""
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[draftcast]\nmodel = "base"\n')
+    assert load_settings(bare).front_matter == {"layout": "post.njk", "status": "evergreen"}
+    own = tmp_path / "own.toml"
+    own.write_text('[front_matter]\nlayout = "talk.njk"\ncategory = "ai"\n')
+    assert load_settings(own).front_matter == {"layout": "talk.njk", "status": "evergreen", "category": "ai"}
