@@ -319,11 +319,18 @@ def _decode_spans(
 
 
 def _with_rests(batch: list[Span], decode: DecodeSpans, speech_regions: list[Span]) -> list[list[dict[str, Any]]]:
+    """Each window's segments (``batch``: (start, end) seconds), a window whose text stops
+    while speech goes on decoded again from there, MAX_PASSES times at most. A rest with
+    speech that decodes to nothing (whisper writes no text for a second or so: "不过" at
+    a window's end) marks the segment before it ``unheard`` (its seconds), for the flag
+    ``cleanup.UNHEARD``: never lost in silence."""
     found: list[list[dict[str, Any]]] = [[] for _ in batch]
     pending = list(enumerate(batch))
-    for _ in range(MAX_PASSES):
+    for attempt in range(MAX_PASSES):
         rests = []
         for (index, (start, end)), segments in zip(pending, decode([span for _, span in pending]), strict=True):
+            if attempt and not segments and found[index]:
+                found[index][-1]["unheard"] = round(end - start, 2)
             found[index] += segments
             resume = segments[-1]["end"] if segments else end
             speech_left = speech.speech_fraction(resume, end, speech_regions) >= REST_SPEECH_FRACTION

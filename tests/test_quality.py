@@ -252,3 +252,25 @@ def test_a_fast_speakers_sentence_written_half_as_often_as_said_is_flagged(tmp_p
         (flagged,) = cleanup.flag_short_text(written(copies), window, regions, "en", nuclei)
         assert cleanup.SHORT_TEXT in flagged.flag, (copies, len(nuclei))
     assert cleanup.text_syllables("สวัสดีครับ") is None  # a script not counted is not judged by syllables
+
+
+def test_speech_whisper_writes_nothing_for_when_asked_again_is_flagged_not_lost() -> None:
+    """With a 34-name prompt, base ended a window at 54.3 s where "不过" was said until
+    55.3 s; decoded again, that second gave no text, and the draft lost it unflagged. The
+    engine is stood in for by canned segments: which rest is asked for again, what is marked."""
+    asked: list[list[tuple[float, float]]] = []
+    heard = {
+        (0.0, 30.0): [{"start": 0.0, "end": 28.9, "text": "更大的机会。"}],  # stops 1.1 s early
+        (30.0, 60.0): [{"start": 30.0, "end": 50.0, "text": "数据安全。"}],  # speech ends at 50 s
+    }
+
+    def decode(spans: list[tuple[float, float]]) -> list[list[dict]]:
+        asked.append(spans)
+        return [heard.get(span, []) for span in spans]
+
+    speech_regions = [(0.0, 30.0), (30.0, 50.0)]  # 50–60 s is silence
+    found = transcribe._with_rests([(0.0, 30.0), (30.0, 60.0)], decode, speech_regions)
+    assert asked == [[(0.0, 30.0), (30.0, 60.0)], [(28.9, 30.0)]]  # not the silent 50–60 s
+    assert found[0][-1]["unheard"] == 1.1 and "unheard" not in found[1][-1]
+    cleaned = cleanup.clean_segments(found[0] + found[1], speech_regions)
+    assert [c.flag for c in cleaned] == [f"{cleanup.UNHEARD} (1.1 s): listen", ""]
