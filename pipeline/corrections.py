@@ -140,7 +140,7 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        change = _widen([i1, i2, j1, j2], old, new, old_bounds, new_bounds)
+        change = _with_name_around(_widen([i1, i2, j1, j2], old, new, old_bounds, new_bounds), old, new)
         if changes and change[0] <= changes[-1][0][1]:  # widened into the one before: one correction
             (a1, _, b1, _), replaced = changes[-1]
             changes[-1] = ([a1, change[1], b1, change[3]], replaced or tag == "replace")
@@ -220,6 +220,24 @@ def _widen(
     while i2 < len(old) and j2 < len(new) and old[i2].text == new[j2].text and _HAN.match(old[i2].text):
         if not inside(i2, j2):
             break
+        i2, j2 = i2 + 1, j2 + 1
+    return [i1, i2, j1, j2]
+
+
+def _with_name_around(change: list[int], old: list[_Token], new: list[_Token]) -> list[int]:
+    """``change`` (as ``_widen``'s) grown over the capitalized words beside it that are
+    the same in both texts, when it changes words of a spaced script: "Lisa Sue" → "Lisa
+    Su" is learned whole, so a later "Sue" (another person) is left alone."""
+    i1, i2, j1, j2 = change
+    if any(_HAN.match(t.text) for t in old[i1:i2] + new[j1:j2]):
+        return change
+
+    def capital(token: _Token) -> bool:
+        return bool(_WORD.fullmatch(token.text)) and token.text[0].isupper()
+
+    while i1 > 0 and j1 > 0 and old[i1 - 1].text == new[j1 - 1].text and capital(old[i1 - 1]):
+        i1, j1 = i1 - 1, j1 - 1
+    while i2 < len(old) and j2 < len(new) and old[i2].text == new[j2].text and capital(old[i2]):
         i2, j2 = i2 + 1, j2 + 1
     return [i1, i2, j1, j2]
 

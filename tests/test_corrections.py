@@ -58,6 +58,12 @@ def test_an_editors_word_corrections_are_found_in_english_and_mandarin() -> None
         ("海利是", "海力士"),
         ("高贷款", "高带宽"),
     ]
+    # A misheard surname is learned with the name it is part of: "Sue" alone may be someone else.
+    lisa = _draft("**Speaker 1:** Lisa Sue at AMD said, and Jensen Quan agreed, that Sue was right.")
+    assert replacements(lisa, lisa.replace("Lisa Sue", "Lisa Su").replace("Jensen Quan", "Jensen Huang")) == [
+        ("Lisa Sue", "Lisa Su"),
+        ("Jensen Quan", "Jensen Huang"),
+    ]
 
 
 def test_renamed_speakers_front_matter_deletions_additions_and_rewrites_are_no_corrections() -> None:
