@@ -20,7 +20,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from slugify import slugify
 
-from pipeline import cleanup, suggest
+from pipeline import cleanup, suggest, vocabulary
 from pipeline.config import Channel, Settings
 from pipeline.errors import ConfigError, OutputError
 from pipeline.store import DraftStore, remove_stale_temps, unwritable, write_atomic
@@ -406,9 +406,25 @@ def compose(
         suggested = {name: [*suggested.get(name, []), *more.get(name, [])] for name in {*suggested, *more}}
     if cleanup.is_chinese(transcript.language):  # one script through the whole post
         script = (channel.chinese_script if channel else None) or settings.chinese_script
-        fields = cleanup.convert_fields(fields, script)
-        suggested = {name: [cleanup.to_script(v, script) for v in values] for name, values in suggested.items()}
-        segments = tuple(dataclasses.replace(s, text=cleanup.to_script(s.text, script)) for s in transcript.segments)
+        # The channel's names as it lists them: OpenCC writes 臺積電 for a listed 台積電.
+        listed = [vocabulary.in_script(term, script) for term in (channel.vocabulary if channel else ())]
+
+        def as_listed(value: Any) -> Any:
+            """``value`` (converted) with the channel's names as listed; lists item by item."""
+            if isinstance(value, list):
+                return [as_listed(item) for item in value]
+            return vocabulary.spelled_as_listed(value, listed, script) if isinstance(value, str) else value
+
+        fields = {
+            name: value if name in ("source", "date") else as_listed(value)
+            for name, value in cleanup.convert_fields(fields, script).items()
+        }
+        suggested = {
+            name: as_listed([cleanup.to_script(v, script) for v in values]) for name, values in suggested.items()
+        }
+        segments = tuple(
+            dataclasses.replace(s, text=as_listed(cleanup.to_script(s.text, script))) for s in transcript.segments
+        )
         transcript = dataclasses.replace(transcript, segments=segments)
     return render(video, transcript, fields, settings.template, suggested=suggested, notes=notes)
 

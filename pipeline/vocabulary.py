@@ -101,11 +101,11 @@ class Vocabulary:
 
 def _in_language(terms: Iterable[str], language: str, script: str | None) -> tuple[str, ...]:
     if cleanup.is_chinese(language):
-        return tuple(_unique(_in_script(t, script) if script else t for t in terms))
+        return tuple(_unique(in_script(t, script) if script else t for t in terms))
     return tuple(t for t in terms if not _CJK_CHAR.search(t))
 
 
-def _in_script(term: str, script: str) -> str:
+def in_script(term: str, script: str) -> str:
     """``term`` in ``script``; a term written in Traditional characters stays as written
     for a Traditional script: OpenCC's s2t writes 臺 where a Taiwanese list says 台積電."""
     simplified = cleanup.to_script(term, ChineseScript.SIMPLIFIED)

@@ -414,3 +414,19 @@ def test_chinese_text_has_no_space_after_ascii_punctuation_either() -> None:
     assert cleanup.join_text(["做到最好,", "垂直应用"], "zh") == "做到最好,垂直应用"
     assert cleanup.join_text(["用 GPU 训练。", "好"], "zh") == "用 GPU 训练。好"
     assert cleanup.join_text(["Hello,", "world"], "en") == "Hello, world"
+
+
+def test_a_traditional_channel_keeps_its_names_as_listed_through_the_drafts_conversion(tmp_path: Path) -> None:
+    """A new user's zh-Hant channel listed 台積電; OpenCC's s2t writes 臺積電, in the body and tags."""
+    config = tmp_path / "draftcast.toml"
+    config.write_text(
+        f'[draftcast]\nout_dir = "{tmp_path}"\n[[channels]]\nurl = "https://www.youtube.com/@chips"\n'
+        'chinese_script = "zh-Hant"\nvocabulary = ["台積電", "英伟达"]\n'
+    )
+    video = _video(channel_url="https://www.youtube.com/@chips", title="台积电与英伟达", tags=["台积电"])
+    transcript = _transcript("台积电和英伟达的芯片。台积电很忙。", language="zh")
+    post = frontmatter.loads(
+        draft.compose(video, transcript, settings=load_settings(config), speaker=None, today=TODAY)
+    )
+    assert "台積電和英偉達的芯片" in post.content and "臺" not in post.content
+    assert post["title"] == "台積電與英偉達" and "台積電" in post["tags"] and "臺積電" not in post["tags"]
