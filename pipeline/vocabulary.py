@@ -106,10 +106,14 @@ def _in_language(terms: Iterable[str], language: str, script: str | None) -> tup
 
 
 def in_script(term: str, script: str) -> str:
-    """``term`` in ``script``; a term written in Traditional characters stays as written
-    for a Traditional script: OpenCC's s2t writes 臺 where a Taiwanese list says 台積電."""
-    simplified = cleanup.to_script(term, ChineseScript.SIMPLIFIED)
-    return term if script != ChineseScript.SIMPLIFIED and simplified != term else cleanup.to_script(term, script)
+    """``term`` in ``script``, unless it is written in that script already (hanzidentifier,
+    from CC-CEDICT's character lists): OpenCC alone would write a listed 昇腾 (Huawei's
+    Ascend) as 升腾 and a listed 台積電 as 臺積電."""
+    import hanzidentifier
+
+    written = hanzidentifier.identify(term)
+    own = hanzidentifier.SIMPLIFIED if script == ChineseScript.SIMPLIFIED else hanzidentifier.TRADITIONAL
+    return term if written in (own, hanzidentifier.BOTH) else cleanup.to_script(term, script)
 
 
 def for_video(title: str, description: str, tags: Sequence[str], channel: Sequence[str], known: Known) -> Vocabulary:

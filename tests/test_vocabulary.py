@@ -163,6 +163,13 @@ def test_a_listed_name_written_with_other_separators_is_written_as_listed() -> N
     options = transcribe.DecodingOptions(language="zh", chinese_script="zh-Hant", vocabulary=hant)
     heard = cleanup.to_script("台积电和英伟达的芯片", "zh-Hant")
     assert transcribe._names_and_type((Segment(0.0, 2.0, heard),), "zh", options)[0].text == "台積電和英偉達的芯片。"
+    # A Simplified list's own characters too: OpenCC's t2s writes 升 for the 昇 of 昇腾 (Huawei's Ascend).
+    hans = _vocabulary(["昇腾", "騰訊"])
+    assert hans.texts("zh", "zh-Hans") == ("昇腾", "腾讯")
+    options = transcribe.DecodingOptions(language="zh", vocabulary=hans)
+    heard = cleanup.to_script("华为的昇腾芯片", "zh-Hans")
+    assert heard == "华为的升腾芯片"
+    assert transcribe._names_and_type((Segment(0.0, 2.0, heard),), "zh", options)[0].text == "华为的昇腾芯片。"
 
 
 def test_a_window_that_copies_the_prompt_is_decoded_again_without_the_names() -> None:
