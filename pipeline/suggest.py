@@ -414,7 +414,9 @@ def _chinese_names(text: str, known: Known) -> tuple[list[str], list[str]]:
         if _HAN_WORD.fullmatch(word) and (name or (i + 1 < len(words) and words[i + 1].word in _NAME_DOTS)):
             name.append(word)
             if not (i + 1 < len(words) and words[i + 1].word in _NAME_DOTS):
-                if len(set(name)) == len(name):  # not a stutter (萨姆·萨姆·奥尔特曼)
+                while name and len(name[-1]) == 1:  # "马斯克·能": a word glued on by a stray dot
+                    name.pop()
+                if len(name) >= 2 and len(set(name)) == len(name):  # not a stutter (萨姆·萨姆·奥尔特曼)
                     dotted["·".join(name)] += 1
                 name = []
         elif word not in _NAME_DOTS:

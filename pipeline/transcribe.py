@@ -255,6 +255,8 @@ def _names_and_type(segments: tuple[Segment, ...], language: str, options: Decod
     likely = options.vocabulary.likely(language, script)
     if likely:
         segments = vocabulary.correct_segments(segments, likely, options.vocabulary.texts(language, script))
+    if listed:
+        segments = tuple(_flagged(s, vocabulary.odd_names(s.text, listed)) for s in segments)
     if cleanup.is_chinese(language) and options.clean:
         segments = tuple(dataclasses.replace(s, text=cleanup.typeset_chinese(s.text)) for s in segments)
     return segments
@@ -263,9 +265,14 @@ def _names_and_type(segments: tuple[Segment, ...], language: str, options: Decod
 def _without_name_loops(segment: Segment, listed: Sequence[str]) -> Segment:
     """``segment`` without the prompt's names copied as speech, its flags joined."""
     text, flags = vocabulary.without_name_loops(segment.text, listed)
+    return _flagged(dataclasses.replace(segment, text=text), flags)
+
+
+def _flagged(segment: Segment, flags: Sequence[str]) -> Segment:
+    """``segment`` with ``flags`` joined to its own (the same segment when there are none)."""
     if not flags:
         return segment
-    return dataclasses.replace(segment, text=text, flag=", ".join(f for f in (segment.flag, *flags) if f))
+    return dataclasses.replace(segment, flag=", ".join(f for f in (segment.flag, *flags) if f))
 
 
 def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, prompt: str | None) -> dict[str, Any]:

@@ -244,6 +244,35 @@ def _spellings(terms: tuple[str, ...]) -> tuple[list[str], re.Pattern[str]]:
     return listed, re.compile(f"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
 
 
+# Whisper blends the prompt's names where the audio is hard: a fifth new user's list had
+# 萨姆·奥尔特曼 then 埃隆·马斯克, and the draft read "萨隆·马斯克·能4他" for "埃隆·马斯克呢？他"
+# (and "隆·馬斯克" elsewhere). A listed name's last part after another first part, or a
+# listed name with a dot and more after it, is flagged: the sound match cannot tell.
+ODD_NAME = "a name not as listed"
+_DOTS = "·・‧"
+
+
+def odd_names(text: str, terms: Sequence[str]) -> list[str]:
+    """Flags for the names of ``terms`` written otherwise in ``text``: a dotted term's
+    last part after another part and a dot (萨隆·马斯克 for a listed 埃隆·马斯克), or a
+    term followed by another dot (埃隆·马斯克·能). Chinese names only; [] when none."""
+    flags: list[str] = []
+    for term in _unique(terms):
+        parts = re.split(f"[{_DOTS}]", term)
+        if len(parts) < 2 or not all(_HANZI_ONLY.fullmatch(part) for part in parts):
+            continue
+        before, last = parts[-2], parts[-1]
+        for match in re.finditer(rf"([\u4e00-\u9fff]{{1,4}})[{_DOTS}]{re.escape(last)}", text):
+            if not match.group(1).endswith(before):
+                flags.append(f'{ODD_NAME}: "{match.group(1)[-len(before) :]}·{last}" (listed: {term}): check')
+        for match in re.finditer(rf"{re.escape(term)}[{_DOTS}]+[^{_DOTS}\s]?", text):
+            flags.append(f'{ODD_NAME}: "{match.group()}" (listed: {term}): check')
+    return list(dict.fromkeys(flags))
+
+
+_HANZI_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+
+
 # Whisper copies its prompt where the audio is hard: with a channel's nine names in the
 # prompt, a new user's draft read "萨姆·萨姆·萨姆·奥尔特曼、萨姆·奥尔特曼、萨姆·奥尔特曼。"
 # where "埃隆·马斯克表示，" was said, and with four names "萨姆·萨姆·奥尔特曼、埃隆·马斯克表述。".

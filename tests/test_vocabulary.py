@@ -146,6 +146,24 @@ def test_a_name_written_twice_at_once_is_the_prompt_copied_and_a_name_after_it_s
     assert not transcribe._copies_prompt("萨姆·奥尔特曼说，埃隆·马斯克表示。", names)
 
 
+def test_a_blend_of_listed_names_or_a_name_with_a_dot_after_it_is_flagged() -> None:
+    """A fifth new user's list had 萨姆·奥尔特曼 then 埃隆·马斯克; the draft read
+    "萨隆·马斯克·能4他" for "埃隆·马斯克呢？他", unflagged."""
+    names = ["萨姆·奥尔特曼", "埃隆·马斯克", "英伟达"]
+    options = transcribe.DecodingOptions(language="zh", vocabulary=_vocabulary(names))
+    texts = [
+        "是的，萨隆·马斯克甚至起诉过萨姆·奥尔特曼。",
+        "埃隆·马斯克·能，他好像",
+        "起诉过萨姆·奥尔特曼，埃隆·马斯克说",
+    ]
+    blend, glued, right = transcribe._names_and_type(
+        tuple(Segment(i, i + 1.0, t) for i, t in enumerate(texts)), "zh", options
+    )
+    assert blend.flag == f'{vocabulary.ODD_NAME}: "萨隆·马斯克" (listed: 埃隆·马斯克): check'
+    assert glued.flag == f'{vocabulary.ODD_NAME}: "埃隆·马斯克·能" (listed: 埃隆·马斯克): check'
+    assert right.flag == "" and vocabulary.odd_names("约翰·F·肯尼迪说，隆·马斯克", ["约翰·F·肯尼迪"]) == []
+
+
 def test_a_listed_name_written_with_other_separators_is_written_as_listed() -> None:
     """zh-Hant drafts read 埃隆馬斯克 and 薩姆奧爾特曼 for the vocabulary's 埃隆·馬斯克."""
     listed = ["埃隆·馬斯克", "薩姆·奧爾特曼", "OpenAI", "GPT-4", "马斯克"]
