@@ -38,6 +38,8 @@ BATCH_WINDOWS = 8  # windows decoded side by side; memory is bounded by one batc
 MAX_PASSES = 4  # a window whose text stops early is decoded again from there, at most this often
 MIN_REST_SECONDS = 1.0
 REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the end of the window
+KANA = "Japanese kana in Mandarin text: listen"
+_KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # letters: not ・, which joins names
 SUSPECT_ORDER_RUN = 2  # names in the prompt's order that send a window back to be decoded without them
 
 Span = tuple[float, float]
@@ -259,6 +261,8 @@ def _names_and_type(segments: tuple[Segment, ...], language: str, options: Decod
         segments = tuple(_flagged(s, vocabulary.odd_names(s.text, listed)) for s in segments)
     if cleanup.is_chinese(language) and options.clean:
         segments = tuple(dataclasses.replace(s, text=cleanup.typeset_chinese(s.text)) for s in segments)
+        # Kana in Mandarin is whisper drifting into Japanese ("生疼しい片" for 昇腾芯片).
+        segments = tuple(_flagged(s, [KANA] if _KANA.search(s.text) else []) for s in segments)
     return segments
 
 

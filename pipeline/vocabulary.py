@@ -391,8 +391,9 @@ def correct_segments(segments: Iterable[Segment], likely: Sequence[str], known: 
     for segment in segments:
         text, corrections = correct(segment.text, likely, known)
         if corrections:
-            flag = ", ".join(r for r in (segment.flag, *(c.flag for c in corrections)) if r)
-            segment = dataclasses.replace(segment, text=text, flag=flag)
+            said = Counter(c.flag for c in corrections)  # one flag for a name corrected twice, "(2×)"
+            made = [flag if times == 1 else f"{flag} ({times}×)" for flag, times in said.items()]
+            segment = dataclasses.replace(segment, text=text, flag=", ".join(r for r in (segment.flag, *made) if r))
         result.append(segment)
     return tuple(result)
 

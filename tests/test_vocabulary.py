@@ -162,6 +162,14 @@ def test_a_blend_of_listed_names_or_a_name_with_a_dot_after_it_is_flagged() -> N
     assert blend.flag == f'{vocabulary.ODD_NAME}: "萨隆·马斯克" (listed: 埃隆·马斯克): check'
     assert glued.flag == f'{vocabulary.ODD_NAME}: "埃隆·马斯克·能" (listed: 埃隆·马斯克): check'
     assert right.flag == "" and vocabulary.odd_names("约翰·F·肯尼迪说，隆·马斯克", ["约翰·F·肯尼迪"]) == []
+    # Kana in Mandarin, and one flag for a name corrected twice in a line.
+    texts = ["華為的生疼しい片已經用了", "海利是和海利是都说", "萨姆・奥尔特曼说"]
+    options = transcribe.DecodingOptions(language="zh", vocabulary=_vocabulary(["海力士"]))
+    kana, twice, dot = transcribe._names_and_type(
+        tuple(Segment(i, i + 1.0, t) for i, t in enumerate(texts)), "zh", options
+    )
+    assert kana.flag == transcribe.KANA and dot.flag == ""
+    assert twice.flag == "name corrected: 海利是 → 海力士 (sounds alike): check (2×)"
 
 
 def test_a_listed_name_written_with_other_separators_is_written_as_listed() -> None:
