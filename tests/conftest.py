@@ -18,7 +18,7 @@ import threading
 import wave
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -66,7 +66,7 @@ class Site:
 
     root: Path
     base: str
-    gets: Counter[str]  # GET requests by path ("/jfk.mp4"), since the site started
+    gets: Counter[str] = field(default_factory=Counter)  # GET requests by path ("/jfk.mp4"), when counted
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
