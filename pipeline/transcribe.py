@@ -40,7 +40,6 @@ MIN_REST_SECONDS = 1.0
 REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the end of the window
 KANA = "Japanese kana in Mandarin text: listen"
 _KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # letters: not ・, which joins names
-SUSPECT_ORDER_RUN = 2  # names in the prompt's order that send a window back to be decoded without them
 
 Span = tuple[float, float]
 DecodeSpans = Callable[[list[Span]], list[list[RawSegment]]]
@@ -181,13 +180,12 @@ def _prompt(language: str, options: DecodingOptions, model: ResolvedModel) -> st
 
 def _copies_prompt(text: str, listed: Sequence[str]) -> bool:
     """Whether ``text`` may hold the decoder's prompt rather than speech: its names in a
-    loop or two in the prompt's order (``vocabulary.without_name_loops``), the Mandarin
-    script prompt (``cleanup.PROMPT_ECHO``), or nothing but names of the prompt."""
-    # Two in order is enough to look again (four names turned "埃隆·马斯克表示" into
-    # "萨姆·奥尔特曼、埃隆·马斯克表述"): without the names in the prompt, the decoder
-    # writes them in that order again only if they were said.
-    in_order = vocabulary.without_name_loops(text, listed, order_run=SUSPECT_ORDER_RUN)[1]
-    if in_order or cleanup.without_prompt_echo(text)[1]:
+    loop or in the prompt's order (``vocabulary.without_name_loops``), the Mandarin script
+    prompt (``cleanup.PROMPT_ECHO``), or nothing but names of the prompt."""
+    # Not two names in order: said ("英特尔、帕特·基辛格"), a new user's window went back and
+    # came without the names' spelling (因特尔, 怕特机性隔); a copy of two that is a stutter
+    # ("萨姆·萨姆·奥尔特曼、埃隆·马斯克") is a loop.
+    if vocabulary.without_name_loops(text, listed)[1] or cleanup.without_prompt_echo(text)[1]:
         return True
     # A segment that is nothing but the prompt's names: nine names turned "不过，" into "谷歌。".
     bare = re.sub(r"[\s、，,。.·・!?！？:：;；]+", "", text)

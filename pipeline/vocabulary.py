@@ -290,12 +290,12 @@ PROMPT_ORDER = "names in the vocabulary's order: check they were said"
 _RUN_SEPARATOR = r"[、，,·・‧\s]*"
 
 
-def without_name_loops(text: str, terms: Sequence[str], order_run: int = PROMPT_ORDER_RUN) -> tuple[str, list[str]]:
+def without_name_loops(text: str, terms: Sequence[str]) -> tuple[str, list[str]]:
     """``text`` without the runs of ``terms`` (the names in the decoder's prompt, in its
     order) that are the prompt copied rather than speech (a name heard twice with no pause
     between, or twice among NAME_LOOP_ITEMS or more names or parts of names), and the
     flags for the editor: NAME_LOOP with what was removed, PROMPT_ORDER where
-    ``order_run`` names follow the prompt's order."""
+    PROMPT_ORDER_RUN names follow the prompt's order."""
     term_of: dict[str, int] = {}
     parts_of = [[part for part in re.split(r"[\s·・‧]+", term) if part] for term in terms]
     for index, term in enumerate(terms):
@@ -347,7 +347,7 @@ def without_name_loops(text: str, terms: Sequence[str], order_run: int = PROMPT_
             return before + rest if rest else before.rstrip("、，,·・‧ ")
         positions = [term for term, _, _, whole in heard if whole]
         in_order = max((len(chain) for chain in _consecutive(positions)), default=0)
-        if in_order >= order_run:
+        if in_order >= PROMPT_ORDER_RUN:
             flags.append(f'{PROMPT_ORDER}: "{run.strip()}"')
         return run
 
