@@ -236,6 +236,27 @@ def _as_commas(text: str) -> str:
     return _LONE_FULL_WIDTH.sub(lambda m: "，" if counts[m.group(1)] >= 2 else m.group(1), text)
 
 
+# With names in its prompt whisper base also writes an ASCII digit for a mark: a new user's
+# drafts read "埃隆·马斯克能4他好像" (呢？他), "情况怎么样4。" (？) and "中国这边1华为" (，). A
+# lone digit after a Chinese character is a number when a classifier, a unit or 第 goes
+# with it (3个月, 第4季度, 5年); before a pronoun, a name or a sentence mark it is flagged.
+STRAY_DIGIT = "a digit where whisper may have meant a mark"
+_LONE_DIGIT = re.compile(f"(?<=[{_HAN}])(?<!第)[0-9０-９](?![0-9０-９.,%])")
+_NOT_COUNTED = ("r", "nr", "nrt", "ns", "nt", "nz")  # jieba: pronouns and names are not counted
+
+
+def stray_digits(text: str) -> list[str]:
+    """The places in Mandarin ``text`` (a few characters around each) where a lone digit
+    stands where a mark may belong (see STRAY_DIGIT); [] when none."""
+    found = []
+    for match in _LONE_DIGIT.finditer(text):
+        after = text[match.end() :]
+        words = list(jieba_tagger().cut(after[:8])) if re.match(f"[{_HAN}]", after) else []
+        if after[:1] in ("", "。", "，", "？", "！", "；", "：") or (words and words[0].flag in _NOT_COUNTED):
+            found.append(text[max(0, match.start() - 3) : match.end() + 2])
+    return found
+
+
 def is_chinese(language: str | None) -> bool:
     """Whether ``language`` (whisper's or a BCP 47 code) is Chinese: zh, any script or
     region, or yue (Cantonese)."""

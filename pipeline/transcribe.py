@@ -261,6 +261,10 @@ def _names_and_type(segments: tuple[Segment, ...], language: str, options: Decod
         segments = tuple(dataclasses.replace(s, text=cleanup.typeset_chinese(s.text)) for s in segments)
         # Kana in Mandarin is whisper drifting into Japanese ("生疼しい片" for 昇腾芯片).
         segments = tuple(_flagged(s, [KANA] if _KANA.search(s.text) else []) for s in segments)
+        segments = tuple(
+            _flagged(s, [f'{cleanup.STRAY_DIGIT}: "{place}": listen' for place in cleanup.stray_digits(s.text)])
+            for s in segments
+        )
     return segments
 
 

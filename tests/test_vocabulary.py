@@ -169,6 +169,14 @@ def test_a_blend_of_listed_names_or_a_name_with_a_dot_after_it_is_flagged() -> N
     )
     assert kana.flag == transcribe.KANA and dot.flag == ""
     assert twice.flag == "name corrected: 海利是 → 海力士 (sounds alike): check (2×)"
+    # A lone digit where a mark belongs ("呢？他" written "能4他"); numbers with a classifier or 第 are left.
+    texts = ["埃隆·马斯克能4他好像", "情况怎么样4。", "用了3个月，第4季度有2家公司，增长3.5%"]
+    digits = transcribe._names_and_type(tuple(Segment(i, i + 1.0, t) for i, t in enumerate(texts)), "zh", options)
+    assert [s.flag for s in digits] == [
+        f'{cleanup.STRAY_DIGIT}: "斯克能4他好": listen',
+        f'{cleanup.STRAY_DIGIT}: "怎么样4。": listen',
+        "",
+    ]
 
 
 def test_a_listed_name_written_with_other_separators_is_written_as_listed() -> None:
