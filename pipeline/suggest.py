@@ -399,6 +399,9 @@ def _chinese_tags(text: str, known: Known) -> list[str]:
 # (萨姆·奥尔特曼, 埃隆·马斯克; ‧ in Taiwan): the dot says it is a person's full name,
 # so it is kept when said once. jieba tags its parts (萨姆) as names of their own.
 _NAME_DOTS = ("·", "・", "‧", "•")
+# Particles and prepositions jieba's new-word finder glues to a foreign name's first part
+# ("起诉过萨姆·奥尔特曼" cut as 起诉/过萨姆): no transliterated name starts with one.
+_GLUED_BEFORE = frozenset("过的了和与跟对向把被给在是说")
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]+")
 
 
@@ -416,6 +419,8 @@ def _chinese_names(text: str, known: Known) -> tuple[list[str], list[str]]:
             if not (i + 1 < len(words) and words[i + 1].word in _NAME_DOTS):
                 while name and len(name[-1]) == 1:  # "马斯克·能": a word glued on by a stray dot
                     name.pop()
+                if name and len(name[0]) > 2 and name[0][0] in _GLUED_BEFORE:  # "起诉过萨姆·奥尔特曼"
+                    name[0] = name[0][1:]
                 if len(name) >= 2 and len(set(name)) == len(name):  # not a stutter (萨姆·萨姆·奥尔特曼)
                     dotted["·".join(name)] += 1
                 name = []

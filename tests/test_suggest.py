@@ -63,10 +63,10 @@ def test_a_mandarin_name_with_a_middle_dot_is_suggested_whole_and_a_word_heard_o
     text = (
         "萨姆·奥尔特曼在一次访谈中说，算力的需求还会增加时辈。微染也推出了产品。萨姆表示很好。"
         "埃隆·马斯克表示，他的公司正在建设数据中心。萨姆说，数据中心和算力都很重要。萨姆·萨姆·奥尔特曼。"
-        "埃隆·马斯克·能，他好像。"
+        "埃隆·马斯克·能，他好像。是的，他甚至起诉过萨姆·奥尔特曼。"
     )
     found = suggest.suggest("访谈", "", text, "zh", known)
-    assert found.people == ("埃隆·马斯克", "萨姆·奥尔特曼")  # most said first; not 萨姆, the stutter, nor 马斯克·能
+    assert sorted(found.people) == ["埃隆·马斯克", "萨姆·奥尔特曼"]  # not 萨姆, the stutter, 马斯克·能 nor 过萨姆…
     assert {"数据中心", "算力"} <= set(found.tags)  # said twice, or in jieba's dictionary
     assert not {"微染", "时辈"} & set(found.tags)
 
