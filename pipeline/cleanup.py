@@ -339,11 +339,13 @@ def without_prompt_echo(text: str) -> tuple[str, str]:
 # "埃隆·马斯克表示，" was said once. People repeat a word or two ("对对对", "I think, I
 # think"); a phrase of REPEATED_PHRASE_CHARS Chinese characters or REPEATED_PHRASE_WORDS
 # words said again at once is the decoder's loop, kept once and flagged.
-# Speech right after a line that whisper, asked again, wrote nothing for (transcribe._with_rests).
-UNHEARD = "speech after this has no text"
 REPEATED_PHRASE_CHARS = 5
 REPEATED_PHRASE_WORDS = 4
 _REPEATED_PHRASE = re.compile(r"(?<![A-Za-z0-9])(\w.{2,}?)((?:[\W_]*?\1)+)(?![A-Za-z0-9])", re.DOTALL)
+
+
+# Speech right after a line that whisper, asked again, wrote nothing for (transcribe._with_rests).
+UNHEARD = "speech after this has no text"
 
 
 def without_repeated_phrase(text: str) -> tuple[str, str]:

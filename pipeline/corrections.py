@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pipeline import cleanup
 from pipeline.errors import CorrectionError
 from pipeline.store import DraftStore, JsonFile
 from pipeline.transcript import Transcript
@@ -183,19 +184,10 @@ def _word_bounds(text: str) -> set[int] | None:
     if not _HAN.search(text):
         return None
     bounds, position = {0}, 0
-    for word in _jieba().cut(text):
+    for word in cleanup.jieba_tagger().tokenizer.cut(text):
         position += len(word)
         bounds.add(position)
     return bounds
-
-
-@lru_cache(maxsize=1)
-def _jieba() -> Any:
-    """A jieba tokenizer of its own (jieba's global one is left to others)."""
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)  # it announces building its dictionary
-    return jieba.Tokenizer()
 
 
 def _widen(

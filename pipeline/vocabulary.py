@@ -52,7 +52,8 @@ SIMILAR, SIMILAR_ALONE = 80.0, 85.0
 
 _HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_SEPARATORS = re.compile(r"[\s·•・‧\-]")  # inside a name: 埃隆·马斯克 is said 埃隆马斯克
+_DOTS = "·・‧"  # between the parts of a name in Chinese (‧ in Taiwan, ・ from Japanese input)
+_SEPARATORS = re.compile(rf"[\s•\-{_DOTS}]")  # inside a name: 埃隆·马斯克 is said 埃隆马斯克
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[-.][A-Za-z0-9]+)*")
 # Latin words inside Chinese text have no \b before them (Chinese characters are \w too).
 _CAMEL_OR_CODE = re.compile(
@@ -221,15 +222,19 @@ def spelled_as_listed(text: str, terms: Sequence[str], script: str | None = None
     "GPT 4"; with a Chinese ``script`` (the one ``text`` was converted to), also where
     OpenCC wrote the term's characters otherwise (臺積電 for a listed 台積電). Not flagged:
     the name is the same."""
-    if script:
-        for term in terms:
-            converted = cleanup.to_script(cleanup.to_script(term, ChineseScript.SIMPLIFIED), script)
-            if converted != term:
-                text = text.replace(converted, term)
+    for converted, term in _opencc_forms(tuple(terms), script) if script else ():
+        text = text.replace(converted, term)
     listed, spellings = _spellings(tuple(terms))
     if not listed:
         return text
     return spellings.sub(lambda match: listed[int(str(match.lastgroup)[1:])], text)
+
+
+@lru_cache(maxsize=8)
+def _opencc_forms(terms: tuple[str, ...], script: str) -> list[tuple[str, str]]:
+    """(OpenCC's form, the term) for each of ``terms`` OpenCC writes otherwise in ``script``."""
+    forms = [(cleanup.to_script(cleanup.to_script(t, ChineseScript.SIMPLIFIED), script), t) for t in terms]
+    return [(converted, term) for converted, term in forms if converted != term]
 
 
 @lru_cache(maxsize=8)
@@ -249,7 +254,6 @@ def _spellings(terms: tuple[str, ...]) -> tuple[list[str], re.Pattern[str]]:
 # (and "隆·馬斯克" elsewhere). A listed name's last part after another first part, or a
 # listed name with a dot and more after it, is flagged: the sound match cannot tell.
 ODD_NAME = "a name not as listed"
-_DOTS = "·・‧"
 
 
 def odd_names(text: str, terms: Sequence[str]) -> list[str]:
@@ -259,7 +263,7 @@ def odd_names(text: str, terms: Sequence[str]) -> list[str]:
     flags: list[str] = []
     for term in _unique(terms):
         parts = re.split(f"[{_DOTS}]", term)
-        if len(parts) < 2 or not all(_HANZI_ONLY.fullmatch(part) for part in parts):
+        if len(parts) < 2 or not all(_HANZI.fullmatch(part) for part in parts):
             continue
         before, last = parts[-2], parts[-1]
         for match in re.finditer(rf"([\u4e00-\u9fff]{{1,4}})[{_DOTS}]{re.escape(last)}", text):
@@ -268,9 +272,6 @@ def odd_names(text: str, terms: Sequence[str]) -> list[str]:
         for match in re.finditer(rf"{re.escape(term)}[{_DOTS}]+[^{_DOTS}\s]?", text):
             flags.append(f'{ODD_NAME}: "{match.group()}" (listed: {term}): check')
     return list(dict.fromkeys(flags))
-
-
-_HANZI_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 
 
 # Whisper copies its prompt where the audio is hard: with a channel's nine names in the
@@ -287,7 +288,7 @@ NAME_LOOP_ITEMS = 3
 # a row of the prompt); it may also be said ("微软、谷歌、亚马逊和…"), so it is only flagged.
 PROMPT_ORDER_RUN = 3
 PROMPT_ORDER = "names in the vocabulary's order: check they were said"
-_RUN_SEPARATOR = r"[、，,·・‧\s]*"
+_RUN_SEPARATOR = rf"[、，,{_DOTS}\s]*"
 
 
 def without_name_loops(text: str, terms: Sequence[str]) -> tuple[str, list[str]]:
@@ -297,7 +298,7 @@ def without_name_loops(text: str, terms: Sequence[str]) -> tuple[str, list[str]]
     flags for the editor: NAME_LOOP with what was removed, PROMPT_ORDER where
     PROMPT_ORDER_RUN names follow the prompt's order."""
     term_of: dict[str, int] = {}
-    parts_of = [[part for part in re.split(r"[\s·・‧]+", term) if part] for term in terms]
+    parts_of = [[part for part in re.split(rf"[\s{_DOTS}]+", term) if part] for term in terms]
     for index, term in enumerate(terms):
         for part in (term, *parts_of[index]):
             term_of.setdefault(part, index)
