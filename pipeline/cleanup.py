@@ -276,7 +276,8 @@ def clean_segments(segments: list[dict[str, Any]], regions: list[tuple[float, fl
     result: list[Cleaned] = []
     said: list[int] = []  # how often each kept line was said in a row
     for segment in segments:
-        text, echoed = without_prompt_echo(str(segment["text"]).strip())
+        # U+FFFD: whisper's last token cut a character's bytes in two (a new user's "设计�")
+        text, echoed = without_prompt_echo(str(segment["text"]).replace("\ufffd", "").strip())
         text, repeats = without_repeated_phrase(text)
         start, end = float(segment["start"]), float(segment["end"])
         if not any(char.isalnum() for char in text):
@@ -338,10 +339,13 @@ def without_prompt_echo(text: str) -> tuple[str, str]:
 # between: a new user's Traditional draft read "埃隆馬斯克表述﹑埃隆馬斯克表述。" where
 # "埃隆·马斯克表示，" was said once. People repeat a word or two ("对对对", "I think, I
 # think"); a phrase of REPEATED_PHRASE_CHARS Chinese characters or REPEATED_PHRASE_WORDS
-# words said again at once is the decoder's loop, kept once and flagged.
+# words said again at once is the decoder's loop, kept once and flagged; so is a shorter
+# phrase of two different characters or words said REPEATED_PHRASE_TIMES times or more
+# ("设计设计设计设计设计设计" after a new user's last sentence), but not laughter (哈哈哈哈).
 REPEATED_PHRASE_CHARS = 5
 REPEATED_PHRASE_WORDS = 4
-_REPEATED_PHRASE = re.compile(r"(?<![A-Za-z0-9])(\w.{2,}?)((?:[\W_]*?\1)+)(?![A-Za-z0-9])", re.DOTALL)
+REPEATED_PHRASE_TIMES = 4
+_REPEATED_PHRASE = re.compile(r"(?<![A-Za-z0-9])(\w.+?)((?:[\W_]*?\1)+)(?![A-Za-z0-9])", re.DOTALL)
 
 
 # Speech right after a line that whisper, asked again, wrote nothing for (transcribe._with_rests).
@@ -355,11 +359,13 @@ def without_repeated_phrase(text: str) -> tuple[str, str]:
 
     def once(match: re.Match[str]) -> str:
         phrase = match.group(1)
-        han, words = len(re.findall(f"[{_HAN}]", phrase)), len(re.findall(r"[A-Za-z0-9]+", phrase))
-        long_enough = han >= REPEATED_PHRASE_CHARS if han else words >= REPEATED_PHRASE_WORDS
-        if not long_enough or not re.search(r"\w$", phrase):
-            return match.group()
+        han, words = re.findall(f"[{_HAN}]", phrase), re.findall(r"[A-Za-z0-9]+", phrase)
         times = 1 + len(re.findall(re.escape(phrase), match.group(2)))
+        units = han or words
+        long_enough = len(units) >= (REPEATED_PHRASE_CHARS if han else REPEATED_PHRASE_WORDS)
+        looped = times >= REPEATED_PHRASE_TIMES and len(set(units)) >= 2
+        if not (long_enough or looped) or not re.search(r"\w$", phrase):
+            return match.group()
         collapsed.append(_collapsed(phrase, times, "repeated words"))
         return phrase
 

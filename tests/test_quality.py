@@ -94,7 +94,7 @@ def test_a_phrase_written_twice_within_a_line_is_kept_once_and_flagged_a_word_sa
         {"start": 0.0, "end": 8.0, "text": looped},
         {"start": 8.0, "end": 12.0, "text": " the cat sat on the mat, the cat sat on the mat the cat sat on the mat"},
         *({"start": 12.0 + n, "end": 13.0 + n, "text": t} for n, t in enumerate(
-            ["谢谢大家，谢谢大家。", "对对对，是的。", "I think, I think we should go.", "哈哈哈哈哈哈哈哈"]
+            ["谢谢大家，谢谢大家。", "对对对，是的。", "I think, I think we should go.", "哈哈哈哈哈哈", "好的好的。"]
         )),
     ]  # fmt: skip
     cleaned = cleanup.clean_segments(raw, [(0.0, 20.0)])
@@ -105,6 +105,11 @@ def test_a_phrase_written_twice_within_a_line_is_kept_once_and_flagged_a_word_sa
     assert cleaned[0].flag == 'repeated words collapsed (2×): "埃隆馬斯克表述"'
     assert cleaned[1].flag == 'repeated words collapsed (3×): "the cat sat on the mat"'
     assert [(c.text, c.flag) for c in cleaned[2:]] == [(str(r["text"]), "") for r in raw[2:]]
+    # A short phrase looped (a new user's last line, with half a character whisper cut: U+FFFD).
+    (looped,) = cleanup.clean_segments(
+        [{"start": 0.0, "end": 2.0, "text": "我们拭目以待。设计设计设计设计设计设计\ufffd"}], []
+    )
+    assert (looped.text, looped.flag) == ("我们拭目以待。设计", 'repeated words collapsed (6×): "设计"')
 
 
 def test_the_mandarin_prompt_written_as_speech_is_removed_and_flagged_and_marks_alone_are_no_text() -> None:
