@@ -110,8 +110,12 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     words or Chinese characters (at most MAX_WORDS words and MAX_HAN characters each, a
     side of Chinese only at least MIN_HAN), and nothing else but joiners (·, &): no
     sentence marks, no line break, none of draftcast's places (``_NOT_TEXT``). In Chinese a
-    change grows to the words jieba reads around it in both texts, so 王仁熏 → 黄仁勋 is
-    one correction, not 王 → 黄 and 熏 → 勋. Outside Chinese the right form has a capital
+    change grows over the words jieba is sure of around it (``_widen``), so 王仁熏 → 黄仁勋 is
+    one correction, not 王 → 黄 and 熏 → 勋; over any of jieba's words only when a side would
+    otherwise hold under MIN_HAN characters (声腾 → 昇腾, where jieba cuts 昇|腾). Words its
+    HMM made up of unknown characters take in neighbours that are no part of a name (it cut
+    a seventh new user's 黄人宣罪竟 黄人|宣罪, and 黄人宣 → 黄仁勋 was learned as 黄人宣罪 →
+    黄仁勋罪). Outside Chinese the right form has a capital
     or a digit (``_name_like``); in Chinese the two sides sound alike or share a character
     (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten:
     nothing is taken from them."""
@@ -136,12 +140,15 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
     matcher = difflib.SequenceMatcher(None, [t.text for t in old], [t.text for t in new], autojunk=False)
     if matcher.ratio() < MIN_SIMILARITY:
         return []
-    old_bounds, new_bounds = _word_bounds(before), _word_bounds(after)
+    old_words, new_words = _words(before), _words(after)
     changes: list[tuple[list[int], bool]] = []  # token ranges, and whether they replace anything
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        change = _with_name_around(_widen([i1, i2, j1, j2], old, new, old_bounds, new_bounds), old, new)
+        change = _widen([i1, i2, j1, j2], old, new, old_words, new_words, sure=True)
+        if _too_short(old[change[0] : change[1]]) or _too_short(new[change[2] : change[3]]):
+            change = _widen(change, old, new, old_words, new_words, sure=False)
+        change = _with_name_around(change, old, new)
         if changes and change[0] <= changes[-1][0][1]:  # widened into the one before: one correction
             (a1, _, b1, _), replaced = changes[-1]
             changes[-1] = ([a1, change[1], b1, change[3]], replaced or tag == "replace")
@@ -178,32 +185,63 @@ def _misheard(wrong: str, right: str) -> bool:
     return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio() >= MIN_HEARD_ALIKE
 
 
-def _word_bounds(text: str) -> set[int] | None:
-    """Where jieba's words of ``text`` start and end (character offsets); None for text
-    without Chinese characters, whose words are its tokens."""
+_Words = list[tuple[int, int, bool]]  # jieba's words of a text: start, end (character offsets), in its dictionary
+
+
+def _words(text: str) -> _Words | None:
+    """jieba's words of ``text``: their start and end offsets, and whether the word is in
+    jieba's dictionary (not made up by its HMM for characters it does not know); None for
+    text without Chinese characters, whose words are its tokens."""
     if not _HAN.search(text):
         return None
-    bounds, position = {0}, 0
-    for word in cleanup.jieba_tagger().tokenizer.cut(text):
+    tokenizer = cleanup.jieba_tagger().tokenizer
+    words, position = [], 0
+    for word in tokenizer.cut(text):
+        words.append((position, position + len(word), bool(tokenizer.FREQ.get(word))))
         position += len(word)
-        bounds.add(position)
-    return bounds
+    return words
 
 
 def _widen(
-    change: list[int], old: list[_Token], new: list[_Token], old_bounds: set[int] | None, new_bounds: set[int] | None
+    change: list[int],
+    old: list[_Token],
+    new: list[_Token],
+    old_words: _Words | None,
+    new_words: _Words | None,
+    *,
+    sure: bool,
 ) -> list[int]:
     """``change`` (token ranges i1, i2 in ``old``, j1, j2 in ``new``) grown over the equal
-    Chinese characters beside it until each end is a word boundary in both texts."""
+    Chinese characters beside it while one text has a word across its end. ``sure``: only
+    words jieba is sure of count, those in its dictionary or made up more than half of the
+    characters changed (黄仁勋 for 人宣 → 仁勋; not 丰则 for 四字封 → 苏姿丰, nor the
+    misheard text's 宣罪)."""
     i1, i2, j1, j2 = change
 
+    def span(tokens: list[_Token], a: int, b: int) -> tuple[int, int]:
+        return (tokens[a].start, tokens[b - 1].end) if a < b else (0, 0)
+
+    changed_old, changed_new = span(old, i1, i2), span(new, j1, j2)
+
+    def across(at: int, words: _Words | None, changed: tuple[int, int], grown: list[_Token]) -> bool:
+        """Whether a word of ``words`` goes across offset ``at`` (``grown``: the change so far)."""
+        for start, end, known in words or ():
+            if start < at < end:
+                ours = max(0, min(end, changed[1]) - max(start, changed[0]))
+                joined = any(t.text in _JOINERS and (t.end == start or t.start == end) for t in grown)  # 埃隆·马斯克
+                return not sure or known or joined or 2 * ours > end - start
+        return False
+
     def inside(i: int, j: int) -> bool:
-        """Whether the place before old[i] and new[j] is inside a word of either text."""
+        """Whether the place before old[i] and new[j] is inside a word of either text, or
+        beside a joiner at an end of the change (埃隆· goes on to its 马斯克)."""
+        if any(i1 <= k < i2 and old[k].text in _JOINERS for k in (i - 1, i)):
+            return True
+        if any(j1 <= k < j2 and new[k].text in _JOINERS for k in (j - 1, j)):
+            return True
         at_old = old[i].start if i < len(old) else (old[-1].end if old else 0)
         at_new = new[j].start if j < len(new) else (new[-1].end if new else 0)
-        return (old_bounds is not None and at_old not in old_bounds) or (
-            new_bounds is not None and at_new not in new_bounds
-        )
+        return across(at_old, old_words, changed_old, old[i1:i2]) or across(at_new, new_words, changed_new, new[j1:j2])
 
     while i1 > 0 and j1 > 0 and old[i1 - 1].text == new[j1 - 1].text and _HAN.match(old[i1 - 1].text):
         if not inside(i1, j1):
@@ -214,6 +252,13 @@ def _widen(
             break
         i2, j2 = i2 + 1, j2 + 1
     return [i1, i2, j1, j2]
+
+
+def _too_short(tokens: list[_Token]) -> bool:
+    """Whether one side of a Chinese change holds under MIN_HAN Chinese characters and no
+    word of a spaced script (one character is grammar, not a name)."""
+    han = sum(1 for t in tokens if _HAN.fullmatch(t.text))
+    return 0 < han < MIN_HAN and not any(_WORD.fullmatch(t.text) for t in tokens)
 
 
 def _with_name_around(change: list[int], old: list[_Token], new: list[_Token]) -> list[int]:

@@ -66,6 +66,30 @@ def test_an_editors_word_corrections_are_found_in_english_and_mandarin() -> None
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "edited", "learned"),
+    [
+        # a seventh new user's case: jieba cut the misheard text 黄人|宣罪, and 罪 came with the name
+        ("你怎么看黄人宣罪竟在台北的演讲。", "你怎么看黄仁勋罪竟在台北的演讲。", ("黄人宣", "黄仁勋")),
+        (
+            "他说四字封则表示明年会推出新的加速器。",
+            "他说苏姿丰则表示明年会推出新的加速器。",
+            ("四字封", "苏姿丰"),
+        ),  # 丰则
+        ("因为达得优势不只是芯片。", "英伟达得优势不只是芯片。", ("因为达", "英伟达")),  # never 因为 → 英伟
+        ("华为的声腾芯片卖得很好。", "华为的昇腾芯片卖得很好。", ("声腾", "昇腾")),  # jieba cuts 昇|腾
+        ("林本间说得对。", "林本坚说得对。", ("林本间", "林本坚")),
+        ("我们请到艾龙马斯克来谈。", "我们请到埃隆·马斯克来谈。", ("艾龙马斯克", "埃隆·马斯克")),  # not 埃隆· alone
+        ("他说萨姆奥尔特门表示同意。", "他说萨姆·奥尔特曼表示同意。", ("萨姆奥尔特门", "萨姆·奥尔特曼")),
+        ("我们请到埃隆·马斯科来谈。", "我们请到埃隆·马斯克来谈。", ("马斯科", "马斯克")),
+    ],
+)
+def test_a_mandarin_correction_is_the_name_the_editor_fixed_and_takes_in_no_word_beside_it(
+    written: str, edited: str, learned: tuple[str, str]
+) -> None:
+    assert replacements(_draft(written), _draft(edited)) == [learned]
+
+
 def test_renamed_speakers_front_matter_deletions_additions_and_rewrites_are_no_corrections() -> None:
     written = _draft(*ENGLISH, MANDARIN)
     edited = _draft(
