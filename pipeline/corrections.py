@@ -293,6 +293,28 @@ def _side(text: str, tokens: list[_Token]) -> str:
     return "" if "\n" in span else " ".join(span.split())
 
 
+# jieba's tags of words that are grammar, never part of a name: particles (的, 得, 了),
+# adverbs (则), prepositions, conjunctions, modal particles, interjections.
+_GRAMMAR_TAGS = ("u", "d", "p", "c", "y", "e")
+
+
+def as_term(right: str) -> str:
+    """A learned right form as a term of the channel's vocabulary: the one-character words
+    of grammar jieba reads at its ends left off (英伟达得 → 英伟达), or ``right`` as it is.
+    An editor's correction may keep a particle of the text around the name, and as a
+    vocabulary term it would be matched by sound where the right particle was written
+    (a seventh new user's 英伟达的 "corrected" to 英伟达得)."""
+    if not _HAN.search(right):
+        return right
+    words = [(w.word, w.flag) for w in cleanup.jieba_tagger().cut(right)]
+    while len(words) > 1 and len(words[-1][0]) == 1 and words[-1][1].startswith(_GRAMMAR_TAGS):
+        words.pop()
+    while len(words) > 1 and len(words[0][0]) == 1 and words[0][1].startswith(_GRAMMAR_TAGS):
+        words.pop(0)
+    term = "".join(word for word, _ in words)
+    return term if len(_HAN.findall(term)) >= MIN_HAN or not _HAN.search(term) else right
+
+
 # ---------------------------------------------------------------- applying
 
 

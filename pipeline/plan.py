@@ -111,7 +111,7 @@ def plan_ingest(
         [settings.out_dir, *settings.suggest.posts], settings.suggest.names, skip=own.path if own else None
     )
     learned = _learned(settings, found.url if found else "")
-    channel_terms = [*(found.vocabulary if found else ()), *learned.values()]
+    channel_terms = [*(found.vocabulary if found else ()), *map(corrections.as_term, learned.values())]
     names = vocabulary.for_video(video.title, video.description, video.tags, channel_terms, known)
     decoding = DecodingOptions(
         language=spoken,

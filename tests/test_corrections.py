@@ -200,13 +200,33 @@ def test_learned_right_forms_join_the_channels_vocabulary_and_the_plan_applies_t
     config = tmp_path / "draftcast.toml"
     config.write_text(f'[[channels]]\nurl = "{CHANNEL_URL}"\nuploader = "Talk Show"\nvocabulary = ["Nvidia"]\n')
     monkeypatch.setenv("DRAFTCAST_CONFIG", str(config))
-    path = _write(_draft(*ENGLISH), "ep1")
-    path.write_text(path.read_text().replace("Sending a melon", "Satya Nadella").replace("SMC", "TSMC"))
-    assert len(_learn()) == 2
+    path = _write(_draft(*ENGLISH, "因为达得优势不只是芯片，你怎么看黄人宣罪竟在台北的演讲。"), "ep1")
+    edited = path.read_text().replace("Sending a melon", "Satya Nadella").replace("SMC", "TSMC")
+    path.write_text(edited.replace("因为达得", "英伟达的").replace("黄人宣", "黄仁勋"))
+    assert len(_learn()) == 4
     plan = plan_ingest(_video("ep2"), load_settings(), model="tiny.en", language="en", device="cpu")
-    assert plan.corrections == (("SMC", "TSMC"), ("Sending a melon", "Satya Nadella"))
+    assert plan.corrections == (
+        ("SMC", "TSMC"),
+        ("Sending a melon", "Satya Nadella"),
+        ("因为达得", "英伟达的"),
+        ("黄人宣", "黄仁勋"),
+    )
+    # a particle the editor's correction took along is no part of the term (it would be matched by sound)
     terms = [(t.text, t.source) for t in plan.decoding.vocabulary.terms]
-    assert terms == [("Nvidia", CHANNEL), ("TSMC", CHANNEL), ("Satya Nadella", CHANNEL)]
+    assert terms == [
+        ("Nvidia", CHANNEL),
+        ("TSMC", CHANNEL),
+        ("Satya Nadella", CHANNEL),
+        ("英伟达", CHANNEL),
+        ("黄仁勋", CHANNEL),
+    ]
+    assert [corrections.as_term(right) for right in ("苏姿丰则", "台积电了", "的确", "SK海力士", "昇腾")] == [
+        "苏姿丰",
+        "台积电",
+        "的确",
+        "SK海力士",
+        "昇腾",
+    ]
     CorrectionStore(load_settings().corrections_path).path.write_text("{")  # unreadable: the ingest goes on
     assert plan_ingest(_video("ep2"), load_settings(), model="tiny.en", language="en", device="cpu").corrections == ()
 
