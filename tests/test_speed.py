@@ -45,7 +45,18 @@ def test_nearby_regions_share_a_window_and_far_ones_do_not() -> None:
     assert speech.windows(regions, samples) == [(0.0, 12.0), (60.0, 70.0)]
 
 
-def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(shared_models: Path) -> None:
+@pytest.mark.parametrize(
+    "decoding",
+    [
+        {"beam_size": 5},
+        # a prompt of names: the first step runs once a window and projects two positions
+        {"beam_size": 5, "prompt": "Kennedy, Nvidia, TSMC, Satya Nadella, Lisa Su, Sam Altman, OpenAI, SK Hynix"},
+        {"prompt": "Kennedy, Nvidia, TSMC, Satya Nadella"},  # greedy: the fallbacks' loop
+    ],
+)
+def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(
+    shared_models: Path, decoding: dict[str, Any]
+) -> None:
     import whisper
 
     model = engines.load_whisper_model(models.resolve_model("tiny.en", models_dir=shared_models).path)
@@ -56,11 +67,12 @@ def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(sha
         ((len(clips[0]) + SAMPLE_RATE) / SAMPLE_RATE, len(samples) / SAMPLE_RATE),
     ]
     mel = batched.window_mels(model, samples, spans, SAMPLE_RATE)
-    options = whisper.DecodingOptions(language="en", beam_size=5, fp16=False)
+    options = whisper.DecodingOptions(language="en", fp16=False, **decoding)
     together = batched.decode_batch(model, mel, options)
     one_by_one = [whisper.decode(model, mel[i], options) for i in range(len(spans))]
     assert [r.tokens for r in together] == [r.tokens for r in one_by_one]
     assert [round(r.avg_logprob, 4) for r in together] == [round(r.avg_logprob, 4) for r in one_by_one]
+    assert [round(r.no_speech_prob, 4) for r in together] == [round(r.no_speech_prob, 4) for r in one_by_one]
     assert "ask not what your country" in together[0].text and "sorrow" in together[1].text
 
 
