@@ -261,6 +261,7 @@ def write_draft(
         today=today,
         written=written,
         known=plan.known,
+        learned=[right for _, right in plan.corrections],
     )
     # What the draft is made from, when a later ingest can tell it without the flow (headstart.up_to_date).
     inputs = (

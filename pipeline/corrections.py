@@ -112,7 +112,9 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     sentence marks, no line break, none of draftcast's places (``_NOT_TEXT``). In Chinese a
     change grows over the words jieba is sure of around it (``_widen``), so 王仁熏 → 黄仁勋 is
     one correction, not 王 → 黄 and 熏 → 勋; over any of jieba's words only when a side would
-    otherwise hold under MIN_HAN characters (声腾 → 昇腾, where jieba cuts 昇|腾). Words its
+    otherwise hold under MIN_HAN characters (声腾 → 昇腾, where jieba cuts 昇|腾), those of
+    the written text first (whisper's mishearing is one word there: 林本接|说, where the
+    edited text is cut 林本|坚说). Words its
     HMM made up of unknown characters take in neighbours that are no part of a name (it cut
     a seventh new user's 黄人宣罪竟 黄人|宣罪, and 黄人宣 → 黄仁勋 was learned as 黄人宣罪 →
     黄仁勋罪). Outside Chinese the right form has a capital
@@ -146,14 +148,17 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
         if tag == "equal":
             continue
         change = _widen([i1, i2, j1, j2], old, new, old_words, new_words, sure=True)
-        if _too_short(old[change[0] : change[1]]) or _too_short(new[change[2] : change[3]]):
-            change = _widen(change, old, new, old_words, new_words, sure=False)
+        for words in ((old_words, None), (None, new_words), (old_words, new_words)):
+            if not (_too_short(old[change[0] : change[1]]) or _too_short(new[change[2] : change[3]])):
+                break
+            change = _widen(change, old, new, *words, sure=False)
         change = _with_name_around(change, old, new)
+        replaced = tag == "replace" or _joiners_only(old[i1:i2] + new[j1:j2])  # 萨姆奥尔特曼 → 萨姆·奥尔特曼
         if changes and change[0] <= changes[-1][0][1]:  # widened into the one before: one correction
-            (a1, _, b1, _), replaced = changes[-1]
-            changes[-1] = ([a1, change[1], b1, change[3]], replaced or tag == "replace")
+            (a1, _, b1, _), before_it = changes[-1]
+            changes[-1] = ([a1, change[1], b1, change[3]], before_it or replaced)
         else:
-            changes.append((change, tag == "replace"))
+            changes.append((change, replaced))
     found = []
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
@@ -254,6 +259,11 @@ def _widen(
     return [i1, i2, j1, j2]
 
 
+def _joiners_only(tokens: list[_Token]) -> bool:
+    """Whether a change added or removed joiners (·) and nothing else."""
+    return bool(tokens) and all(t.text in _JOINERS for t in tokens)
+
+
 def _too_short(tokens: list[_Token]) -> bool:
     """Whether one side of a Chinese change holds under MIN_HAN Chinese characters and no
     word of a spaced script (one character is grammar, not a name)."""
@@ -322,21 +332,36 @@ def apply(text: str, rules: Mapping[str, str]) -> tuple[str, Counter[str]]:
     """``text`` with each wrong form of ``rules`` (wrong → right) written right, in one pass
     (a right form is never corrected again), longest first; and how often each wrong form
     was replaced. A wrong form's Latin ends match whole words only (``SMC`` is not changed
-    in ``SMCX`` nor in ``TSMC``), case-sensitively; its Chinese ends match anywhere, and
-    spaces inside it match any run of spaces."""
+    in ``SMCX`` nor in ``TSMC``), case-sensitively; its Chinese ends match where they cut
+    no word of jieba's dictionary in ``text`` (因为打 → 英伟达 leaves 因为打车 and 因为打折,
+    as a new user's later drafts needed; a word jieba's HMM made up of misheard characters
+    does not count: 黄人宣 is replaced in 黄人宣罪竟, cut 黄人|宣罪|竟), and spaces inside it
+    match any run of spaces."""
     if not rules:
         return text, Counter()
     counts: Counter[str] = Counter()
+    inside_words = _inside_known_words(text) if _HAN.search(text) else set()
 
     def replace(match: re.Match[str]) -> str:
         """The right form of the wrong one found, counted."""
         wrong = _by_group(match)
+        if match.start() in inside_words or match.end() in inside_words:
+            return match.group()
         counts[wrong] += 1
         return rules[wrong]
 
     wrongs = tuple(sorted(rules, key=lambda w: (-len(w), w)))
     pattern, _by_group = _pattern(wrongs)
     return pattern.sub(replace, text), counts
+
+
+def _inside_known_words(text: str) -> set[int]:
+    """The offsets of ``text`` inside a word of jieba's dictionary (between two of its characters)."""
+    inside: set[int] = set()
+    for start, end, known in _words(text) or ():
+        if known:
+            inside.update(range(start + 1, end))
+    return inside
 
 
 @lru_cache(maxsize=32)
@@ -490,10 +515,13 @@ def _add(data: dict[str, Any], new: Replacement) -> list[str]:
     where = f"for {new.scope}" if new.scope else "for videos of no channel"
     if any(e["wrong"] == new.wrong and e["right"] == new.right for e in mine):
         return []
-    undone = [e for e in mine if e["wrong"] == new.right and e["right"] == new.wrong]
-    if undone:  # the editor changed a corrected word back: that correction was wrong here
+    undone = [e for e in mine if new.wrong.replace(e["right"], e["wrong"], 1) == new.right != new.wrong]
+    if undone:  # the editor changed a corrected word back (英伟达车 → 因为打车): that correction was wrong here
         data["corrections"] = [e for e in entries if e not in undone]
-        return [f"forgot {new.right} → {new.wrong} {where}: {new.source} changes {new.wrong} back to {new.right}"]
+        return [
+            f"forgot {e['wrong']} → {e['right']} {where}: {new.source} changes {new.wrong} back to {new.right}"
+            for e in undone
+        ]
     entries.append(dataclasses.asdict(new))
     others = sorted({e["right"] for e in mine if e["wrong"] == new.wrong})
     if others:

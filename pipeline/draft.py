@@ -9,6 +9,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -363,13 +364,15 @@ def compose(
     channel: Channel | None = None,
     written: Written | None = None,
     known: suggest.Known | None = None,
+    learned: Sequence[str] = (),
 ) -> str:
     """The draft for ``video``: speaker is the one given, else the channel's, else the uploader.
     ``channel`` is found from the video's URLs when not given; ``written``: what the
     optional writing step drafted (its text fields win, its names are suggestions).
     ``today``: the date of a video that has no upload date; ``known``: the names the blog
     knows (``plan.known``; None reads them from ``out_dir`` and ``[suggest]``). Mandarin drafts are written
-    in the channel's Chinese script, else the config's. ``guest`` lists the names given to
+    in the channel's Chinese script, else the config's, the channel's ``vocabulary`` and the
+    right forms its editors taught (``learned``) spelled as they are written there. ``guest`` lists the names given to
     diarized voices that are neither the channel's host nor the speaker (``named_guests``;
     none found: the defaults' ``guest`` stays). Returns the whole file's text (``render``),
     which ``write_draft`` writes.
@@ -406,8 +409,10 @@ def compose(
         suggested = {name: [*suggested.get(name, []), *more.get(name, [])] for name in {*suggested, *more}}
     if cleanup.is_chinese(transcript.language):  # one script through the whole post
         script = (channel.chinese_script if channel else None) or settings.chinese_script
-        # The channel's names as it lists them: OpenCC writes 臺積電 for a listed 台積電.
-        listed = [vocabulary.in_script(term, script) for term in (channel.vocabulary if channel else ())]
+        # The channel's names as it lists them and its editors wrote them: OpenCC writes 臺積電
+        # for a listed 台積電, and 升腾 for an editor's 昇腾.
+        names = [*(channel.vocabulary if channel else ()), *learned]
+        listed = [vocabulary.in_script(term, script) for term in names]
 
         def as_listed(value: Any) -> Any:
             """``value`` (converted) with the channel's names as listed; lists item by item."""

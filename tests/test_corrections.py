@@ -82,6 +82,10 @@ def test_an_editors_word_corrections_are_found_in_english_and_mandarin() -> None
         ("我们请到艾龙马斯克来谈。", "我们请到埃隆·马斯克来谈。", ("艾龙马斯克", "埃隆·马斯克")),  # not 埃隆· alone
         ("他说萨姆奥尔特门表示同意。", "他说萨姆·奥尔特曼表示同意。", ("萨姆奥尔特门", "萨姆·奥尔特曼")),
         ("我们请到埃隆·马斯科来谈。", "我们请到埃隆·马斯克来谈。", ("马斯科", "马斯克")),
+        # an eighth new user's: jieba cut the edited text 林本|坚说, the written one 林本接|说
+        ("他认为林本接说，光刻很难。", "他认为林本坚说，光刻很难。", ("林本接", "林本坚")),
+        # a middle dot put between a name's parts, and nothing else changed
+        ("他说萨姆奥尔特曼表示同意。", "他说萨姆·奥尔特曼表示同意。", ("萨姆奥尔特曼", "萨姆·奥尔特曼")),
     ],
 )
 def test_a_mandarin_correction_is_the_name_the_editor_fixed_and_takes_in_no_word_beside_it(
@@ -122,6 +126,14 @@ def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -
     assert [s.text for s in corrected.segments] == ["黄仁勋说", "黄仁勋和TSMC"]
     assert corrected.corrected == ("SMC → TSMC (1×)", "王仁熏 → 黄仁勋 (2×)")
     assert corrections.apply_transcript(transcript, {}) is transcript
+    # A Chinese wrong form is no word of its own where it cuts a word of jieba's dictionary:
+    # a new user's 因为打 → 英伟达 turned 因为打车 into 英伟达车, 电单 → 订单 电单车 into 订单车.
+    rules = {"因为打": "英伟达", "电单": "订单", "黄人宣": "黄仁勋"}
+    kept = "他因为打车迟到了，因为打折，电单车的市场"
+    assert apply(kept, rules) == (kept, {})
+    text, counts = apply("因为打的电单越来越多，你怎么看黄人宣罪竟在台北", rules)  # 宣罪: jieba's HMM, no word
+    assert text == "英伟达的订单越来越多，你怎么看黄仁勋罪竟在台北"
+    assert counts == {"因为打": 1, "电单": 1, "黄人宣": 1}
 
 
 CHANNEL_URL = "https://talk.test/show"
@@ -169,6 +181,16 @@ def test_corrections_are_learned_once_per_channel_and_a_wrong_form_with_two_righ
     third = _write(_draft(*ENGLISH).replace("Nvidea", "Nvidia"), "ep4")
     third.write_text(third.read_text().replace("Nvidia", "Nvidea"))
     assert _learn() == [f"forgot Nvidea → Nvidia for {CHANNEL_URL}: draft {third.name} changes Nvidia back to Nvidea"]
+    assert store.learned(CHANNEL_URL) == []
+    # changed back with the word around it (jieba's 打车): 英伟达车 → 因为打车 undoes 因为打 → 英伟达
+    fourth = _write(_draft("他因为打的车迟到了，因为打的价格。"), "ep5")
+    fourth.write_text(fourth.read_text().replace("因为打的价", "英伟达的价"))
+    assert _learn() == [f"learned 因为打 → 英伟达 from draft {fourth.name} for {CHANNEL_URL}"]
+    fifth = _write(_draft("他英伟达车迟到了。"), "ep6")
+    fifth.write_text(fifth.read_text().replace("英伟达车", "因为打车"))
+    assert _learn() == [
+        f"forgot 因为打 → 英伟达 for {CHANNEL_URL}: draft {fifth.name} changes 英伟达车 back to 因为打车"
+    ]
     assert store.learned(CHANNEL_URL) == []
     first.unlink()  # a draft gone is no longer read
     assert _learn() == [] and str(first) not in json.loads(store.path.read_text())["drafts"]

@@ -430,3 +430,16 @@ def test_a_traditional_channel_keeps_its_names_as_listed_through_the_drafts_conv
     )
     assert "台積電和英偉達的芯片" in post.content and "臺" not in post.content
     assert post["title"] == "台積電與英偉達" and "台積電" in post["tags"] and "臺積電" not in post["tags"]
+
+
+def test_a_name_an_editor_taught_keeps_the_editors_spelling_through_the_drafts_conversion(tmp_path: Path) -> None:
+    """An eighth new user corrected 声腾 → 昇腾; the next draft read 升腾 (OpenCC's t2s)."""
+    config = tmp_path / "draftcast.toml"
+    config.write_text(f'[draftcast]\nout_dir = "{tmp_path}"\n[[channels]]\nurl = "https://www.youtube.com/@chips"\n')
+    video = _video(channel_url="https://www.youtube.com/@chips", title="华为的芯片")
+    transcript = _transcript("华为的昇腾芯片卖得很好。", language="zh")
+    settings = load_settings(config)
+    taught = draft.compose(video, transcript, settings=settings, speaker=None, today=TODAY, learned=["昇腾"])
+    assert "华为的昇腾芯片" in frontmatter.loads(taught).content
+    untaught = draft.compose(video, transcript, settings=settings, speaker=None, today=TODAY)
+    assert "华为的升腾芯片" in frontmatter.loads(untaught).content  # OpenCC's own choice, without the teaching
