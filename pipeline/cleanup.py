@@ -223,6 +223,23 @@ def jieba_tagger() -> Any:
     return jieba.posseg.POSTokenizer(jieba.Tokenizer())
 
 
+WordSpans = list[tuple[int, int, bool]]  # jieba's words of a text: start, end (character offsets), in its dictionary
+
+
+def word_spans(text: str) -> WordSpans | None:
+    """jieba's words of ``text``: their start and end offsets, and whether the word is in
+    jieba's dictionary (not made up by its HMM for characters it does not know); None for
+    text without Chinese characters."""
+    if not re.search(f"[{_HAN}]", text):
+        return None
+    tokenizer = jieba_tagger().tokenizer
+    words, position = [], 0
+    for word in tokenizer.cut(text):
+        words.append((position, position + len(word), bool(tokenizer.FREQ.get(word))))
+        position += len(word)
+    return words
+
+
 # whisper base at times writes one full-width digit or letter between clauses instead of
 # a comma (a new user's draft: "创下历史新高４以此同时４萨姆奥尔特曼表示４…", 13 times; autocorrect
 # then made it ASCII "4"). One such character standing alone between Chinese characters

@@ -142,7 +142,7 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
     matcher = difflib.SequenceMatcher(None, [t.text for t in old], [t.text for t in new], autojunk=False)
     if matcher.ratio() < MIN_SIMILARITY:
         return []
-    old_words, new_words = _words(before), _words(after)
+    old_words, new_words = cleanup.word_spans(before), cleanup.word_spans(after)
     changes: list[tuple[list[int], bool]] = []  # token ranges, and whether they replace anything
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -190,29 +190,12 @@ def _misheard(wrong: str, right: str) -> bool:
     return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio() >= MIN_HEARD_ALIKE
 
 
-_Words = list[tuple[int, int, bool]]  # jieba's words of a text: start, end (character offsets), in its dictionary
-
-
-def _words(text: str) -> _Words | None:
-    """jieba's words of ``text``: their start and end offsets, and whether the word is in
-    jieba's dictionary (not made up by its HMM for characters it does not know); None for
-    text without Chinese characters, whose words are its tokens."""
-    if not _HAN.search(text):
-        return None
-    tokenizer = cleanup.jieba_tagger().tokenizer
-    words, position = [], 0
-    for word in tokenizer.cut(text):
-        words.append((position, position + len(word), bool(tokenizer.FREQ.get(word))))
-        position += len(word)
-    return words
-
-
 def _widen(
     change: list[int],
     old: list[_Token],
     new: list[_Token],
-    old_words: _Words | None,
-    new_words: _Words | None,
+    old_words: cleanup.WordSpans | None,
+    new_words: cleanup.WordSpans | None,
     *,
     sure: bool,
 ) -> list[int]:
@@ -228,7 +211,7 @@ def _widen(
 
     changed_old, changed_new = span(old, i1, i2), span(new, j1, j2)
 
-    def across(at: int, words: _Words | None, changed: tuple[int, int], grown: list[_Token]) -> bool:
+    def across(at: int, words: cleanup.WordSpans | None, changed: tuple[int, int], grown: list[_Token]) -> bool:
         """Whether a word of ``words`` goes across offset ``at`` (``grown``: the change so far)."""
         for start, end, known in words or ():
             if start < at < end:
@@ -358,7 +341,7 @@ def apply(text: str, rules: Mapping[str, str]) -> tuple[str, Counter[str]]:
 def _inside_known_words(text: str) -> set[int]:
     """The offsets of ``text`` inside a word of jieba's dictionary (between two of its characters)."""
     inside: set[int] = set()
-    for start, end, known in _words(text) or ():
+    for start, end, known in cleanup.word_spans(text) or ():
         if known:
             inside.update(range(start + 1, end))
     return inside

@@ -257,6 +257,7 @@ def _names_and_type(segments: tuple[Segment, ...], language: str, options: Decod
         segments = vocabulary.correct_segments(segments, likely, options.vocabulary.texts(language, script))
     if listed:
         segments = tuple(_flagged(s, vocabulary.odd_names(s.text, listed)) for s in segments)
+        segments = tuple(_flagged(s, vocabulary.names_inside_words(s.text, listed)) for s in segments)
     if cleanup.is_chinese(language) and options.clean:
         segments = tuple(dataclasses.replace(s, text=cleanup.typeset_chinese(s.text)) for s in segments)
         # Kana in Mandarin is whisper drifting into Japanese ("生疼しい片" for 昇腾芯片).

@@ -322,3 +322,14 @@ def test_a_vocabulary_term_is_spelled_right_in_real_mandarin(shared_models: Path
     assert "房地产中介协会" in result.text, result.text  # without it base writes 佛地产中间协会
     assert not [name for name in unsaid if name in result.text], result.text
     assert result.text.endswith("。") and "," not in result.text
+
+
+def test_a_listed_name_that_runs_into_a_word_is_flagged_not_changed() -> None:
+    """An eighth new user's 因为达到了 came out 英伟达到了 with 英伟达 listed: the decoder's pull."""
+    listed = ["英伟达", "台积电", "黄仁勋", "埃隆·马斯克"]
+    text = "英伟达到了目标。英伟达成了协议。英伟达的订单和台积电的合作，黄仁勋说。"
+    assert vocabulary.names_inside_words(text, listed) == [
+        f'{vocabulary.NAME_IN_WORD}: "英伟达到" (英伟达 + 达到): listen',
+        f'{vocabulary.NAME_IN_WORD}: "英伟达成" (英伟达 + 达成): listen',
+    ]
+    assert vocabulary.names_inside_words("华为的昇腾芯片，台积电也在扩产。", [*listed, "昇腾"]) == []
