@@ -114,13 +114,13 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     one correction, not 王 → 黄 and 熏 → 勋; over any of jieba's words only when a side would
     otherwise hold under MIN_HAN characters (声腾 → 昇腾, where jieba cuts 昇|腾), those of
     the written text first (whisper's mishearing is one word there: 林本接|说, where the
-    edited text is cut 林本|坚说). Words its
-    HMM made up of unknown characters take in neighbours that are no part of a name (it cut
-    a seventh new user's 黄人宣罪竟 黄人|宣罪, and 黄人宣 → 黄仁勋 was learned as 黄人宣罪 →
-    黄仁勋罪). Outside Chinese the right form has a capital
+    edited text is cut 林本|坚说). Words its HMM made up of unknown characters take in
+    neighbours that are no part of a name (it cut a seventh new user's 黄人宣罪竟 黄人|宣罪,
+    and 黄人宣 → 黄仁勋 was learned as 黄人宣罪 → 黄仁勋罪). A middle dot put between a
+    name's parts is a correction of that name. Outside Chinese the right form has a capital
     or a digit (``_name_like``); in Chinese the two sides sound alike or share a character
-    (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten:
-    nothing is taken from them."""
+    (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten: nothing is
+    taken from them."""
     old, new = _body(written), _body(edited)
     found: list[tuple[str, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
