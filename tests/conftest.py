@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -54,7 +55,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
-    gets: Counter[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gets: Counter[str] = Counter()  # a Site shares its own (the site fixture)
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client that hangs up early (yt-dlp probing) is not a test failure
@@ -182,7 +186,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
     (root / "no-media.html").write_text("<html><head><title>Words only</title></head><body>hi</body></html>")
     server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    server.gets = Counter()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield Site(root, f"http://127.0.0.1:{server.server_address[1]}", server.gets)
