@@ -403,6 +403,13 @@ def _collapsed(text: str, times: int, what: str = "repeated line") -> str:
     return f'{what} collapsed ({times}×): "{re.sub("-{2,}", "–", excerpt)}"'
 
 
+def too_little_text(units: int, seconds: float, language: str) -> bool:
+    """Whether ``units`` of text (``text_units``) are far too few for ``seconds`` of speech
+    in ``language``: under MIN_TEXT_RATE a second, judged from MIN_JUDGED_SPEECH seconds on."""
+    unspaced = language.split("-")[0].lower() in UNSPACED_LANGUAGES
+    return seconds >= MIN_JUDGED_SPEECH and units < MIN_TEXT_RATE["unspaced" if unspaced else "spaced"] * seconds
+
+
 def text_units(text: str, language: str) -> int:
     """How much text there is: characters in languages written without spaces, else words."""
     if language.split("-")[0].lower() in UNSPACED_LANGUAGES:

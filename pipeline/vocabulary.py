@@ -568,10 +568,13 @@ def _english_spans(text: str, terms: Sequence[str], known_keys: set[str]) -> lis
 
 
 def _name_like(text: str, run: list[re.Match[str]], chinese: bool) -> bool:
-    """Every word capitalized or with a digit; a lone word with only its first letter
-    capitalized does not start a sentence (in English text; in Chinese, a Latin word is
-    a name wherever it is)."""
+    """Every word capitalized or with a digit, and not all of them numbers (the 100 of
+    "100,000 people" is no H100); a lone word with only its first letter capitalized
+    does not start a sentence (in English text; in Chinese, a Latin word is a name
+    wherever it is)."""
     if not all(w.group()[0].isupper() or w.group()[0].isdigit() for w in run):
+        return False
+    if all(w.group().isdigit() for w in run):
         return False
     word = run[0].group()
     plain = len(run) == 1 and word[1:].islower()
