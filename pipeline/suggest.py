@@ -277,8 +277,12 @@ def _english_names(spoken: str, everything: str, known: Known, beyond_title: str
             name, shown = known_keys[key]
             result[name][shown] += max(said[key], 1)
             continue
-        shown, tags = forms.most_common(1)[0][0], labels[key]
+        # the most written spelling; of two written as often, not a plural of the other (H-100 over H-100s)
+        shown = max(forms, key=lambda form: (forms[form], form[:-1] not in forms))
+        tags = labels[key]
         fields = [_NER_FIELDS[label] for label, _ in tags.most_common() if label in _NER_FIELDS]
+        if tags["MODEL"]:  # letters and digits: a product, whatever the model tags it (a new user's H-100s was an ORG)
+            fields = ["products_models"]
         if fields == [] and "GPE" in tags and _is_company(shown):
             fields = ["companies_orgs"]
         lowered = len(re.findall(rf"(?<![\w-]){re.escape(shown.lower())}(?![\w-])", everything))

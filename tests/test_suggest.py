@@ -161,6 +161,20 @@ def test_english_names_come_from_the_text_itself_with_no_known_names() -> None:
         assert name.casefold() in folded, f"{name} is not in the text"  # nothing invented
 
 
+def test_a_model_like_name_is_a_product_whatever_the_ner_model_tags_it() -> None:
+    """A seventh new user's English draft (espeak, no names in config) had H-100s under
+    companies_orgs: spaCy tagged it ORG; letters with digits are a product here."""
+    text = (
+        "Jensen Huang said that the keynote net and video will ship more H-100s this year than ever before. "
+        "Sadden and Elatole investors at Microsoft keep spying H-100 systems for its data centers. Meanwhile "
+        "TSMC is building new packaging capacity. AMD and Intel both want a share of this market. So the "
+        "question is whether Nvidia can keep its lead. Jensen Huang thinks it can. AMD is less sure."
+    )
+    found = suggest.suggest("talk1", "", text, "en", suggest.Known())
+    assert found.products_models == ("H-100",) and "H-100s" not in found.companies_orgs
+    assert {"AMD", "Intel", "Microsoft", "TSMC", "Nvidia"} <= set(found.companies_orgs)
+
+
 def test_english_names_are_written_as_the_blog_knows_them() -> None:
     known = suggest.Known({"companies_orgs": ("NVIDIA",), "people": ("Pat Gelsinger",), "products_models": ("H-100",)})
     found = suggest.suggest("Chips", "", INTERVIEW, "en", known)
