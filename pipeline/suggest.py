@@ -249,7 +249,8 @@ def _english_names(spoken: str, everything: str, known: Known, beyond_title: str
     times the transcript says it; when it is said only inside a longer name; when only
     its shape finds it and it is said fewer than MIN_MENTIONS times or only in the title
     (``beyond_title``: the description and transcript); and a person of one
-    word (a first name, or a misread: "Blackwell"; the blog names people in full). A name
+    word (a first name, or a misread: "Blackwell"; the blog names people in full) or
+    with a digit (whisper's "Jensen 1" for Jensen Huang). A name
     the model tags only as a place is a company when it tags it ORG in both of
     ``_COMPANY_PROBES`` (it reads Nvidia as a place in most sentences).
 
@@ -295,7 +296,7 @@ def _english_names(spoken: str, everything: str, known: Known, beyond_title: str
             or (" " not in shown and 2 * lowered >= said[key])
             or (not tags["MODEL"] and named * 2 < said_spoken[key])
             or (not named and (said[key] < MIN_MENTIONS or said_beyond[key] == 0))
-            or (fields[0] == "people" and " " not in shown)
+            or (fields[0] == "people" and (" " not in shown or any(char.isdigit() for char in shown)))
         ):
             continue
         result[fields[0]][shown] += said[key]
@@ -396,7 +397,10 @@ def _chinese_tags(text: str, known: Known) -> list[str]:
         unknown_pair = len(tag) == 2 and _HAN_WORD.fullmatch(tag) and not dictionary.get(tag)
         return not unknown_pair or tag in known_words or text.count(tag) >= MIN_MENTIONS
 
-    return [tag for tag in tags if len(tag) >= 2 and not tag.isdigit() and heard_right(tag)]
+    def one_sound(tag: str) -> bool:  # 輪輪 from whisper's loop "輪輪輪輪輪輪輪輪輪輪", 哈哈 laughter: no topic
+        return len(set(tag)) == 1
+
+    return [tag for tag in tags if len(tag) >= 2 and not tag.isdigit() and not one_sound(tag) and heard_right(tag)]
 
 
 # A foreign person's name in Chinese is written with a middle dot between its parts

@@ -69,6 +69,9 @@ def test_a_mandarin_name_with_a_middle_dot_is_suggested_whole_and_a_word_heard_o
     assert sorted(found.people) == ["埃隆·马斯克", "萨姆·奥尔特曼"]  # not 萨姆, the stutter, 马斯克·能 nor 过萨姆…
     assert {"数据中心", "算力"} <= set(found.tags)  # said twice, or in jieba's dictionary
     assert not {"微染", "时辈"} & set(found.tags)
+    # a seventh new user's one-character loop gave the tag 輪輪
+    looped = suggest.suggest("访谈", "", text + "我们拭目以待。轮轮轮轮轮轮轮轮轮轮", "zh", known)
+    assert not [tag for tag in looped.tags if len(set(tag)) == 1]
 
 
 def test_english_tags_need_no_download_and_known_names_come_from_posts(tmp_path: Path) -> None:
@@ -170,8 +173,11 @@ def test_a_model_like_name_is_a_product_whatever_the_ner_model_tags_it() -> None
         "TSMC is building new packaging capacity. AMD and Intel both want a share of this market. So the "
         "question is whether Nvidia can keep its lead. Jensen Huang thinks it can. AMD is less sure."
     )
-    found = suggest.suggest("talk1", "", text, "en", suggest.Known())
+    found = suggest.suggest(
+        "talk1", "", text.replace("thinks it can", "thinks it can, and Jensen 1 agrees"), "en", suggest.Known()
+    )
     assert found.products_models == ("H-100",) and "H-100s" not in found.companies_orgs
+    assert found.people == ("Jensen Huang",)  # not whisper's "Jensen 1"
     assert {"AMD", "Intel", "Microsoft", "TSMC", "Nvidia"} <= set(found.companies_orgs)
 
 
