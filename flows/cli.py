@@ -507,7 +507,7 @@ def vocabulary(args: argparse.Namespace) -> int:
             r.scope or "videos of no channel",
             r.source,
             r.date,
-            "ambiguous: not applied" if (r.scope, r.wrong) in unclear else "applied",
+            "ambiguous: not in effect" if (r.scope, r.wrong) in unclear else "in effect",
         ]
         for r in learned
     ]

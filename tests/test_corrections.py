@@ -286,7 +286,7 @@ def test_an_ingest_learns_an_editors_correction_and_the_channels_next_video_appl
     assert main(["vocabulary", "--channel", feed]) == 0
     header, row = capfd.readouterr().out.splitlines()
     assert header.split() == ["WRONG", "RIGHT", "SCOPE", "SOURCE", "DATE", "STATE"]
-    assert row.split() == ["country", "USA", feed, "draft", path.name, dt.date.today().isoformat(), "applied"]
+    assert row.split() == ["country", "USA", feed, "draft", path.name, dt.date.today().isoformat(), "in", "effect"]
     assert main(["vocabulary", "remove", "country", "--channel", feed]) == 0
     assert capfd.readouterr().out == f"forgot country → USA for {feed}\n"
     assert main(["vocabulary", "--channel", feed]) == 0
@@ -329,10 +329,38 @@ def test_the_vocabulary_command_lists_every_channels_corrections_and_says_which_
     today = dt.date.today().isoformat()
     assert rows == [
         ["WRONG", "RIGHT", "SCOPE", "SOURCE", "DATE", "STATE"],
-        ["SMC", "TSMC", CHANNEL_URL, "draft", first.name, today, "applied"],
-        ["Nvidea", "Nvidia", CHANNEL_URL, "draft", first.name, today, "applied"],
-        ["SMC", "SMIC", "videos", "of", "no", "channel", "draft", second.name, today, "ambiguous:", "not", "applied"],
-        ["SMC", "TSMC", "videos", "of", "no", "channel", "draft", third.name, today, "ambiguous:", "not", "applied"],
+        ["SMC", "TSMC", CHANNEL_URL, "draft", first.name, today, "in", "effect"],
+        ["Nvidea", "Nvidia", CHANNEL_URL, "draft", first.name, today, "in", "effect"],
+        [
+            "SMC",
+            "SMIC",
+            "videos",
+            "of",
+            "no",
+            "channel",
+            "draft",
+            second.name,
+            today,
+            "ambiguous:",
+            "not",
+            "in",
+            "effect",
+        ],
+        [
+            "SMC",
+            "TSMC",
+            "videos",
+            "of",
+            "no",
+            "channel",
+            "draft",
+            third.name,
+            today,
+            "ambiguous:",
+            "not",
+            "in",
+            "effect",
+        ],
     ]
     assert main(["vocabulary", "remove", "SMC"]) == 0
     assert capsys.readouterr().out == "forgot SMC → SMIC, TSMC for videos of no channel\n"
