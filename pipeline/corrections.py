@@ -499,6 +499,13 @@ def _add(data: dict[str, Any], new: Replacement) -> list[str]:
     if any(e["wrong"] == new.wrong and e["right"] == new.right for e in mine):
         return []
     undone = [e for e in mine if new.wrong.replace(e["right"], e["wrong"], 1) == new.right != new.wrong]
+    if not undone and _common_word(new.right) and any(e["right"] == new.wrong for e in mine):
+        # A name editors taught, changed to a common word (昇腾 → 生疼): the name was written
+        # where the word was said (matched by sound), a mistake of this place, not of the name.
+        return [
+            f"not learned: {new.wrong} → {new.right} ({new.source}) {where}: {new.wrong} is a name this channel's "
+            f"editors taught and {new.right} a common word; only that draft says so"
+        ]
     if undone:  # the editor changed a corrected word back (英伟达车 → 因为打车): that correction was wrong here
         data["corrections"] = [e for e in entries if e not in undone]
         return [
@@ -511,6 +518,16 @@ def _add(data: dict[str, Any], new: Replacement) -> list[str]:
         forms = " and ".join([*others, new.right])
         return [f"{new.wrong} is corrected to {forms} ({new.source}) {where}: ambiguous, not applied"]
     return [f"learned {new.wrong} → {new.right} from {new.source} {where}"]
+
+
+def _common_word(text: str) -> bool:
+    """Whether ``text`` is a common Chinese word: in jieba's dictionary with
+    ``vocabulary.COMMON_WORD_FREQ`` or more (生疼, 因为; not 昇腾)."""
+    from pipeline.vocabulary import COMMON_WORD_FREQ
+
+    tokenizer = cleanup.jieba_tagger().tokenizer
+    tokenizer.check_initialized()  # its dictionary is read on first use
+    return bool(_HAN.search(text)) and tokenizer.FREQ.get(text, 0) >= COMMON_WORD_FREQ
 
 
 def _today() -> str:

@@ -192,6 +192,18 @@ def test_corrections_are_learned_once_per_channel_and_a_wrong_form_with_two_righ
         f"forgot 因为打 → 英伟达 for {CHANNEL_URL}: draft {fifth.name} changes 英伟达车 back to 因为打车"
     ]
     assert store.learned(CHANNEL_URL) == []
+    # a taught name changed to a common word where the word was said: that place, not the name
+    sixth = _write(_draft("华为的声腾芯片卖得很好。"), "ep7")
+    sixth.write_text(sixth.read_text().replace("声腾", "昇腾"))
+    assert _learn() == [f"learned 声腾 → 昇腾 from draft {sixth.name} for {CHANNEL_URL}"]
+    seventh = _write(_draft("他的膝盖昇腾，走路都很困难。"), "ep8")
+    seventh.write_text(seventh.read_text().replace("昇腾", "生疼"))
+    assert _learn() == [
+        f"not learned: 昇腾 → 生疼 (draft {seventh.name}) for {CHANNEL_URL}: 昇腾 is a name this channel's editors "
+        "taught and 生疼 a common word; only that draft says so"
+    ]
+    assert store.rules(CHANNEL_URL) == {"声腾": "昇腾"}
+    store.forget("声腾", CHANNEL_URL)
     first.unlink()  # a draft gone is no longer read
     assert _learn() == [] and str(first) not in json.loads(store.path.read_text())["drafts"]
 
