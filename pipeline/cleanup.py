@@ -223,19 +223,23 @@ def jieba_tagger() -> Any:
     return jieba.posseg.POSTokenizer(jieba.Tokenizer())
 
 
-WordSpans = list[tuple[int, int, bool]]  # jieba's words of a text: start, end (character offsets), in its dictionary
+# jieba's words of a text: start, end (character offsets), and the word's part of speech in
+# jieba's dictionary ("n", "nr", "v", …; "" for a word its HMM made up of unknown characters)
+WordSpans = list[tuple[int, int, str]]
 
 
 def word_spans(text: str) -> WordSpans | None:
-    """jieba's words of ``text``: their start and end offsets, and whether the word is in
-    jieba's dictionary (not made up by its HMM for characters it does not know); None for
-    text without Chinese characters."""
+    """jieba's words of ``text``: their start and end offsets, and their part of speech
+    in jieba's dictionary, "" when the word is not in it (made up by its HMM for
+    characters it does not know); None for text without Chinese characters."""
     if not re.search(f"[{_HAN}]", text):
         return None
-    tokenizer = jieba_tagger().tokenizer
+    tagger = jieba_tagger()
+    tokenizer = tagger.tokenizer
     words, position = [], 0
     for word in tokenizer.cut(text):
-        words.append((position, position + len(word), bool(tokenizer.FREQ.get(word))))
+        tag = tagger.word_tag_tab.get(word, "x") if tokenizer.FREQ.get(word) else ""
+        words.append((position, position + len(word), tag))
         position += len(word)
     return words
 

@@ -148,17 +148,15 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
         if tag == "equal":
             continue
         change = _widen([i1, i2, j1, j2], old, new, old_words, new_words, sure=True)
+        replaced = tag == "replace" or _joiners_only(old[i1:i2] + new[j1:j2])  # 萨姆奥尔特曼 → 萨姆·奥尔特曼
+        if changes and change[0] <= changes[-1][0][1]:  # next to (or widened into) the one before: one correction
+            (a1, _, b1, _), before_it = changes.pop()
+            change, replaced = [a1, change[1], b1, change[3]], before_it or replaced
         for words in ((old_words, None), (None, new_words), (old_words, new_words)):
             if not (_too_short(old[change[0] : change[1]]) or _too_short(new[change[2] : change[3]])):
                 break
             change = _widen(change, old, new, *words, sure=False)
-        change = _with_name_around(change, old, new)
-        replaced = tag == "replace" or _joiners_only(old[i1:i2] + new[j1:j2])  # 萨姆奥尔特曼 → 萨姆·奥尔特曼
-        if changes and change[0] <= changes[-1][0][1]:  # widened into the one before: one correction
-            (a1, _, b1, _), before_it = changes[-1]
-            changes[-1] = ([a1, change[1], b1, change[3]], before_it or replaced)
-        else:
-            changes.append((change, replaced))
+        changes.append((_with_name_around(change, old, new), replaced))
     found = []
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
@@ -201,9 +199,10 @@ def _widen(
 ) -> list[int]:
     """``change`` (token ranges i1, i2 in ``old``, j1, j2 in ``new``) grown over the equal
     Chinese characters beside it while one text has a word across its end. ``sure``: only
-    words jieba is sure of count, those in its dictionary or made up more than half of the
-    characters changed (黄仁勋 for 人宣 → 仁勋; not 丰则 for 四字封 → 苏姿丰, nor the
-    misheard text's 宣罪)."""
+    words jieba is sure of count: nouns of its dictionary (马斯克 for 科 → 克), its other
+    words at least half changed (伟达 for 因为 → 英伟; not 见了面 for 接 → 见), words its
+    HMM made up more than half (黄仁勋 for 人宣 → 仁勋; not 丰则 for 四字封 → 苏姿丰, nor
+    the misheard text's 宣罪)."""
     i1, i2, j1, j2 = change
 
     def span(tokens: list[_Token], a: int, b: int) -> tuple[int, int]:
@@ -213,11 +212,14 @@ def _widen(
 
     def across(at: int, words: cleanup.WordSpans | None, changed: tuple[int, int], grown: list[_Token]) -> bool:
         """Whether a word of ``words`` goes across offset ``at`` (``grown``: the change so far)."""
-        for start, end, known in words or ():
+        for start, end, tag in words or ():
             if start < at < end:
                 ours = max(0, min(end, changed[1]) - max(start, changed[0]))
                 joined = any(t.text in _JOINERS and (t.end == start or t.start == end) for t in grown)  # 埃隆·马斯克
-                return not sure or known or joined or 2 * ours > end - start
+                # a noun of jieba's dictionary (马斯克, 芯片), another of its words at least half
+                # changed (伟达 of 因为达 → 英伟达; not 见了面 of 接 → 见), one its HMM made up more than half
+                mostly = 2 * ours >= end - start if tag else 2 * ours > end - start
+                return not sure or joined or tag.startswith("n") or mostly
         return False
 
     def inside(i: int, j: int) -> bool:
@@ -286,14 +288,15 @@ def _side(text: str, tokens: list[_Token]) -> str:
     return "" if "\n" in span else " ".join(span.split())
 
 
-# jieba's tags of words that are grammar, never part of a name: particles (的, 得, 了),
-# adverbs (则), prepositions, conjunctions, modal particles, interjections.
-_GRAMMAR_TAGS = ("u", "d", "p", "c", "y", "e")
+# jieba's tags of one-character words that are no part of a name: particles (的, 得, 了),
+# adverbs (则), prepositions, conjunctions, modal particles, interjections, verbs (见, 说).
+_GRAMMAR_TAGS = ("u", "d", "p", "c", "y", "e", "v")
 
 
 def as_term(right: str) -> str:
     """A learned right form as a term of the channel's vocabulary: the one-character words
-    of grammar jieba reads at its ends left off (英伟达得 → 英伟达), or ``right`` as it is.
+    of grammar or verbs jieba reads at its ends left off (英伟达得 → 英伟达, 魏哲家见 →
+    魏哲家), or ``right`` as it is when that would leave under MIN_HAN characters (昇腾).
     An editor's correction may keep a particle of the text around the name, and as a
     vocabulary term it would be matched by sound where the right particle was written
     (a seventh new user's 英伟达的 "corrected" to 英伟达得)."""
@@ -341,8 +344,8 @@ def apply(text: str, rules: Mapping[str, str]) -> tuple[str, Counter[str]]:
 def _inside_known_words(text: str) -> set[int]:
     """The offsets of ``text`` inside a word of jieba's dictionary (between two of its characters)."""
     inside: set[int] = set()
-    for start, end, known in cleanup.word_spans(text) or ():
-        if known:
+    for start, end, tag in cleanup.word_spans(text) or ():
+        if tag:  # a word of the dictionary
             inside.update(range(start + 1, end))
     return inside
 

@@ -291,9 +291,9 @@ def names_inside_words(text: str, terms: Sequence[str]) -> list[str]:
             continue
         spans = spans if spans is not None else cleanup.word_spans(text) or []
         for match in re.finditer(re.escape(term), text):
-            for start, end, known in spans:
+            for start, end, tag in spans:
                 cut = start < match.start() < end or start < match.end() < end
-                if known and cut:
+                if tag and cut:  # a word of the dictionary
                     whole = text[min(start, match.start()) : max(end, match.end())]
                     flags.append(f'{NAME_IN_WORD}: "{whole}" ({term} + {text[start:end]}): listen')
     return list(dict.fromkeys(flags))

@@ -84,6 +84,12 @@ def test_an_editors_word_corrections_are_found_in_english_and_mandarin() -> None
         ("我们请到埃隆·马斯科来谈。", "我们请到埃隆·马斯克来谈。", ("马斯科", "马斯克")),
         # an eighth new user's: jieba cut the edited text 林本|坚说, the written one 林本接|说
         ("他认为林本接说，光刻很难。", "他认为林本坚说，光刻很难。", ("林本接", "林本坚")),
+        # a ninth new user's: 见了面 is a word of jieba's dictionary, not a part of the name
+        (
+            "他今天和台积电的位置加接了面，谈得很好。",
+            "他今天和台积电的魏哲家见了面，谈得很好。",
+            ("位置加接", "魏哲家见"),
+        ),
         # a middle dot put between a name's parts, and nothing else changed
         ("他说萨姆奥尔特曼表示同意。", "他说萨姆·奥尔特曼表示同意。", ("萨姆奥尔特曼", "萨姆·奥尔特曼")),
     ],
@@ -254,12 +260,16 @@ def test_learned_right_forms_join_the_channels_vocabulary_and_the_plan_applies_t
         ("英伟达", CHANNEL),
         ("黄仁勋", CHANNEL),
     ]
-    assert [corrections.as_term(right) for right in ("苏姿丰则", "台积电了", "的确", "SK海力士", "昇腾")] == [
+    rights = ("苏姿丰则", "台积电了", "的确", "SK海力士", "昇腾", "魏哲家见", "台积电", "华为")
+    assert [corrections.as_term(right) for right in rights] == [
         "苏姿丰",
         "台积电",
         "的确",
         "SK海力士",
         "昇腾",
+        "魏哲家",
+        "台积电",
+        "华为",
     ]
     CorrectionStore(load_settings().corrections_path).path.write_text("{")  # unreadable: the ingest goes on
     assert plan_ingest(_video("ep2"), load_settings(), model="tiny.en", language="en", device="cpu").corrections == ()
