@@ -199,7 +199,7 @@ def _first_step(task: Any, tokens: Any, features: Any) -> tuple[Any, Any]:
     whisper's step runs the initial tokens, the same for every beam of a window, through
     the decoder once per row and projects every position onto the 51,865 tokens; with a
     prompt of names (up to 223 tokens) that was 40 rows × 150 positions of logits for a
-    batch of eight windows, 1.2 GB and 6.4 s on 2 cores for two rows' worth of use. Here
+    batch of eight windows, 1.2 GB and 13-15 s on 2 busy cores for two rows' worth of use. Here
     the decoder runs once per window and projects two positions (the arithmetic of
     ``whisper.model.TextDecoder.forward``, openai-whisper 20250625), and the cache and
     the logits are repeated for the window's beams."""

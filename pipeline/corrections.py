@@ -45,6 +45,7 @@ MIN_HAN = 2  # a side of Chinese characters only holds at least this many: one c
 MIN_SIMILARITY = 0.6
 MIN_HEARD_ALIKE = 0.5  # share of a Chinese correction's syllables that sound alike on both sides (``_misheard``)
 FORMAT = 1  # of the JSON file
+COMMON_WORD_CORRECTED = "a common word corrected as editors taught"
 
 _HAN_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN = re.compile(rf"[{_HAN_RANGES}]")
@@ -370,13 +371,19 @@ def _pattern(wrongs: tuple[str, ...]) -> tuple[re.Pattern[str], Any]:
 def apply_transcript(transcript: Transcript, rules: Mapping[str, str]) -> Transcript:
     """``transcript`` with ``rules`` applied to each segment's text (``apply``), and what was
     applied in its ``corrected`` ("SMC → TSMC (2×)", in the order of ``rules``), which the
-    draft's provenance comment shows."""
+    draft's provenance comment shows. A segment where a common Chinese word was replaced
+    (生疼 → 昇腾, taught where whisper wrote the word for the name) is flagged COMMON_WORD_CORRECTED:
+    the word may have been said."""
     total: Counter[str] = Counter()
     segments = []
     for segment in transcript.segments:
         text, counts = apply(segment.text, rules)
         total.update(counts)
-        segments.append(dataclasses.replace(segment, text=text) if counts else segment)
+        common = [
+            f"{COMMON_WORD_CORRECTED}: {wrong} → {rules[wrong]}: check" for wrong in counts if _common_word(wrong)
+        ]
+        flag = ", ".join(f for f in (segment.flag, *common) if f)
+        segments.append(dataclasses.replace(segment, text=text, flag=flag) if counts else segment)
     if not total:
         return transcript
     applied = tuple(f"{wrong} → {right} ({total[wrong]}×)" for wrong, right in rules.items() if total[wrong])

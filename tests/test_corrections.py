@@ -140,6 +140,13 @@ def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -
     text, counts = apply("因为打的电单越来越多，你怎么看黄人宣罪竟在台北", rules)  # 宣罪: jieba's HMM, no word
     assert text == "英伟达的订单越来越多，你怎么看黄仁勋罪竟在台北"
     assert counts == {"因为打": 1, "电单": 1, "黄人宣": 1}
+    # a common word an editor corrected (whisper's 生疼 for 昇腾) may have been said: the place is flagged
+    said = Transcript("zh", "base", "openai-whisper", 4.0, (Segment(0, 2, "膝盖生疼"), Segment(2, 4, "黄人宣表示")))
+    taught = corrections.apply_transcript(said, {"生疼": "昇腾", "黄人宣": "黄仁勋"})
+    assert [(s.text, s.flag) for s in taught.segments] == [
+        ("膝盖昇腾", f"{corrections.COMMON_WORD_CORRECTED}: 生疼 → 昇腾: check"),
+        ("黄仁勋表示", ""),
+    ]
 
 
 CHANNEL_URL = "https://talk.test/show"
