@@ -124,12 +124,9 @@ def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]]
     self_attention = set(inference.kv_modules)
     try:
         for step in range(task.sample_len):
-            logits, at_sot = _logits(task, step, tokens, features)
+            tokens, done, at_sot = _step(task, step, tokens, features, sum_logprobs)
             no_speech_probs = at_sot or no_speech_probs
-            for logit_filter in task.logit_filters:
-                logit_filter.apply(logits, tokens)
-            tokens, completed = decoder.update(tokens, logits, sum_logprobs)
-            if completed or tokens.shape[-1] > task.n_ctx:
+            if done:
                 break
             keep = [k for k, window in enumerate(active) if len(finished[window]) < decoder.max_candidates]
             if len(keep) == len(active):
@@ -161,34 +158,39 @@ def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]]
 
 def _sample(task: Any, features: Any, tokens: Any) -> tuple[Any, Any, list[float]]:
     """whisper's ``DecodingTask._main_loop`` (greedy, or sampling at a temperature; every
-    row to the end), with the first step of ``_logits``: the tokens, their summed
+    row to the end), step by step (``_step``): the tokens, their summed
     log-probabilities and the no-speech probabilities, per row."""
     sum_logprobs = features.new_zeros(tokens.shape[0])
     no_speech_probs = [float("nan")] * tokens.shape[0]
     try:
         for step in range(task.sample_len):
-            logits, at_sot = _logits(task, step, tokens, features)
+            tokens, done, at_sot = _step(task, step, tokens, features, sum_logprobs)
             no_speech_probs = at_sot or no_speech_probs
-            for logit_filter in task.logit_filters:
-                logit_filter.apply(logits, tokens)
-            tokens, completed = task.decoder.update(tokens, logits, sum_logprobs)
-            if completed or tokens.shape[-1] > task.n_ctx:
+            if done:
                 break
     finally:
         task.inference.cleanup_caching()
     return tokens, sum_logprobs, no_speech_probs
 
 
-def _logits(task: Any, step: int, tokens: Any, features: Any) -> tuple[Any, list[float] | None]:
-    """A decoding step's logits at each row's last token, (rows, n_vocab); at the first
-    step also each row's no-speech probability (None after it, or for a tokenizer
+def _step(task: Any, step: int, tokens: Any, features: Any, sum_logprobs: Any) -> tuple[Any, bool, list[float] | None]:
+    """One decoding step, as whisper's ``DecodingTask._main_loop`` takes it: the logits at
+    each row's last token (the first step's from ``_first_step``), the task's logit
+    filters, then the decoder's choice (``sum_logprobs`` updated in place). Returns the
+    tokens, whether decoding is done (every row ended, or the context is full), and at
+    the first step each row's no-speech probability (None after it, or for a tokenizer
     without the token)."""
+    at_sot = None
     if step:
-        return task.inference.logits(tokens, features)[:, -1], None
-    at_sot, logits = _first_step(task, tokens, features)
-    if task.tokenizer.no_speech is None:
-        return logits, None
-    return logits, at_sot.float().softmax(dim=-1)[:, task.tokenizer.no_speech].tolist()
+        logits = task.inference.logits(tokens, features)[:, -1]
+    else:
+        first, logits = _first_step(task, tokens, features)
+        if task.tokenizer.no_speech is not None:
+            at_sot = first.float().softmax(dim=-1)[:, task.tokenizer.no_speech].tolist()
+    for logit_filter in task.logit_filters:
+        logit_filter.apply(logits, tokens)
+    tokens, completed = task.decoder.update(tokens, logits, sum_logprobs)
+    return tokens, completed or tokens.shape[-1] > task.n_ctx, at_sot
 
 
 def _first_step(task: Any, tokens: Any, features: Any) -> tuple[Any, Any]:
