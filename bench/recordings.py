@@ -22,6 +22,11 @@ from pipeline.audio import SAMPLE_RATE, decode
 BENCH = Path(__file__).resolve().parent
 SHARED_MEDIA = BENCH.parent.parent / "shared" / "media"
 VOICES = ("en-us", "en-gb", "en-us+m3", "en-gb-x-rp", "en-us+f2", "en-gb-scotland", "en-us+m7")
+# The held-out recording (bench/speed.py --held-out): another text, other voices, never
+# used to choose a setting, so that a change tuned on the first one is checked on speech
+# it has not seen.
+HELD_OUT_TEXT = "heldout.txt"
+HELD_OUT_VOICES = ("en-us+f3", "en-gb+m4", "en-us+klatt", "en-gb-x-gbclan+f4", "en-us+m1", "en-029")
 PAUSE_SECONDS = 1.2  # between paragraphs, as a speaker breathes
 CLIP_EVERY = 4  # a real recording after every few paragraphs
 CLIPS = {
@@ -36,8 +41,8 @@ CLIPS = {
 }
 
 
-def paragraphs() -> list[str]:
-    return [p.strip() for p in (BENCH / "speech.txt").read_text(encoding="utf-8").split("\n\n") if p.strip()]
+def paragraphs(text: str = "speech.txt") -> list[str]:
+    return [p.strip() for p in (BENCH / text).read_text(encoding="utf-8").split("\n\n") if p.strip()]
 
 
 def _espeak(text: str, voice: str, words_per_minute: int, work: Path) -> np.ndarray:
@@ -63,11 +68,15 @@ def _music(seconds: float, seed: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def build(seconds: float, out: Path, *, non_speech: float = 0.0, with_clips: bool = True) -> tuple[Path, str]:
+def build(
+    seconds: float, out: Path, *, non_speech: float = 0.0, with_clips: bool = True, held_out: bool = False
+) -> tuple[Path, str]:
     """A WAV (16 kHz mono) of about ``seconds``, and what is said in it. ``non_speech``: the
-    share of the recording that is silence and music, in blocks between paragraphs."""
+    share of the recording that is silence and music, in blocks between paragraphs.
+    ``held_out``: HELD_OUT_TEXT in HELD_OUT_VOICES instead of speech.txt in VOICES."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    texts = paragraphs()
+    texts = paragraphs(HELD_OUT_TEXT if held_out else "speech.txt")
+    voices = HELD_OUT_VOICES if held_out else VOICES
     pause = np.zeros(int(PAUSE_SECONDS * SAMPLE_RATE), np.float32)
     pieces: list[np.ndarray] = []
     said: list[str] = []
@@ -77,7 +86,7 @@ def build(seconds: float, out: Path, *, non_speech: float = 0.0, with_clips: boo
     since_block = 0  # samples of speech since the last block of non-speech
     while length < seconds * SAMPLE_RATE:
         text = texts[n % len(texts)]
-        voice = VOICES[n % len(VOICES)]
+        voice = voices[n % len(voices)]
         speed = 130 + (n * 7) % 30
         spoken = [_espeak(text, voice, speed, out.parent), pause]
         said.append(text)

@@ -1,6 +1,6 @@
 """Speed benchmark: the naive path against draftcast, side by side, on one machine.
 
-    python bench/speed.py [--runs 3] [--minutes 10] [--skip-vad] [--only a,b,...]
+    python bench/speed.py [--runs 3] [--minutes 10] [--skip-vad] [--only a,b,...] [--held-out]
     python bench/speed.py --long [--hours 2]
     python bench/speed.py --profile [--minutes 10]
 
@@ -14,6 +14,7 @@ times each (every one in its own process, so peak RSS is its own):
          speaker turns on (the default), on a channel whose `vocabulary` lists NAMES (a
          blog's names fill whisper's prompt; none of them is said); (b-nospk) with
          `--no-speakers`;
+  (b-int8) the same with DRAFTCAST_COMPUTE_TYPE=int8, and (b-int8-nospk) with `--no-speakers`;
   (b-fw) the same with `--engine faster-whisper`, and (b-fw-nospk) with `--no-speakers`;
   (c)    bare `whisper.transcribe` on audio in memory, model loaded: whisper's defaults
          (greedy, the floor for openai-whisper), and (c-beam5) as the naive path decodes;
@@ -21,7 +22,9 @@ times each (every one in its own process, so peak RSS is its own):
 
 It prints, for each, the median wall time, real-time factor, peak RSS and WER against the
 reference, then the ratios against issue 17's targets (--only picks runs by their
-letters, e.g. `--only a,b,b-nospk,b-fw-nospk`). --long transcribes a recording of --hours with draftcast,
+letters, e.g. `--only a,b,b-nospk,b-fw-nospk`). --held-out builds the recording from
+bench/heldout.txt in other voices (bench/recordings.py): no setting is chosen on it, so it
+checks accuracy on speech the settings were not tuned on. --long transcribes a recording of --hours with draftcast,
 kills it with SIGKILL part-way, runs it again and reports what was redone, peak RSS and time.
 --profile runs (b) once as it is and once under py-spy (bench/stages.py), speakers on and
 off, and b-fw with speakers off, and prints where each one's time goes, with the encoder
@@ -59,6 +62,7 @@ from pipeline.audio import ffmpeg_executable
 from tests.conftest import Site, _QuietHandler, _QuietServer, make_video
 
 BIN = Path(sys.executable).parent
+INT8 = {"DRAFTCAST_COMPUTE_TYPE": "int8"}  # openai-whisper's linear layers in int8 (pipeline/engines.py)
 REPO = Path(__file__).resolve().parent.parent
 NORMALIZE = EnglishTextNormalizer()
 # A blog's names, as a channel's `vocabulary` lists them: enough to fill whisper's prompt
@@ -238,11 +242,11 @@ def in_process(script: str, args: list[str], env: dict[str, str]) -> tuple[float
 
 
 class Bench:
-    def __init__(self, work: Path, minutes: float) -> None:
+    def __init__(self, work: Path, minutes: float, *, held_out: bool = False) -> None:
         self.work = work
         self.site_root = work / "site"
         self.site_root.mkdir(parents=True)
-        wav, self.reference = build(minutes * 60, work / "recording" / "speech.wav")
+        wav, self.reference = build(minutes * 60, work / "recording" / "speech.wav", held_out=held_out)
         self.wav = wav
         self.seconds = wav.stat().st_size / 32000
         make_video(wav, self.site_root / "talk.mp4")
@@ -275,15 +279,18 @@ class Bench:
         # Prefect's database and the converted model exist before anything is timed
         self.draftcast([])
 
-    def draftcast(self, extra: list[str], prefix: tuple[str, ...] = ()) -> tuple[float, int, str]:
+    def draftcast(
+        self, extra: list[str], prefix: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> tuple[float, int, str]:
         """(wall seconds, peak RSS, draft text) of `draftcast ingest URL` from a clean
-        state (Prefect's database made); ``prefix``: a command that runs it (a profiler)."""
+        state (Prefect's database made); ``prefix``: a command that runs it (a profiler);
+        ``env``: variables set for it."""
         for leftover in ("work", "draftcast.sqlite", "drafts"):
             path = self.home / leftover
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         out = self.home / "drafts"
         command = [*prefix, str(BIN / "draftcast"), "ingest", self.url, "--out", str(out), *extra]
-        seconds, peak, output = run(command, self.env)
+        seconds, peak, output = run(command, {**self.env, **(env or {})})
         drafts = list(out.glob("*.md"))
         if len(drafts) != 1:
             raise SystemExit(f"draftcast wrote {len(drafts)} drafts:\n{output[-3000:]}")
@@ -310,6 +317,10 @@ class Bench:
             "a naive: yt-dlp + whisper CLI (beam 5)": self.naive,
             "b draftcast ingest (openai-whisper)": lambda: self.draftcast([]),
             "b-nospk draftcast ingest --no-speakers": lambda: self.draftcast(["--no-speakers"]),
+            "b-int8 draftcast ingest, DRAFTCAST_COMPUTE_TYPE=int8": lambda: self.draftcast([], env=INT8),
+            "b-int8-nospk draftcast ingest --no-speakers, DRAFTCAST_COMPUTE_TYPE=int8": lambda: self.draftcast(
+                ["--no-speakers"], env=INT8
+            ),
             "b-fw draftcast ingest --engine faster-whisper": lambda: self.draftcast(["--engine", "faster-whisper"]),
             "b-fw-nospk draftcast ingest --engine faster-whisper --no-speakers": lambda: self.draftcast(
                 ["--engine", "faster-whisper", "--no-speakers"]
@@ -357,7 +368,7 @@ def machine() -> str:
 
 
 def speed(args: argparse.Namespace, work: Path) -> None:
-    bench = Bench(work, args.minutes)
+    bench = Bench(work, args.minutes, held_out=args.held_out)
     print(f"machine: {machine()}")
     print(f"recording: {bench.seconds:.0f} s, {len(bench.reference.split())} words; {args.runs} runs each, alternating")
     measures = bench.measures()
@@ -373,6 +384,8 @@ def speed(args: argparse.Namespace, work: Path) -> None:
     for label, top, bottom, target in (  # issue 17's targets
         ("b/a (speaker turns on)", "b", "a", "≤ 0.25"),
         ("b-nospk/a", "b-nospk", "a", "≤ 0.20"),
+        ("b-int8/a (speaker turns on)", "b-int8", "a", "≤ 0.25"),
+        ("b-int8-nospk/a", "b-int8-nospk", "a", "≤ 0.20"),
         ("b-fw/a (speaker turns on)", "b-fw", "a", ""),
         ("b-fw-nospk/a", "b-fw-nospk", "a", "≤ 0.14"),
         ("b/c (c: whisper's defaults)", "b", "c", ""),
@@ -472,7 +485,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--skip-vad", action="store_true")
-    parser.add_argument("--only", help="runs to measure, by their letters: a,b,b-nospk,b-fw,b-fw-nospk,c,c-beam5,d")
+    parser.add_argument(
+        "--only", help="runs to measure, by their letters: a,b,b-nospk,b-int8,b-int8-nospk,b-fw,b-fw-nospk,c,c-beam5,d"
+    )
+    parser.add_argument(
+        "--held-out", action="store_true", help="the held-out recording (another text, other voices), to check accuracy"
+    )
     parser.add_argument("--long", action="store_true", help="the long-recording run instead")
     parser.add_argument("--profile", action="store_true", help="where one ingest's time goes, instead")
     parser.add_argument("--rate", type=int, default=50, help="for --profile: py-spy's samples a second")

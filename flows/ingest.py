@@ -135,7 +135,13 @@ def prepare_model(plan: IngestPlan, models_dir: Path) -> models.ResolvedModel:
         ModelError, ConfigError: as ``transcribe.preload``.
     """
     options = plan.decoding
-    resolved = transcribe.preload(plan.model, models_dir=models_dir, engine=options.engine, device=options.device)
+    resolved = transcribe.preload(
+        plan.model,
+        models_dir=models_dir,
+        engine=options.engine,
+        device=options.device,
+        compute_type=options.compute_type,
+    )
     get_run_logger().info("model %s: %s", resolved.name, resolved.origin)
     return resolved
 

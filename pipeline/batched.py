@@ -209,15 +209,45 @@ def _first_step(task: Any, tokens: Any, features: Any) -> tuple[Any, Any]:
     if not inference.kv_cache:
         inference.kv_cache, inference.hooks = task.model.install_kv_cache_hooks()
     first = tokens[::group]  # window-major rows: a window's beams are adjacent and the same
-    x = decoder.token_embedding(first) + decoder.positional_embedding[: first.shape[-1]]
-    x = x.to(features.dtype)
-    for block in decoder.blocks:
-        x = block(x, features, mask=decoder.mask, kv_cache=inference.kv_cache)
-    x = decoder.ln(x[:, [task.sot_index, -1]])
-    logits = (x @ decoder.token_embedding.weight.to(x.dtype).T).float().repeat_interleave(group, dim=0)
+    x = _hidden(decoder, first, features, inference.kv_cache)
+    logits = vocabulary_logits(decoder, decoder.ln(x[:, [task.sot_index, -1]])).repeat_interleave(group, dim=0)
     for module in inference.kv_modules:  # self-attention: a row a beam
         inference.kv_cache[module] = inference.kv_cache[module].repeat_interleave(group, dim=0)
     return logits[:, 0], logits[:, 1]
+
+
+def _hidden(decoder: Any, tokens: Any, features: Any, kv_cache: dict[Any, Any] | None) -> Any:
+    """whisper's ``TextDecoder.forward`` (openai-whisper 20250625) up to its last layer
+    norm: ``tokens`` (rows, positions) after those in ``kv_cache`` through every block,
+    against ``features`` (rows or windows, 1500, width). Returns (rows, positions, width)."""
+    offset = next(iter(kv_cache.values())).shape[1] if kv_cache else 0
+    x = decoder.token_embedding(tokens) + decoder.positional_embedding[offset : offset + tokens.shape[-1]]
+    x = x.to(features.dtype)
+    for block in decoder.blocks:
+        x = block(x, features, mask=decoder.mask, kv_cache=kv_cache)
+    return x
+
+
+def vocabulary_logits(decoder: Any, x: Any) -> Any:
+    """``x`` (rows, positions, width) after the decoder's last layer norm, projected onto the
+    vocabulary: float32 logits (rows, positions, n_vocab). Through the decoder's int8
+    ``vocabulary_projection`` when it has one (engines.quantize_int8), else as whisper
+    does (a matmul by the token embedding's transpose)."""
+    projection = getattr(decoder, "vocabulary_projection", None)
+    if projection is not None:
+        return projection(x).float()
+    return (x @ decoder.token_embedding.weight.to(x.dtype).T).float()
+
+
+def project_with_layer(decoder: Any) -> None:
+    """Make ``decoder`` (a whisper ``TextDecoder`` given a ``vocabulary_projection``) use it
+    for its logits at every step, whisper's own calls (fallback passes, language
+    detection) included."""
+
+    def forward(x: Any, xa: Any, kv_cache: dict[Any, Any] | None = None) -> Any:
+        return vocabulary_logits(decoder, decoder.ln(_hidden(decoder, x, xa, kv_cache)))
+
+    decoder.forward = forward
 
 
 def _index(positions: list[int], device: Any) -> Any:

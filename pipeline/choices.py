@@ -13,6 +13,14 @@ class EngineName(StrEnum):
     FASTER_WHISPER = "faster-whisper"  # CTranslate2 on the same weights: int8 on a CPU
 
 
+class ComputeType(StrEnum):
+    """The number type of the model's weights (CTranslate2's ``compute_type`` names)."""
+
+    AUTO = "auto"  # openai-whisper: float32; faster-whisper: int8 on a CPU; float16 on a GPU
+    FLOAT32 = "float32"
+    INT8 = "int8"  # linear layers' weights in 8 bits (pipeline/engines.py: faster, a little less accurate)
+
+
 class CaptionPolicy(StrEnum):
     """Which of a video's own subtitles replace whisper."""
 

@@ -8,7 +8,7 @@ one lives). TOML is read with the standard library's parser, which evaluates not
 Environment overrides (for deployments): DRAFTCAST_HOME, DRAFTCAST_OUT, DRAFTCAST_MODEL,
 DRAFTCAST_LANGUAGE, DRAFTCAST_TEMPLATE, DRAFTCAST_BEAM_SIZE, DRAFTCAST_RETRY_DELAYS
 (seconds, comma-separated; empty: no retries), DRAFTCAST_NETWORK_TIMEOUT, DRAFTCAST_LEDGER,
-DRAFTCAST_CAPTIONS, DRAFTCAST_ENGINE; for the writing step DRAFTCAST_WRITER_URL,
+DRAFTCAST_CAPTIONS, DRAFTCAST_ENGINE, DRAFTCAST_COMPUTE_TYPE; for the writing step DRAFTCAST_WRITER_URL,
 DRAFTCAST_WRITER_MODEL and DRAFTCAST_WRITER_API_KEY (the key is read only from there).
 """
 
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.choices import CaptionPolicy, ChineseScript, EngineName, listed
+from pipeline.choices import CaptionPolicy, ChineseScript, ComputeType, EngineName, listed
 from pipeline.errors import ConfigError
 from pipeline.video import NETWORK_RETRY_DELAYS, Limits, Network
 
-Choice = TypeVar("Choice", EngineName, CaptionPolicy, ChineseScript)
+Choice = TypeVar("Choice", EngineName, CaptionPolicy, ChineseScript, ComputeType)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path("config") / "draftcast.toml"
 DEFAULT_TEMPLATE = Path("templates") / "post.md.j2"
@@ -46,7 +46,7 @@ CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "draftcast": (
         "out_dir", "data_dir", "model", "language", "engine", "beam_size", "network_retry_delays",
         "network_timeout_seconds", "max_duration_hours", "max_download_mb", "captions", "vad",
-        "chinese_script", "template", "ledger", "diarize",
+        "chinese_script", "template", "ledger", "diarize", "compute_type",
     ),
     "front_matter": (),
     "channels": (
@@ -147,6 +147,7 @@ class Settings:
     network_retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS  # seconds before each retry
     network_timeout_seconds: float = 30  # a server silent for longer counts as failed (then retried)
     engine: EngineName = EngineName.OPENAI_WHISPER
+    compute_type: ComputeType = ComputeType.AUTO  # the weights' number type (engines.compute_type_for)
     max_duration_hours: float = 6  # longer videos are refused before download
     max_download_mb: float = 4096  # larger media are refused (before download where declared)
     captions: CaptionPolicy = CaptionPolicy.HUMAN  # which of a video's own subtitles replace whisper
@@ -462,6 +463,12 @@ def load_settings(config_path: Path | None = None) -> Settings:
         "engine",
         where,
     )
+    compute_type = _choice(
+        ComputeType,
+        env.get("DRAFTCAST_COMPUTE_TYPE") or _expect(main, "compute_type", str, where) or ComputeType.AUTO,
+        "compute_type",
+        where,
+    )
     return Settings(
         out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
         data_dir=Path(data_dir).expanduser(),
@@ -481,6 +488,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         ledger=Path(ledger).expanduser() if ledger else None,
         captions=captions,
         engine=engine,
+        compute_type=compute_type,
         max_duration_hours=float(_expect(main, "max_duration_hours", int | float, where) or 6),
         max_download_mb=float(_expect(main, "max_download_mb", int | float, where) or 4096),
         vad=vad is not False,

@@ -2,9 +2,9 @@
 turns windows of audio into raw segments. Two engines run the same offline weights:
 
 - ``openai-whisper``: whisper's own beam search, driven over a batch of windows at once
-  (pipeline/batched.py);
-- ``faster-whisper``: CTranslate2 (int8 on a CPU, float16 on a GPU) through its
-  BatchedInferencePipeline.
+  (pipeline/batched.py), float32, or int8 (``quantize_int8``) when asked;
+- ``faster-whisper``: CTranslate2 (int8 on a CPU, float16 on a GPU, unless asked
+  otherwise) through its BatchedInferencePipeline.
 
 ``load_engine`` is the registry: the one place a name becomes an engine. Models are
 loaded once per process (``lru_cache``), whatever asks for them.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE, floats, release
-from pipeline.choices import EngineName, listed
+from pipeline.choices import ComputeType, EngineName, listed
 from pipeline.errors import ConfigError, ModelError
 from pipeline.models import ResolvedModel
 
@@ -65,11 +66,31 @@ class Engine(Protocol):
         ...
 
 
+def compute_type_for(engine: str, device: str, wanted: str = ComputeType.AUTO) -> ComputeType:
+    """The number type ``engine`` runs in on ``device`` ("cpu" or "cuda") when ``wanted``
+    (a ``ComputeType`` value) is asked for: "auto" is float32 for openai-whisper and int8
+    for faster-whisper on a CPU; on a GPU both run float16 (ComputeType.AUTO comes back).
+
+    Raises:
+        ConfigError: ``wanted`` or ``engine`` names no such thing.
+    """
+    try:
+        chosen = ComputeType(wanted)
+    except ValueError:
+        raise ConfigError(f"unknown compute type {wanted!r}: use {listed(ComputeType)}") from None
+    if device == "cuda":
+        return ComputeType.AUTO
+    if chosen is ComputeType.AUTO:
+        return ComputeType.INT8 if engine_name(engine) is EngineName.FASTER_WHISPER else ComputeType.FLOAT32
+    return chosen
+
+
 @lru_cache(maxsize=2)
-def load_whisper_model(checkpoint: Path, device: str = "cpu") -> Any:
+def load_whisper_model(checkpoint: Path, device: str = "cpu", compute_type: str = ComputeType.FLOAT32) -> Any:
     """An openai-whisper model from a checkpoint path, cached for the life of the process:
     a ``whisper.model.Whisper`` on ``device``, with the checkpoint's alignment heads when it
-    has them (draftcast's converted checkpoints do).
+    has them (draftcast's converted checkpoints do); its linear layers int8 when
+    ``compute_type`` is "int8" on a CPU (``quantize_int8``).
 
     Raises:
         ModelError: the file is missing, not a whisper checkpoint, or of another shape.
@@ -89,20 +110,63 @@ def load_whisper_model(checkpoint: Path, device: str = "cpu") -> Any:
         for layer, head in heads:
             mask[layer, head] = True
         model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
-    return model.to(device)
+    model = model.to(device)
+    if compute_type == ComputeType.INT8 and device == "cpu":
+        quantize_int8(model)
+    return model
+
+
+def quantize_int8(model: Any) -> None:
+    """Make a ``whisper.model.Whisper`` on the CPU run its linear layers in int8, in place:
+    every ``nn.Linear`` of the encoder and the decoder, and the projection onto the
+    vocabulary (whisper multiplies by the token embedding's transpose, 512 × 51,865 for
+    base: a third of a decoding step's time), through torch's dynamic quantization: the
+    weights int8 with a scale per output row, the activations quantized at each call,
+    fbgemm's int8 kernels (AVX2 here). Convolutions, layer norms and the embeddings stay
+    float32.
+
+    Measured on 2 cores, base, beam 5 (BENCHMARKS.md "int8"): decoding 0.6-0.7 of the
+    float32 time, the model 290 → about 190 MB; WER +0.8 points on bench/speed.py's
+    held-out recording, -0.1 on the recording it was tried on, where one weight scale per
+    tensor instead of per row had cost 1.8 points more (the vocabulary's projection).
+    Folding SmoothQuant's channel scales into the layer norms, with the activations'
+    range guessed from the norms' parameters, did not make the log-probabilities closer.
+    """
+    import torch
+    import whisper
+
+    from pipeline import batched
+
+    for module in model.modules():
+        # whisper's Linear only casts its weight to the input's dtype (float32 here):
+        # as torch's own class it is one that dynamic quantization knows
+        if type(module) is whisper.model.Linear:
+            module.__class__ = torch.nn.Linear
+    decoder = model.decoder
+    embedding = decoder.token_embedding
+    projection = torch.nn.Linear(embedding.embedding_dim, embedding.num_embeddings, bias=False)
+    projection.weight = embedding.weight  # shared, not copied: the int8 copy is made from it
+    decoder.vocabulary_projection = projection
+    with warnings.catch_warnings():  # torch.ao's dynamic quantization is deprecated for torchao, yet kept in 2.13
+        warnings.simplefilter("ignore")
+        torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=True
+        )
+    batched.project_with_layer(decoder)
 
 
 @lru_cache(maxsize=2)
-def load_ctranslate2_model(folder: Path, device: str = "cpu") -> Any:
-    """faster-whisper on a CTranslate2 folder: int8 on the CPU, float16 on a GPU; a
-    ``faster_whisper.WhisperModel`` using every core, cached for the life of the process.
+def load_ctranslate2_model(folder: Path, device: str = "cpu", compute_type: str = ComputeType.INT8) -> Any:
+    """faster-whisper on a CTranslate2 folder: ``compute_type`` on the CPU (int8 or
+    float32), float16 on a GPU; a ``faster_whisper.WhisperModel`` using every core, cached
+    for the life of the process.
 
     Raises:
         ModelError: the folder does not hold a CTranslate2 whisper model.
     """
     from faster_whisper import WhisperModel
 
-    compute_type = "float16" if device == "cuda" else "int8"
+    compute_type = "float16" if device == "cuda" else str(compute_type)
     try:
         return WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -118,13 +182,13 @@ class OpenAIWhisper:
 
     name = EngineName.OPENAI_WHISPER
 
-    def __init__(self, model: ResolvedModel, device: str = "cpu") -> None:
+    def __init__(self, model: ResolvedModel, device: str = "cpu", compute_type: str = ComputeType.AUTO) -> None:
         import torch
 
         # silero and other libraries set one thread process-wide; decoding wants them all
         torch.set_num_threads(os.cpu_count() or 1)
         self.model, self.device = model, device
-        self.whisper = load_whisper_model(model.path, device)
+        self.whisper = load_whisper_model(model.path, device, compute_type_for(self.name, device, compute_type))
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:
         """As ``Engine.detect_language``: whisper's own detection on the log-mel of the 30 s."""
@@ -166,12 +230,12 @@ class FasterWhisper:
 
     name = EngineName.FASTER_WHISPER
 
-    def __init__(self, model: ResolvedModel, device: str = "cpu") -> None:
+    def __init__(self, model: ResolvedModel, device: str = "cpu", compute_type: str = ComputeType.AUTO) -> None:
         from faster_whisper import BatchedInferencePipeline
 
         logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every batch twice
         self.model = model
-        self.whisper = load_ctranslate2_model(model.path, device)
+        self.whisper = load_ctranslate2_model(model.path, device, compute_type_for(self.name, device, compute_type))
         self.pipeline = BatchedInferencePipeline(self.whisper)
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:
@@ -225,22 +289,23 @@ class FasterWhisper:
         return found
 
 
-ENGINES: dict[EngineName, Callable[[ResolvedModel, str], Engine]] = {
+ENGINES: dict[EngineName, Callable[[ResolvedModel, str, str], Engine]] = {
     EngineName.OPENAI_WHISPER: OpenAIWhisper,
     EngineName.FASTER_WHISPER: FasterWhisper,
 }
 
 
-def load_engine(name: str, model: ResolvedModel, device: str = "cpu") -> Engine:
+def load_engine(name: str, model: ResolvedModel, device: str = "cpu", compute_type: str = ComputeType.AUTO) -> Engine:
     """The engine called ``name`` (an ``EngineName`` value) with ``model`` loaded on
-    ``device`` ("cpu" or "cuda"); the model itself is loaded once per process.
+    ``device`` ("cpu" or "cuda") in ``compute_type`` (``compute_type_for``); the model
+    itself is loaded once per process.
 
     Raises:
-        ConfigError: no engine has that name.
+        ConfigError: no engine has that name, or no compute type.
         ModelError: the model cannot be loaded (a checkpoint missing or of another shape for
             openai-whisper, a folder without a CTranslate2 model for faster-whisper).
     """
-    return ENGINES[engine_name(name)](model, device)
+    return ENGINES[engine_name(name)](model, device, compute_type)
 
 
 def engine_name(name: str) -> EngineName:

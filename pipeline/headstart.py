@@ -190,7 +190,11 @@ class HeadStart:
     def _load_model(self, plan: IngestPlan, settings: Settings) -> None:
         try:
             transcribe.preload(
-                plan.model, models_dir=settings.models_dir, engine=plan.decoding.engine, device=plan.decoding.device
+                plan.model,
+                models_dir=settings.models_dir,
+                engine=plan.decoding.engine,
+                device=plan.decoding.device,
+                compute_type=plan.decoding.compute_type,
             )
         except Exception as error:
             log.debug("head start: the model %s did not load: %s", plan.model, error)

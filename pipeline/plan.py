@@ -119,6 +119,7 @@ def plan_ingest(
         best_of=settings.beam_size,
         device=device or default_device(),
         engine=chosen_engine,
+        compute_type=settings.compute_type,
         vad=settings.vad,
         chinese_script=script,
         vocabulary=names,

@@ -23,8 +23,8 @@ import numpy as np
 
 from pipeline import cleanup, speech, vocabulary
 from pipeline.audio import SAMPLE_RATE, decode, is_silent, trim_heap
-from pipeline.choices import ChineseScript, EngineName
-from pipeline.engines import Engine, RawSegment, load_engine
+from pipeline.choices import ChineseScript, ComputeType, EngineName
+from pipeline.engines import Engine, RawSegment, compute_type_for, load_engine
 from pipeline.errors import AudioError, ModelError, NoSpeechError, SpeakersUnavailable
 from pipeline.models import ResolvedModel, is_english_only, resolve_model
 from pipeline.speakers import assign, diarize, unassign
@@ -55,6 +55,8 @@ class DecodingOptions:
     best_of: int | None = 5  # candidates sampled when a failed window is decoded again at a higher temperature
     device: str = "cpu"  # or "cuda"
     engine: EngineName = EngineName.OPENAI_WHISPER
+    # the weights' number type (engines.compute_type_for): int8 is faster and a little less accurate
+    compute_type: ComputeType = ComputeType.AUTO
     vad: bool = True  # decode only where voice activity detection finds speech
     chinese_script: ChineseScript = ChineseScript.SIMPLIFIED  # Mandarin output
     # The defenses below are on by default; bench/quality.py measures each one off.
@@ -116,14 +118,15 @@ def transcribe(
         log.info("no speech detected in %.0f s of audio", duration)
         return Transcript(options.language or "", model.name, options.engine, round(duration, 2), ())
     spans = speech.windows(regions, audio)
-    engine = engine or load_engine(options.engine, model, options.device)
+    engine = engine or load_engine(options.engine, model, options.device, options.compute_type)
     language = options.language or ("en" if is_english_only(model.name) else None)
     language = language or engine.detect_language(audio, spans[0][0])
     prompt = _prompt(language, options, model)
     script_prompt = _script_prompt(language, options)
     log.info(
-        "transcribing %.0f s of speech in %d windows with %s %s (%s), language %s",
-        sum(end - start for start, end in spans), len(spans), engine.name, model.name, model.origin, language,
+        "transcribing %.0f s of speech in %d windows with %s %s %s (%s), language %s",
+        sum(end - start for start, end in spans), len(spans), engine.name, model.name,
+        compute_type_for(options.engine, options.device, options.compute_type), model.origin, language,
     )  # fmt: skip
 
     def decode(batch: list[Span]) -> list[list[RawSegment]]:
@@ -302,6 +305,7 @@ def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, 
     """What a checkpoint's windows depend on: one made another way is not reused."""
     return {
         "engine": options.engine,
+        "compute_type": compute_type_for(options.engine, options.device, options.compute_type),
         "model": str(model.path),
         "language": language,
         "beam": options.beam_size,
@@ -417,23 +421,26 @@ def _checkpoint_writer(
 _PRELOADING = threading.Lock()
 
 
-def preload(model: str, *, models_dir: Path, engine: str, device: str) -> ResolvedModel:
+def preload(
+    model: str, *, models_dir: Path, engine: str, device: str, compute_type: str = ComputeType.AUTO
+) -> ResolvedModel:
     """``model`` resolved (prepared once if needed) and loaded into this process's cache,
     so that loading overlaps other work (Prefect's start, the download). Threads may call
     it together: the first does the work, the others wait for it and share the result.
 
     ``model``: a name or a checkpoint path; ``models_dir``: where prepared weights go;
-    ``engine``: openai-whisper or faster-whisper; ``device``: "cpu" or "cuda". Returns
-    the resolved model, whose engine ``load_engine`` then finds loaded.
+    ``engine``: openai-whisper or faster-whisper; ``device``: "cpu" or "cuda";
+    ``compute_type``: as ``engines.compute_type_for``. Returns the resolved model, whose
+    engine ``load_engine`` then finds loaded.
 
     Raises:
         ModelError: as ``models.resolve_model`` (unknown name, missing file, weights that
             fail their checksum or cannot be had offline), or weights that do not load.
-        ConfigError: ``engine`` names no engine.
+        ConfigError: ``engine`` names no engine, or ``compute_type`` no compute type.
     """
     with _PRELOADING:
         resolved = resolve_model(model, models_dir=models_dir, engine=engine)
-        load_engine(engine, resolved, device)  # its model stays in this process's cache
+        load_engine(engine, resolved, device, compute_type)  # its model stays in this process's cache
         return resolved
 
 
@@ -483,10 +490,18 @@ def prepare_audio(media: Path, *, vad: bool) -> PreparedAudio:
 
 def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) -> Path:
     """Where the transcript of one video by one model, engine and language is kept:
-    ``<work_dir>/transcript.[<engine>-]<model_label>.<language or 'auto'>.json`` (no engine
-    part for openai-whisper)."""
+    ``<work_dir>/transcript.[<engine>-][<compute type>-]<model_label>.<language or
+    'auto'>.json`` (no engine part for openai-whisper, no compute type part for the
+    engine's own: ``engines.compute_type_for``).
+
+    Raises:
+        ConfigError: ``options.compute_type`` names no compute type.
+    """
     engine = "" if options.engine == EngineName.OPENAI_WHISPER else f"{options.engine}-"
-    return work_dir / f"transcript.{engine}{model_label}.{options.language or 'auto'}.json"
+    chosen = compute_type_for(options.engine, options.device, options.compute_type)
+    own = compute_type_for(options.engine, options.device)
+    number_type = "" if chosen == own else f"{chosen}-"
+    return work_dir / f"transcript.{engine}{number_type}{model_label}.{options.language or 'auto'}.json"
 
 
 def transcript_ready(path: Path, *, speakers: bool) -> bool:

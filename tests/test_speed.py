@@ -125,3 +125,41 @@ def test_an_unknown_engine_is_an_error_not_a_fallback(shared_models: Path) -> No
     model = models.resolve_model("tiny.en", models_dir=shared_models)
     with pytest.raises(ConfigError, match="unknown engine 'whisper-cpp': use openai-whisper or faster-whisper"):
         engines.load_engine("whisper-cpp", model)
+
+
+def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(shared_models: Path) -> None:
+    import torch
+    import whisper
+
+    path = models.resolve_model("tiny.en", models_dir=shared_models).path
+    float32 = engines.load_whisper_model(path)
+    int8 = engines.load_whisper_model(path, "cpu", "int8")
+    assert int8 is not float32 and not hasattr(float32.decoder, "vocabulary_projection")  # the float model untouched
+    linear = [m for m in int8.modules() if isinstance(m, torch.nn.Linear)]  # float layers left: none
+    quantized = [m for m in int8.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert not linear and len(quantized) == 4 * 6 + 4 * 10 + 1  # tiny: 4 encoder, 4 decoder blocks; the vocabulary
+
+    samples = audio.decode(MEDIA / "jfk.flac")
+    mel = batched.window_mels(float32, samples, [(0.0, len(samples) / SAMPLE_RATE)], SAMPLE_RATE)
+    options = whisper.DecodingOptions(language="en", fp16=False, beam_size=5, prompt="Kennedy, Nvidia, TSMC")
+    exact, rounded = (batched.decode_batch(model, mel, options)[0] for model in (float32, int8))
+    assert (
+        exact.text
+        == rounded.text
+        == (
+            "And so my fellow Americans ask not what your country can do for you, ask what you can do for your country."
+        )
+    )
+    assert abs(rounded.avg_logprob - exact.avg_logprob) < 0.05  # the same confidence, nearly
+
+    own = transcribe.DecodingOptions(language="en")
+    as_int8 = transcribe.DecodingOptions(language="en", compute_type="int8")
+    work = Path("work")
+    assert transcribe.transcript_path(work, "base", own) == transcribe.transcript_path(
+        work, "base", transcribe.DecodingOptions(language="en", compute_type="float32")
+    )
+    assert transcribe.transcript_path(work, "base", as_int8).name == "transcript.int8-base.en.json"
+    faster = transcribe.DecodingOptions(language="en", engine="faster-whisper", compute_type="int8")
+    assert transcribe.transcript_path(work, "base", faster).name == "transcript.faster-whisper-base.en.json"
+    with pytest.raises(ConfigError, match="unknown compute type 'int4': use auto, float32 or int8"):
+        engines.compute_type_for("openai-whisper", "cpu", "int4")
