@@ -18,7 +18,7 @@ class ComputeType(StrEnum):
 
     AUTO = "auto"  # openai-whisper: float32; faster-whisper: int8 on a CPU; float16 on a GPU
     FLOAT32 = "float32"
-    INT8 = "int8"  # linear layers' weights in 8 bits (pipeline/engines.py: faster, a little less accurate)
+    INT8 = "int8"  # linear layers' weights in 8 bits (pipeline/engines.py: faster, less accurate)
 
 
 class CaptionPolicy(StrEnum):

@@ -126,8 +126,8 @@ def quantize_int8(model: Any) -> None:
     float32.
 
     Measured on 2 cores, base, beam 5 (BENCHMARKS.md "int8"): decoding 0.6-0.7 of the
-    float32 time, the model 290 → about 190 MB; WER +0.8 points on bench/speed.py's
-    held-out recording, -0.1 on the recording it was tried on, where one weight scale per
+    float32 time; WER +0.8 points decoding bench/speed.py's held-out recording
+    (+1.7 end to end), -0.1 on the recording it was tried on, where one weight scale per
     tensor instead of per row had cost 1.8 points more (the vocabulary's projection).
     Folding SmoothQuant's channel scales into the layer norms, with the activations'
     range guessed from the norms' parameters, did not make the log-probabilities closer.

@@ -55,7 +55,7 @@ class DecodingOptions:
     best_of: int | None = 5  # candidates sampled when a failed window is decoded again at a higher temperature
     device: str = "cpu"  # or "cuda"
     engine: EngineName = EngineName.OPENAI_WHISPER
-    # the weights' number type (engines.compute_type_for): int8 is faster and a little less accurate
+    # the weights' number type (engines.compute_type_for): int8 is faster, less accurate
     compute_type: ComputeType = ComputeType.AUTO
     vad: bool = True  # decode only where voice activity detection finds speech
     chinese_script: ChineseScript = ChineseScript.SIMPLIFIED  # Mandarin output
