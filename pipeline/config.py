@@ -343,6 +343,22 @@ def _choice(choices: type[Choice], value: str | None, name: str, where: str) -> 
         raise ConfigError(f"{where}: {name} must be {listed(choices)}, not {value!r}") from None
 
 
+def _chosen(
+    choices: type[Choice], key: str, default: Choice, main: dict[str, Any], where: str, env: Mapping[str, str]
+) -> Choice:
+    """The setting ``key`` of [draftcast], one of ``choices``: DRAFTCAST_<KEY> from the
+    environment first (a wrong value's error names the variable, not the file), else the
+    file's, else ``default``.
+
+    Raises:
+        ConfigError: the value is not one of ``choices``.
+    """
+    variable = f"DRAFTCAST_{key.upper()}"
+    if env.get(variable):
+        return _choice(choices, env[variable], variable, "environment") or default
+    return _choice(choices, _expect(main, key, str, where) or None, key, where) or default  # '': the default
+
+
 def _script(value: str | None, where: str) -> ChineseScript | None:
     return _choice(ChineseScript, value, "chinese_script", where)
 
@@ -450,25 +466,10 @@ def load_settings(config_path: Path | None = None) -> Settings:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: [poll] has a value of the wrong kind: {exc}") from exc
     ledger = env.get("DRAFTCAST_LEDGER") or _expect(main, "ledger", str, where)
-    captions = _choice(
-        CaptionPolicy,
-        env.get("DRAFTCAST_CAPTIONS") or _expect(main, "captions", str, where) or "human",
-        "captions",
-        where,
-    )
+    captions = _chosen(CaptionPolicy, "captions", CaptionPolicy.HUMAN, main, where, env)
     vad = _expect(main, "vad", bool, where)
-    engine = _choice(
-        EngineName,
-        env.get("DRAFTCAST_ENGINE") or _expect(main, "engine", str, where) or EngineName.OPENAI_WHISPER,
-        "engine",
-        where,
-    )
-    compute_type = _choice(
-        ComputeType,
-        env.get("DRAFTCAST_COMPUTE_TYPE") or _expect(main, "compute_type", str, where) or ComputeType.AUTO,
-        "compute_type",
-        where,
-    )
+    engine = _chosen(EngineName, "engine", EngineName.OPENAI_WHISPER, main, where, env)
+    compute_type = _chosen(ComputeType, "compute_type", ComputeType.AUTO, main, where, env)
     return Settings(
         out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
         data_dir=Path(data_dir).expanduser(),

@@ -164,7 +164,11 @@ def transcribe(
         for c in cleaned
     )
     segments = _names_and_type(segments, language, options)
-    return Transcript(language, model.name, options.engine, round(duration, 2), segments)
+    chosen = compute_type_for(options.engine, options.device, options.compute_type)
+    own = compute_type_for(options.engine, options.device)
+    return Transcript(
+        language, model.name, options.engine, round(duration, 2), segments, compute_type="" if chosen == own else chosen
+    )
 
 
 def _script_prompt(language: str, options: DecodingOptions) -> str | None:

@@ -56,6 +56,7 @@ class Transcript:
     diarized: bool = False  # whether speaker turns were looked for (so no voices means one voice)
     speakers_note: str = ""  # why speaker turns were wanted but not found, for the editor
     corrected: tuple[str, ...] = ()  # editors' corrections applied ("SMC → TSMC (2×)"; set after loading)
+    compute_type: str = ""  # the weights' number type when not the engine's own ("int8" on openai-whisper)
 
     @property
     def text(self) -> str:
@@ -71,7 +72,7 @@ class Transcript:
             details = [self.model or "type not given", self.language or "language not given"]
             source = f"the publisher's transcript (podcast:transcript, {', '.join(details)})"
         else:
-            source = f"{self.engine} {self.model}, language {self.language}"
+            source = f"{' '.join(filter(None, (self.engine, self.model, self.compute_type)))}, language {self.language}"
         source += "" if self.timed else ", without timings"
         return f"{source} ({self.note})" if self.note else source
 

@@ -109,3 +109,19 @@ def test_a_config_without_front_matter_still_gives_the_blogs_layout_and_status(t
     own = tmp_path / "own.toml"
     own.write_text('[front_matter]\nlayout = "talk.njk"\ncategory = "ai"\n')
     assert load_settings(own).front_matter == {"layout": "talk.njk", "status": "evergreen", "category": "ai"}
+
+
+def test_a_wrong_choice_names_where_it_was_set_and_an_empty_one_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "draftcast.toml"
+    path.write_text('[draftcast]\ncompute_type = "int4"\ncaptions = ""\n')
+    with pytest.raises(ConfigError, match=r"draftcast.toml: compute_type must be auto, float32 or int8, not 'int4'"):
+        load_settings(path)
+    monkeypatch.setenv("DRAFTCAST_COMPUTE_TYPE", "fp16")  # the variable wins, and its error names it, not the file
+    wrong = r"^environment: DRAFTCAST_COMPUTE_TYPE must be auto, float32 or int8, not 'fp16'"
+    with pytest.raises(ConfigError, match=wrong):
+        load_settings(path)
+    monkeypatch.setenv("DRAFTCAST_COMPUTE_TYPE", "int8")
+    settings = load_settings(path)
+    assert (settings.compute_type, settings.captions, settings.engine) == ("int8", "human", "openai-whisper")

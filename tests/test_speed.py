@@ -152,6 +152,11 @@ def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(shar
     )
     assert abs(rounded.avg_logprob - exact.avg_logprob) < 0.05  # the same confidence, nearly
 
+    tiny = models.resolve_model("tiny.en", models_dir=shared_models)
+    transcript = transcribe.transcribe(samples, tiny, transcribe.DecodingOptions(compute_type="int8"))
+    assert transcript.compute_type == "int8" and transcript.provenance == "openai-whisper tiny.en int8, language en"
+    assert "ask not what your country" in transcript.text
+
     own = transcribe.DecodingOptions(language="en")
     as_int8 = transcribe.DecodingOptions(language="en", compute_type="int8")
     work = Path("work")
