@@ -164,10 +164,8 @@ def transcribe(
         for c in cleaned
     )
     segments = _names_and_type(segments, language, options)
-    chosen = compute_type_for(options.engine, options.device, options.compute_type)
-    own = compute_type_for(options.engine, options.device)
     return Transcript(
-        language, model.name, options.engine, round(duration, 2), segments, compute_type="" if chosen == own else chosen
+        language, model.name, options.engine, round(duration, 2), segments, compute_type=_unusual_compute_type(options)
     )
 
 
@@ -502,10 +500,19 @@ def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) 
         ConfigError: ``options.compute_type`` names no compute type.
     """
     engine = "" if options.engine == EngineName.OPENAI_WHISPER else f"{options.engine}-"
-    chosen = compute_type_for(options.engine, options.device, options.compute_type)
-    own = compute_type_for(options.engine, options.device)
-    number_type = "" if chosen == own else f"{chosen}-"
+    number_type = f"{unusual}-" if (unusual := _unusual_compute_type(options)) else ""
     return work_dir / f"transcript.{engine}{number_type}{model_label}.{options.language or 'auto'}.json"
+
+
+def _unusual_compute_type(options: DecodingOptions) -> str:
+    """The compute type ``options`` ask for when it is not their engine's own on their
+    device ("int8" for openai-whisper on a CPU), else "" (``engines.compute_type_for``).
+
+    Raises:
+        ConfigError: ``options.compute_type`` names no compute type.
+    """
+    chosen = compute_type_for(options.engine, options.device, options.compute_type)
+    return "" if chosen == compute_type_for(options.engine, options.device) else str(chosen)
 
 
 def transcript_ready(path: Path, *, speakers: bool) -> bool:
