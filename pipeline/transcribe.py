@@ -68,6 +68,15 @@ class DecodingOptions:
     # Names likely said (plan.py decides them): in the prompt, and what sounds like them is corrected.
     vocabulary: Vocabulary = Vocabulary()
 
+    @property
+    def number_type(self) -> ComputeType:
+        """The compute type the engine runs in on the device (``engines.compute_type_for``).
+
+        Raises:
+            ConfigError: ``compute_type`` names no compute type.
+        """
+        return compute_type_for(self.engine, self.device, self.compute_type)
+
 
 def transcribe(
     audio: np.ndarray,
@@ -126,7 +135,7 @@ def transcribe(
     log.info(
         "transcribing %.0f s of speech in %d windows with %s %s %s (%s), language %s",
         sum(end - start for start, end in spans), len(spans), engine.name, model.name,
-        compute_type_for(options.engine, options.device, options.compute_type), model.origin, language,
+        options.number_type, model.origin, language,
     )  # fmt: skip
 
     def decode(batch: list[Span]) -> list[list[RawSegment]]:
@@ -307,7 +316,7 @@ def _fingerprint(model: ResolvedModel, options: DecodingOptions, language: str, 
     """What a checkpoint's windows depend on: one made another way is not reused."""
     return {
         "engine": options.engine,
-        "compute_type": compute_type_for(options.engine, options.device, options.compute_type),
+        "compute_type": options.number_type,
         "model": str(model.path),
         "language": language,
         "beam": options.beam_size,
@@ -511,8 +520,8 @@ def _unusual_compute_type(options: DecodingOptions) -> str:
     Raises:
         ConfigError: ``options.compute_type`` names no compute type.
     """
-    chosen = compute_type_for(options.engine, options.device, options.compute_type)
-    return "" if chosen == compute_type_for(options.engine, options.device) else str(chosen)
+    own = compute_type_for(options.engine, options.device)
+    return "" if options.number_type == own else str(options.number_type)
 
 
 def transcript_ready(path: Path, *, speakers: bool) -> bool:
