@@ -53,18 +53,21 @@ DECODER_PARTS: tuple[tuple[str, str], ...] = (
     ("timestamp rules (a Python loop per beam, each step)", "ApplyTimestampRules.apply"),
     ("other logit filters", "SuppressTokens.apply"),
     ("other logit filters", "SuppressBlank.apply"),
-    ("kv cache: reordered for the beams, appended", "PyTorchInference.rearrange_kv_cache"),
+    ("kv cache: reordered for the beams, appended", "BatchInference.rearrange_kv_cache"),
+    ("kv cache: reordered for the beams, appended", "BatchInference.keep"),
     ("kv cache: reordered for the beams, appended", "Whisper.install_kv_cache_hooks.<locals>.save_to_cache"),
     ("beam search bookkeeping", "BeamSearchDecoder.update"),
     ("beam search bookkeeping", "BeamSearchDecoder.finalize"),
-    ("cross-attention (batched.py's grouped beams)", "_grouped.<locals>.grouped_forward"),
-    ("self-attention", "MultiHeadAttention.qkv_attention"),
+    ("cross-attention (batched.py's grouped beams)", "_cross_attention"),
+    ("self-attention (batched.py's initial tokens once a window)", "BatchInference._self_attention"),
+    ("self-attention (batched.py's initial tokens once a window)", "MultiHeadAttention.qkv_attention"),
     ("linear layers (projections, MLP)", "Linear.forward"),
     ("layer norms", "LayerNorm.forward"),
     ("GELU (MLP)", "GELU.forward"),
     # the logits: each row's 512 features against 51,865 token embeddings, every step
     ("TextDecoder.forward's own lines (the logits over the vocabulary)", "TextDecoder.forward"),
-    ("rest of the decoder's forward pass", "PyTorchInference.logits"),
+    ("rest of the decoder's forward pass", "BatchInference.logits"),
+    ("rest of the decoder's forward pass", "BatchInference.first_step"),
 )
 # What the main thread waits on while another thread does the work.
 WAITS: tuple[tuple[str, str], ...] = (

@@ -13,10 +13,17 @@ once, with whisper's own beam search and the same weights. Two things in whisper
   traffic on a CPU, so ``share_audio_across_beams`` makes the beams of a window one query
   block against a single copy (the same arithmetic: cross-attention has no mask).
 
-And one changes the speed, not the result: whisper's beam search goes on until every
-window has its candidates, decoding the beams of windows that are done (15–17% of the rows
-of a batch on bench/speed.py's recording); ``_beam_search`` lets a window's beams leave the
-batch once it has them.
+Two change the speed and the memory, not the result:
+
+- whisper's beam search goes on until every window has its candidates, decoding the beams
+  of windows that are done (15–17% of the rows of a batch on bench/speed.py's recording);
+  ``_beam_search`` lets a window's beams leave the batch once it has them;
+- whisper keeps the self-attention's keys and values of the initial tokens (the prompt of
+  names, 150 tokens or so) once per beam, copies them whenever the beams are reordered
+  and again when a step's are appended: 40 rows × 6 blocks × 150 positions, 147 MB for a
+  batch of eight windows on base, copied twice a step. ``BatchInference`` keeps them once
+  per window (a window's beams share their initial tokens) and only the decoded tokens'
+  per beam.
 """
 
 from __future__ import annotations
@@ -66,9 +73,10 @@ def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
     import torch
     from whisper.decoding import BeamSearchDecoder, DecodingResult, DecodingTask
 
-    share_audio_across_beams(model)
+    share_audio_across_beams(model)  # for whisper's own decoding of a failed window
     n_audio = mel.shape[0]
     task = DecodingTask(model, options)
+    task.inference = task.decoder.inference = BatchInference(model, task.n_group)  # beam search reorders through it
     task.decoder.reset()
     with torch.no_grad():
         # one window at a time through the encoder: as fast on a CPU as all at once, and
@@ -121,7 +129,6 @@ def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]]
     active = list(range(n_audio))  # the windows still in the batch, in row order
     last_rows: list[tuple[Any, Any]] = [(None, None)] * n_audio  # tokens, sum_logprobs per window
     no_speech_probs = [float("nan")] * tokens.shape[0]
-    self_attention = set(inference.kv_modules)
     try:
         for step in range(task.sample_len):
             tokens, done, at_sot = _step(task, step, tokens, features, sum_logprobs)
@@ -136,9 +143,8 @@ def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]]
                     last_rows[window] = (tokens[k * group : (k + 1) * group], sum_logprobs[k * group : (k + 1) * group])
             rows = _index([k * group + j for k in keep for j in range(group)], tokens.device)
             windows = _index(keep, tokens.device)
-            tokens, sum_logprobs, features = tokens[rows], sum_logprobs[rows], features[windows]
-            for module, cached in inference.kv_cache.items():  # self-attention: a row a beam; cross: a row a window
-                inference.kv_cache[module] = cached[rows if module in self_attention else windows]
+            tokens, sum_logprobs = tokens[rows], sum_logprobs[rows]
+            inference.keep(rows, windows)
             active = [active[k] for k in keep]
             decoder.finished_sequences = [finished[window] for window in active]
     finally:
@@ -175,16 +181,16 @@ def _sample(task: Any, features: Any, tokens: Any) -> tuple[Any, Any, list[float
 
 def _step(task: Any, step: int, tokens: Any, features: Any, sum_logprobs: Any) -> tuple[Any, bool, list[float] | None]:
     """One decoding step, as whisper's ``DecodingTask._main_loop`` takes it: the logits at
-    each row's last token (the first step's from ``_first_step``), the task's logit
+    each row's last token (``task.inference``, a ``BatchInference``), the task's logit
     filters, then the decoder's choice (``sum_logprobs`` updated in place). Returns the
     tokens, whether decoding is done (every row ended, or the context is full), and at
     the first step each row's no-speech probability (None after it, or for a tokenizer
     without the token)."""
     at_sot = None
     if step:
-        logits = task.inference.logits(tokens, features)[:, -1]
+        logits = task.inference.logits(tokens)
     else:
-        first, logits = _first_step(task, tokens, features)
+        first, logits = task.inference.first_step(tokens, features, task.sot_index)
         if task.tokenizer.no_speech is not None:
             at_sot = first.float().softmax(dim=-1)[:, task.tokenizer.no_speech].tolist()
     for logit_filter in task.logit_filters:
@@ -193,27 +199,126 @@ def _step(task: Any, step: int, tokens: Any, features: Any, sum_logprobs: Any) -
     return tokens, completed or tokens.shape[-1] > task.n_ctx, at_sot
 
 
-def _first_step(task: Any, tokens: Any, features: Any) -> tuple[Any, Any]:
-    """The first step of the beam search: the logits at the start-of-transcript token and at
-    the last of the initial tokens, (n_audio × beams, n_vocab) each; the self-attention
-    cache filled for every row.
+class BatchInference:
+    """whisper's ``PyTorchInference`` for a batch of windows decoded side by side: what the
+    decoder keeps between steps, and one step of it.
 
-    whisper's step runs the initial tokens, the same for every beam of a window, through
-    the decoder once per row and projects every position onto the 51,865 tokens; with a
-    prompt of names (up to 223 tokens) that was 40 rows × 150 positions of logits for a
-    batch of eight windows, 1.2 GB and 13-15 s on 2 busy cores for two rows' worth of use. Here
-    the decoder runs once per window and projects two positions (the arithmetic of
-    ``whisper.model.TextDecoder.forward``, openai-whisper 20250625), and the cache and
-    the logits are repeated for the window's beams."""
-    inference, decoder, group = task.inference, task.model.decoder, task.n_group
-    if not inference.kv_cache:
-        inference.kv_cache, inference.hooks = task.model.install_kv_cache_hooks()
-    first = tokens[::group]  # window-major rows: a window's beams are adjacent and the same
-    x = _hidden(decoder, first, features, inference.kv_cache)
-    logits = vocabulary_logits(decoder, decoder.ln(x[:, [task.sot_index, -1]])).repeat_interleave(group, dim=0)
-    for module in inference.kv_modules:  # self-attention: a row a beam
-        inference.kv_cache[module] = inference.kv_cache[module].repeat_interleave(group, dim=0)
-    return logits[:, 0], logits[:, 1]
+    Per decoder block it keeps the cross-attention's keys and values (windows, 1500, width),
+    the self-attention's of the initial tokens (windows, initial length, width): the same
+    for a window's beams, kept once; and those of the tokens decoded since (rows, decoded,
+    width), a row a beam, window-major (a window's ``group`` beams adjacent). Each step is
+    the arithmetic of whisper's ``TextDecoder.forward`` (openai-whisper 20250625) with
+    these caches in place of its hooks: same weights, same order of operations but for the
+    self-attention's softmax, taken over the two caches side by side."""
+
+    def __init__(self, model: Any, group: int) -> None:
+        self.model, self.group = model, group
+        self.audio: list[tuple[Any, Any]] = []  # per block: cross-attention keys, values
+        self.initial: list[tuple[Any, Any]] = []  # per block: the initial tokens' keys, values
+        self.decoded: list[tuple[Any, Any] | None] = []  # per block: the decoded tokens', a row a beam
+
+    def first_step(self, tokens: Any, features: Any, sot_index: int) -> tuple[Any, Any]:
+        """The logits at the start-of-transcript token and at the last initial token,
+        (rows, n_vocab) each, for ``tokens`` (rows, initial length), the caches filled.
+
+        whisper runs the initial tokens through the decoder once per beam and projects every
+        position onto the 51,865 tokens; with a prompt of names (up to 223 tokens) that was
+        40 rows × 150 positions of logits for a batch of eight windows, 1.2 GB and 13-15 s
+        on 2 busy cores, for two rows' worth of use. Here the decoder runs once per window
+        (``features``: (windows, 1500, width)) and projects two positions, through
+        whisper's own blocks and kv-cache hooks."""
+        decoder = self.model.decoder
+        cache, hooks = self.model.install_kv_cache_hooks()
+        try:
+            x = _hidden(decoder, tokens[:: self.group], features, cache)  # a window's beams are the same here
+        finally:
+            for hook in hooks:
+                hook.remove()
+        for block in decoder.blocks:
+            self.initial.append((cache[block.attn.key], cache[block.attn.value]))
+            self.audio.append((cache[block.cross_attn.key], cache[block.cross_attn.value]))
+            self.decoded.append(None)
+        logits = vocabulary_logits(decoder, decoder.ln(x[:, [sot_index, -1]])).repeat_interleave(self.group, dim=0)
+        return logits[:, 0], logits[:, 1]
+
+    def logits(self, tokens: Any) -> Any:
+        """The logits (rows, n_vocab) after each row's last token of ``tokens`` (rows,
+        length); that token's keys and values join the caches."""
+        decoder = self.model.decoder
+        decoded = self.decoded[0][0].shape[1] if self.decoded[0] is not None else 0
+        offset = self.initial[0][0].shape[1] + decoded
+        x = decoder.token_embedding(tokens[:, -1:]) + decoder.positional_embedding[offset : offset + 1]
+        x = x.to(self.audio[0][0].dtype)
+        for index, block in enumerate(decoder.blocks):
+            x = x + self._self_attention(index, block.attn, block.attn_ln(x))
+            x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), *self.audio[index])
+            x = x + block.mlp(block.mlp_ln(x))
+        return vocabulary_logits(decoder, decoder.ln(x))[:, -1]
+
+    def _self_attention(self, index: int, attention: Any, x: Any) -> Any:
+        """whisper's ``MultiHeadAttention.forward`` for one new position a row (x: (rows, 1,
+        width)) against the initial tokens' keys (a row a window) and the decoded ones'."""
+        import torch
+
+        keys, values = attention.key(x), attention.value(x)
+        if self.decoded[index] is not None:
+            before_keys, before_values = self.decoded[index]
+            keys, values = torch.cat([before_keys, keys], dim=1), torch.cat([before_values, values], dim=1)
+        self.decoded[index] = (keys, values)
+        rows, _, width = x.shape
+        heads, windows = attention.n_head, rows // self.group
+        size = width // heads
+        # (windows, heads, beams, size): a window's beams are one block of queries
+        query = attention.query(x).view(windows, self.group, heads, size).transpose(1, 2) * size**-0.5
+        initial_keys, initial_values = (t.view(windows, -1, heads, size).transpose(1, 2) for t in self.initial[index])
+        keys, values = (t.view(rows, -1, heads, size).transpose(1, 2) for t in (keys, values))  # (rows, heads, n, size)
+        scores_initial = query @ initial_keys.transpose(-1, -2)  # (windows, heads, beams, initial)
+        by_row = query.transpose(1, 2).reshape(rows, heads, 1, size)
+        scores_decoded = by_row @ keys.transpose(-1, -2)  # (rows, heads, 1, decoded)
+        scores_decoded = scores_decoded.view(windows, self.group, heads, -1).transpose(1, 2)
+        weights = torch.cat([scores_initial, scores_decoded], dim=-1).softmax(dim=-1)
+        split = initial_keys.shape[2]
+        out = weights[..., :split] @ initial_values  # (windows, heads, beams, size)
+        out = out.transpose(1, 2).reshape(rows, 1, width)
+        decoded_weights = weights[..., split:].transpose(1, 2).reshape(rows, heads, 1, -1)
+        out = out + (decoded_weights @ values).transpose(1, 2).reshape(rows, 1, width)
+        return attention.out(out)
+
+    def rearrange_kv_cache(self, source_indices: list[int]) -> None:
+        """The decoded tokens' keys and values reordered as the beam search chose its beams
+        (``source_indices``: a source row per row, within the row's window)."""
+        if source_indices != list(range(len(source_indices))):
+            self.decoded = [_rows(cached, source_indices) for cached in self.decoded]
+
+    def keep(self, rows: Any, windows: Any) -> None:
+        """Only ``rows`` (a tensor of row indices) and ``windows`` (of their windows) go on."""
+        self.decoded = [_rows(cached, rows) for cached in self.decoded]
+        self.initial = [_rows(cached, windows) for cached in self.initial]
+        self.audio = [_rows(cached, windows) for cached in self.audio]
+
+    def cleanup_caching(self) -> None:
+        """Let go of every cache (whisper's name)."""
+        self.audio, self.initial, self.decoded = [], [], []
+
+
+def _rows(cached: tuple[Any, Any] | None, rows: Any) -> tuple[Any, Any] | None:
+    """A block's cached keys and values, only ``rows`` of them (none cached: None)."""
+    return None if cached is None else (cached[0][rows], cached[1][rows])
+
+
+def _cross_attention(attention: Any, x: Any, keys: Any, values: Any) -> Any:
+    """whisper's ``MultiHeadAttention.forward`` for cross-attention, ``x`` (windows × beams,
+    positions, width) regrouped as one block of queries a window against its ``keys`` and
+    ``values`` (windows, 1500, width): the arithmetic of ``share_audio_across_beams``."""
+    from torch.nn.functional import scaled_dot_product_attention
+
+    rows, length, width = x.shape
+    windows, heads = keys.shape[0], attention.n_head
+    query, keys, values = (
+        t.reshape(windows, -1, heads, width // heads).transpose(1, 2) for t in (attention.query(x), keys, values)
+    )
+    out = scaled_dot_product_attention(query, keys, values).transpose(1, 2).reshape(rows, length, width)
+    return attention.out(out)
 
 
 def _hidden(decoder: Any, tokens: Any, features: Any, kv_cache: dict[Any, Any] | None) -> Any:

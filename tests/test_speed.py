@@ -76,6 +76,49 @@ def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(
     assert "ask not what your country" in together[0].text and "sorrow" in together[1].text
 
 
+def test_a_windows_beams_share_its_initial_tokens_cache_and_step_as_whisper_does(shared_models: Path) -> None:
+    import torch
+    import whisper
+    from whisper.decoding import PyTorchInference
+
+    model = engines.load_whisper_model(models.resolve_model("tiny.en", models_dir=shared_models).path)
+    samples = audio.decode(MEDIA / "jfk.flac")
+    spans = [(0.0, 5.5), (5.5, len(samples) / SAMPLE_RATE)]
+    mel = batched.window_mels(model, samples, spans, SAMPLE_RATE)
+    tokenizer = whisper.tokenizer.get_tokenizer(False, language="en", task="transcribe")
+    initial = [*tokenizer.encode(" Kennedy, Nvidia, TSMC"), *tokenizer.sot_sequence_including_notimestamps]
+    beams, windows = 3, len(spans)
+    steps = torch.tensor([[tokenizer.encode(w)[0] for w in (" And", " so", " my")]] * windows * beams)
+    steps[1::beams] = torch.tensor(tokenizer.encode(" Ask not what"))[:3]  # beams that differ
+    order = [0, 0, 2, 3, 5, 4]  # after each step: the beams the search keeps (within their window)
+
+    def run(inference: Any, step_logits: Any) -> list[Any]:
+        """Each step's logits (rows, n_vocab), the kv cache reordered after each."""
+        found, tokens = [], torch.tensor([initial]).repeat(windows * beams, 1)
+        for step in range(steps.shape[1]):
+            tokens = torch.cat([tokens, steps[:, step : step + 1]], dim=1)
+            found.append(step_logits(tokens))
+            inference.rearrange_kv_cache(order)
+            tokens = tokens[order]
+        return found
+
+    with torch.no_grad():
+        features = model.encoder(mel)
+        rows_features = features.repeat_interleave(beams, dim=0)  # whisper's: a copy a beam
+        theirs = PyTorchInference(model, len(initial))
+        theirs.logits(torch.tensor([initial]).repeat(windows * beams, 1), rows_features)
+        expected = run(theirs, lambda tokens: theirs.logits(tokens, rows_features)[:, -1])
+        theirs.cleanup_caching()  # its hooks off the model before ours runs
+        ours = batched.BatchInference(model, beams)
+        ours.first_step(torch.tensor([initial]).repeat(windows * beams, 1), features, len(initial) - 1)
+        got = run(ours, ours.logits)
+    for step, (mine, whispers) in enumerate(zip(got, expected, strict=True)):
+        assert torch.allclose(mine, whispers, atol=1e-3), (step, (mine - whispers).abs().max())
+    # the initial tokens' keys are kept once a window, the decoded ones' once a beam
+    assert ours.initial[0][0].shape[:2] == (windows, len(initial))
+    assert ours.decoded[0][0].shape[:2] == (windows * beams, steps.shape[1])
+
+
 class Recording:
     """A fake engine around a real one: records the windows it is asked to decode and
     raises KeyboardInterrupt (as a kill would) once ``interrupt_after`` have been decoded."""

@@ -129,9 +129,9 @@ def test_the_decoder_stage_is_split_into_what_a_change_would_act_on() -> None:
     trace = Trace()
     loop = [*IN_FLOW, ("decode_windows", "pipeline/batched.py"), ("DecodingTask._main_loop", "whisper/decoding.py")]
     trace.at(0.0, MAIN, [*loop, ("ApplyTimestampRules.apply", "whisper/decoding.py")])
-    trace.at(3.0, MAIN, [*loop, ("PyTorchInference.logits", ""), ("_grouped.<locals>.grouped_forward", "batched.py"),
+    trace.at(3.0, MAIN, [*loop, ("BatchInference.logits", ""), ("_cross_attention", "batched.py"),
                          ("Linear.forward", "torch/nn/modules/linear.py")])  # fmt: skip
-    trace.at(4.0, MAIN, [*loop, ("PyTorchInference.logits", ""), ("Linear.forward", "torch/nn/modules/linear.py")])
+    trace.at(4.0, MAIN, [*loop, ("BatchInference.logits", ""), ("Linear.forward", "torch/nn/modules/linear.py")])
     parts = stages.decoder_parts(trace.end(6.0))
     assert parts == pytest.approx(
         {
