@@ -234,9 +234,12 @@ class BatchInference:
         finally:
             for hook in hooks:
                 hook.remove()
-        for block in decoder.blocks:
-            self.initial.append((cache[block.attn.key], cache[block.attn.value]))
-            self.audio.append((cache[block.cross_attn.key], cache[block.cross_attn.value]))
+        heads = decoder.blocks[0].attn.n_head
+        for block in decoder.blocks:  # head-major, contiguous: each step's matmuls read them as they are
+            self.initial.append((_by_head(cache[block.attn.key], heads), _by_head(cache[block.attn.value], heads)))
+            self.audio.append(
+                (_by_head(cache[block.cross_attn.key], heads), _by_head(cache[block.cross_attn.value], heads))
+            )
             self.decoded.append(None)
         logits = vocabulary_logits(decoder, decoder.ln(x[:, [sot_index, -1]])).repeat_interleave(self.group, dim=0)
         return logits[:, 0], logits[:, 1]
@@ -245,8 +248,8 @@ class BatchInference:
         """The logits (rows, n_vocab) after each row's last token of ``tokens`` (rows,
         length); that token's keys and values join the caches."""
         decoder = self.model.decoder
-        decoded = self.decoded[0][0].shape[1] if self.decoded[0] is not None else 0
-        offset = self.initial[0][0].shape[1] + decoded
+        decoded = self.decoded[0][0].shape[2] if self.decoded[0] is not None else 0
+        offset = self.initial[0][0].shape[2] + decoded
         x = decoder.token_embedding(tokens[:, -1:]) + decoder.positional_embedding[offset : offset + 1]
         x = x.to(self.audio[0][0].dtype)
         for index, block in enumerate(decoder.blocks):
@@ -260,26 +263,23 @@ class BatchInference:
         width)) against the initial tokens' keys (a row a window) and the decoded ones'."""
         import torch
 
-        keys, values = attention.key(x), attention.value(x)
-        if self.decoded[index] is not None:
-            before_keys, before_values = self.decoded[index]
-            keys, values = torch.cat([before_keys, keys], dim=1), torch.cat([before_values, values], dim=1)
-        self.decoded[index] = (keys, values)
         rows, _, width = x.shape
         heads, windows = attention.n_head, rows // self.group
         size = width // heads
+        keys, values = (_by_head(t, heads) for t in (attention.key(x), attention.value(x)))  # (rows, heads, 1, size)
+        if self.decoded[index] is not None:
+            before_keys, before_values = self.decoded[index]
+            keys, values = torch.cat([before_keys, keys], dim=2), torch.cat([before_values, values], dim=2)
+        self.decoded[index] = (keys, values)
         # (windows, heads, beams, size): a window's beams are one block of queries
         query = attention.query(x).view(windows, self.group, heads, size).transpose(1, 2) * size**-0.5
-        initial_keys, initial_values = (t.view(windows, -1, heads, size).transpose(1, 2) for t in self.initial[index])
-        keys, values = (t.view(rows, -1, heads, size).transpose(1, 2) for t in (keys, values))  # (rows, heads, n, size)
+        initial_keys, initial_values = self.initial[index]
         scores_initial = query @ initial_keys.transpose(-1, -2)  # (windows, heads, beams, initial)
         by_row = query.transpose(1, 2).reshape(rows, heads, 1, size)
-        scores_decoded = by_row @ keys.transpose(-1, -2)  # (rows, heads, 1, decoded)
-        scores_decoded = scores_decoded.view(windows, self.group, heads, -1).transpose(1, 2)
+        scores_decoded = (by_row @ keys.transpose(-1, -2)).view(windows, self.group, heads, -1).transpose(1, 2)
         weights = torch.cat([scores_initial, scores_decoded], dim=-1).softmax(dim=-1)
         split = initial_keys.shape[2]
-        out = weights[..., :split] @ initial_values  # (windows, heads, beams, size)
-        out = out.transpose(1, 2).reshape(rows, 1, width)
+        out = (weights[..., :split] @ initial_values).transpose(1, 2).reshape(rows, 1, width)
         decoded_weights = weights[..., split:].transpose(1, 2).reshape(rows, heads, 1, -1)
         out = out + (decoded_weights @ values).transpose(1, 2).reshape(rows, 1, width)
         return attention.out(out)
@@ -306,17 +306,22 @@ def _rows(cached: tuple[Any, Any] | None, rows: Any) -> tuple[Any, Any] | None:
     return None if cached is None else (cached[0][rows], cached[1][rows])
 
 
+def _by_head(t: Any, heads: int) -> Any:
+    """``t`` (rows, positions, width) as (rows, heads, positions, width / heads), contiguous."""
+    rows, positions, width = t.shape
+    return t.view(rows, positions, heads, width // heads).transpose(1, 2).contiguous()
+
+
 def _cross_attention(attention: Any, x: Any, keys: Any, values: Any) -> Any:
     """whisper's ``MultiHeadAttention.forward`` for cross-attention, ``x`` (windows × beams,
     positions, width) regrouped as one block of queries a window against its ``keys`` and
-    ``values`` (windows, 1500, width): the arithmetic of ``share_audio_across_beams``."""
+    ``values`` (windows, heads, 1500, width / heads): the arithmetic of
+    ``share_audio_across_beams``."""
     from torch.nn.functional import scaled_dot_product_attention
 
     rows, length, width = x.shape
     windows, heads = keys.shape[0], attention.n_head
-    query, keys, values = (
-        t.reshape(windows, -1, heads, width // heads).transpose(1, 2) for t in (attention.query(x), keys, values)
-    )
+    query = attention.query(x).reshape(windows, -1, heads, width // heads).transpose(1, 2)
     out = scaled_dot_product_attention(query, keys, values).transpose(1, 2).reshape(rows, length, width)
     return attention.out(out)
 

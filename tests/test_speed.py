@@ -115,8 +115,8 @@ def test_a_windows_beams_share_its_initial_tokens_cache_and_step_as_whisper_does
     for step, (mine, whispers) in enumerate(zip(got, expected, strict=True)):
         assert torch.allclose(mine, whispers, atol=1e-3), (step, (mine - whispers).abs().max())
     # the initial tokens' keys are kept once a window, the decoded ones' once a beam
-    assert ours.initial[0][0].shape[:2] == (windows, len(initial))
-    assert ours.decoded[0][0].shape[:2] == (windows * beams, steps.shape[1])
+    assert ours.initial[0][0].shape[:3] == (windows, 6, len(initial))  # tiny: 6 heads
+    assert ours.decoded[0][0].shape[:3] == (windows * beams, 6, steps.shape[1])
 
 
 class Recording:
