@@ -203,10 +203,12 @@ class BatchInference:
     """whisper's ``PyTorchInference`` for a batch of windows decoded side by side: what the
     decoder keeps between steps, and one step of it.
 
-    Per decoder block it keeps the cross-attention's keys and values (windows, 1500, width),
-    the self-attention's of the initial tokens (windows, initial length, width): the same
-    for a window's beams, kept once; and those of the tokens decoded since (rows, decoded,
-    width), a row a beam, window-major (a window's ``group`` beams adjacent). Each step is
+    Per decoder block it keeps the cross-attention's keys and values (windows, heads, 1500,
+    width / heads), the self-attention's of the initial tokens (windows, heads, initial
+    length, width / heads): the same for a window's beams, kept once; and those of the
+    tokens decoded since (rows, heads, decoded, width / heads), a row a beam, window-major
+    (a window's ``group`` beams adjacent). Head-major and contiguous, each step's matmuls
+    read them as they are (laid out as whisper's, they were copied at every step). Each step is
     the arithmetic of whisper's ``TextDecoder.forward`` (openai-whisper 20250625) with
     these caches in place of its hooks: same weights, same order of operations but for the
     self-attention's softmax, taken over the two caches side by side."""
@@ -235,11 +237,13 @@ class BatchInference:
             for hook in hooks:
                 hook.remove()
         heads = decoder.blocks[0].attn.n_head
-        for block in decoder.blocks:  # head-major, contiguous: each step's matmuls read them as they are
-            self.initial.append((_by_head(cache[block.attn.key], heads), _by_head(cache[block.attn.value], heads)))
-            self.audio.append(
-                (_by_head(cache[block.cross_attn.key], heads), _by_head(cache[block.cross_attn.value], heads))
-            )
+
+        def moved(module: Any) -> Any:  # popped: whisper's layout is let go as each copy is made
+            return _by_head(cache.pop(module), heads)
+
+        for block in decoder.blocks:
+            self.initial.append((moved(block.attn.key), moved(block.attn.value)))
+            self.audio.append((moved(block.cross_attn.key), moved(block.cross_attn.value)))
             self.decoded.append(None)
         logits = vocabulary_logits(decoder, decoder.ln(x[:, [sot_index, -1]])).repeat_interleave(self.group, dim=0)
         return logits[:, 0], logits[:, 1]
