@@ -10,8 +10,9 @@ once, with whisper's own beam search and the same weights. Two things in whisper
   per beam, which fails for more than one window (``decode_batch`` runs the task's steps
   itself);
 - cross-attention reads a window's keys and values once per beam; it is bound by memory
-  traffic on a CPU, so ``share_audio_across_beams`` makes the beams of a window one query
-  block against a single copy (the same arithmetic: cross-attention has no mask).
+  traffic on a CPU, so the beams of a window are one query block against a single copy
+  (the same arithmetic: cross-attention has no mask): ``BatchInference`` in a batch,
+  ``share_audio_across_beams`` in whisper's own decoding of a window that failed.
 
 Two change the speed and the memory, not the result:
 
