@@ -255,8 +255,7 @@ class BatchInference:
         decoder = self.model.decoder
         decoded = self.decoded[0][0].shape[2] if self.decoded[0] is not None else 0
         offset = self.initial[0][0].shape[2] + decoded
-        x = decoder.token_embedding(tokens[:, -1:]) + decoder.positional_embedding[offset : offset + 1]
-        x = x.to(self.audio[0][0].dtype)
+        x = _embedded(decoder, tokens[:, -1:], offset, self.audio[0][0].dtype)
         for index, block in enumerate(decoder.blocks):
             x = x + self._self_attention(index, block.attn, block.attn_ln(x))
             x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), *self.audio[index])
@@ -336,11 +335,17 @@ def _hidden(decoder: Any, tokens: Any, features: Any, kv_cache: dict[Any, Any] |
     norm: ``tokens`` (rows, positions) after those in ``kv_cache`` through every block,
     against ``features`` (rows or windows, 1500, width). Returns (rows, positions, width)."""
     offset = next(iter(kv_cache.values())).shape[1] if kv_cache else 0
-    x = decoder.token_embedding(tokens) + decoder.positional_embedding[offset : offset + tokens.shape[-1]]
-    x = x.to(features.dtype)
+    x = _embedded(decoder, tokens, offset, features.dtype)
     for block in decoder.blocks:
         x = block(x, features, mask=decoder.mask, kv_cache=kv_cache)
     return x
+
+
+def _embedded(decoder: Any, tokens: Any, offset: int, dtype: Any) -> Any:
+    """``tokens`` (rows, positions) as whisper's decoder embeds them, the first at position
+    ``offset`` (after the cached ones): (rows, positions, width) in ``dtype``."""
+    x = decoder.token_embedding(tokens) + decoder.positional_embedding[offset : offset + tokens.shape[-1]]
+    return x.to(dtype)
 
 
 def vocabulary_logits(decoder: Any, x: Any) -> Any:
