@@ -1,7 +1,7 @@
 """The ``draftcast`` command. It starts flows, so it lives beside them.
 
 Prefect runs embedded by default: an ephemeral API on SQLite under draftcast's data dir,
-started in-process, with telemetry off. Set PREFECT_API_URL to use a Prefect server.
+in a process this one starts and stops, with telemetry off. Set PREFECT_API_URL to use a Prefect server.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import logging.handlers
 import os
 import re
 import signal
@@ -114,6 +115,33 @@ def _start_prefect(settings: Settings, *, hide_ui_links: bool = False, cli_says_
     _filter_console(hide_ui_links, cli_says_errors)
 
 
+def _hold_pipeline_logs() -> logging.handlers.MemoryHandler:
+    """Keep the ``pipeline`` loggers' records (INFO and up) until Prefect's console
+    logging is set up: a head start that downloads before then is otherwise not told."""
+    held = logging.handlers.MemoryHandler(capacity=10_000, flushLevel=logging.CRITICAL + 1)
+    pipeline_log = logging.getLogger("pipeline")
+    pipeline_log.setLevel(logging.INFO)
+    pipeline_log.addHandler(held)
+    return held
+
+
+class _Replay(logging.Handler):
+    """Hands a held record to its logger's handlers of now."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger(record.name).handle(record)
+
+
+def _release_logs(held: logging.handlers.MemoryHandler) -> None:
+    """Hand the held records to the handlers set up since, in the order they were made;
+    one the head start's thread is emitting as this runs is passed on too."""
+    logging.getLogger("pipeline").removeHandler(held)
+    with held.lock:
+        held.setTarget(_Replay())
+        held.flushLevel = logging.NOTSET
+    held.flush()
+
+
 def ingest(args: argparse.Namespace) -> int:
     """``draftcast ingest URL``: one video into one draft, by the ``ingest-video`` flow on
     the embedded API (or the server at PREFECT_API_URL), with a head start while it starts.
@@ -162,19 +190,25 @@ def ingest(args: argparse.Namespace) -> int:
             print(f"draftcast: {nothing_to_do.message}", file=sys.stderr)
         return _finished(nothing_to_do)
     _prepare_prefect(settings)
+    server_url = os.environ.get("PREFECT_API_URL")
+    where = server_url or f"embedded Prefect in {os.environ['PREFECT_HOME']}"
+    print(f"draftcast: ingesting {args.url} ({where})", file=sys.stderr, flush=True)
     # Prefect's API starts in its own process; meanwhile this one follows the ingest's
-    # plan as far as it can (model, download, decoding) and hands it to the flow.
+    # plan as far as it can (model, download, decoding) and hands it to the flow. Its
+    # logs wait for Prefect's console handler, so that they show once, in order.
+    held = _hold_pipeline_logs()
     head_start.start(settings, **options, allow_local_files=args.allow_local_files)
     embedded = None
-    if not os.environ.get("PREFECT_API_URL"):
-        embedded = start_embedded_api(settings.prefect_home)
-        os.environ["PREFECT_API_URL"] = embedded.url  # before Prefect is imported
-        # registered before Prefect's own exit handlers, so it runs after them: Prefect
-        # sends its last logs to the API before the API stops
-        atexit.register(embedded.stop)
-    _start_prefect(settings, hide_ui_links=embedded is not None, cli_says_errors=True)
-    where = f"embedded Prefect in {os.environ['PREFECT_HOME']}" if embedded else os.environ["PREFECT_API_URL"]
-    print(f"draftcast: ingesting {args.url} ({where})", file=sys.stderr, flush=True)
+    try:
+        if not server_url:
+            embedded = start_embedded_api(settings.prefect_home)
+            os.environ["PREFECT_API_URL"] = embedded.url  # before Prefect is imported
+            # registered before Prefect's own exit handlers, so it runs after them: Prefect
+            # sends its last logs to the API before the API stops
+            atexit.register(embedded.stop)
+        _start_prefect(settings, hide_ui_links=embedded is not None, cli_says_errors=True)
+    finally:
+        _release_logs(held)
     from flows.ingest import ingest_video
 
     if embedded:

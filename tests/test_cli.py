@@ -46,6 +46,12 @@ def test_ingest_edit_and_rerun(site: Site, tmp_path: Path) -> None:
     assert path.parent == tmp_path / "drafts" and path.exists()
     assert "download" in first.stderr and "transcribe:" in first.stderr  # progress bars
     assert "transcribed 1 of 1 windows" in first.stderr  # and the log says how far it got
+    # the head start's download, done before Prefect's logging is set up, is told once, in order
+    lines = first.stderr.splitlines()
+    told = [i for i, line in enumerate(lines) if "downloading the audio of" in line or "downloaded media" in line]
+    flow_started = next(i for i, line in enumerate(lines) if "Beginning flow run" in line)
+    assert len(told) == 2 and told[-1] < flow_started, first.stderr
+    assert lines[0].startswith(f"draftcast: ingesting {url}"), first.stderr
     assert "wrote " in first.stderr
     # the embedded API serves no UI, and it stops only after Prefect sent it the last logs
     assert "View at" not in first.stderr and "Error logging to API" not in first.stderr
