@@ -39,6 +39,7 @@ from pipeline.audio import floats, release
 COMPRESSION_RATIO_LIMIT = 2.4  # whisper.transcribe's thresholds for a failed window
 LOGPROB_LIMIT = -1.0
 NO_SPEECH_LIMIT = 0.6
+DECODED_ROOM = 32  # positions a decoded tokens' cache grows by when full
 FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
@@ -218,7 +219,12 @@ class BatchInference:
         self.model, self.group = model, group
         self.audio: list[tuple[Any, Any]] = []  # per block: cross-attention keys, values
         self.initial: list[tuple[Any, Any]] = []  # per block: the initial tokens' keys, values
-        self.decoded: list[tuple[Any, Any] | None] = []  # per block: the decoded tokens', a row a beam
+        # per block: the decoded tokens' keys and values, a row a beam, in buffers of room for
+        # more (rows, heads, capacity, size) of which the first ``length`` positions are kept,
+        # and a spare pair the same size that a reorder fills and swaps in
+        self.decoded: list[tuple[Any, Any]] = []
+        self.spare: list[tuple[Any, Any]] = []
+        self.length = 0
 
     def first_step(self, tokens: Any, features: Any, sot_index: int) -> tuple[Any, Any]:
         """The logits at the start-of-transcript token and at the last initial token,
@@ -245,7 +251,6 @@ class BatchInference:
         for block in decoder.blocks:
             self.initial.append((moved(block.attn.key), moved(block.attn.value)))
             self.audio.append((moved(block.cross_attn.key), moved(block.cross_attn.value)))
-            self.decoded.append(None)
         logits = vocabulary_logits(decoder, decoder.ln(x[:, [sot_index, -1]])).repeat_interleave(self.group, dim=0)
         return logits[:, 0], logits[:, 1]
 
@@ -253,14 +258,37 @@ class BatchInference:
         """The logits (rows, n_vocab) after each row's last token of ``tokens`` (rows,
         length); that token's keys and values join the caches."""
         decoder = self.model.decoder
-        decoded = self.decoded[0][0].shape[2] if self.decoded[0] is not None else 0
-        offset = self.initial[0][0].shape[2] + decoded
-        x = _embedded(decoder, tokens[:, -1:], offset, self.audio[0][0].dtype)
+        x = _embedded(decoder, tokens[:, -1:], self.initial[0][0].shape[2] + self.length, self.audio[0][0].dtype)
+        if not self.decoded or self.decoded[0][0].shape[2] == self.length:
+            self._make_room(x.shape[0], decoder.blocks[0].attn.n_head, x.shape[-1], x.dtype)
         for index, block in enumerate(decoder.blocks):
             x = x + self._self_attention(index, block.attn, block.attn_ln(x))
             x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), *self.audio[index])
             x = x + block.mlp(block.mlp_ln(x))
+        self.length += 1
         return vocabulary_logits(decoder, decoder.ln(x))[:, -1]
+
+    def _make_room(self, rows: int, heads: int, width: int, dtype: Any) -> None:
+        """Buffers DECODED_ROOM positions longer than the decoded tokens' (the first ones or
+        each one full), the kept positions copied: a step writes its token's keys and values
+        in place, so the decoded tokens' caches are not a new, longer tensor every step
+        (which the C heap keeps growing for, a batch long)."""
+        import torch
+
+        capacity = self.length + DECODED_ROOM
+
+        def room(old: Any | None) -> Any:
+            new = torch.empty(rows, heads, capacity, width // heads, dtype=dtype, device=self.audio[0][0].device)
+            if old is not None:
+                new[:, :, : self.length] = old[:, :, : self.length]
+            return new
+
+        before: list[tuple[Any, Any]] = self.decoded or [(None, None)] * len(self.audio)
+        self.decoded, self.spare = [], []  # the spares let go first, each block's old pair after its copy
+        for index in range(len(before)):
+            (keys, values), before[index] = before[index], (None, None)
+            self.decoded.append((room(keys), room(values)))
+            self.spare.append((room(None), room(None)))
 
     def _self_attention(self, index: int, attention: Any, x: Any) -> Any:
         """whisper's ``MultiHeadAttention.forward`` for one new position a row (x: (rows, 1,
@@ -270,11 +298,11 @@ class BatchInference:
         rows, _, width = x.shape
         heads, windows = attention.n_head, rows // self.group
         size = width // heads
-        keys, values = (_by_head(t, heads) for t in (attention.key(x), attention.value(x)))  # (rows, heads, 1, size)
-        if self.decoded[index] is not None:
-            before_keys, before_values = self.decoded[index]
-            keys, values = torch.cat([before_keys, keys], dim=2), torch.cat([before_values, values], dim=2)
-        self.decoded[index] = (keys, values)
+        keys, values = self.decoded[index]
+        position = self.length
+        keys[:, :, position] = attention.key(x).view(rows, heads, size)
+        values[:, :, position] = attention.value(x).view(rows, heads, size)
+        keys, values = keys[:, :, : position + 1], values[:, :, : position + 1]  # views, not copies
         # (windows, heads, beams, size): a window's beams are one block of queries
         query = attention.query(x).view(windows, self.group, heads, size).transpose(1, 2) * size**-0.5
         initial_keys, initial_values = self.initial[index]
@@ -291,23 +319,31 @@ class BatchInference:
     def rearrange_kv_cache(self, source_indices: list[int]) -> None:
         """The decoded tokens' keys and values reordered as the beam search chose its beams
         (``source_indices``: a source row per row, within the row's window)."""
-        if source_indices != list(range(len(source_indices))):
-            self.decoded = [_rows(cached, source_indices) for cached in self.decoded]
+        import torch
+
+        if source_indices == list(range(len(source_indices))) or not self.decoded:
+            return
+        rows = _index(source_indices, self.decoded[0][0].device)
+        kept = slice(0, self.length)
+        for index, (cached, spare) in enumerate(zip(self.decoded, self.spare, strict=True)):
+            for old, new in zip(cached, spare, strict=True):
+                torch.index_select(old[:, :, kept], 0, rows, out=new[:, :, kept])
+            self.decoded[index], self.spare[index] = spare, cached
 
     def keep(self, rows: Any, windows: Any) -> None:
-        """Only ``rows`` (a tensor of row indices) and ``windows`` (of their windows) go on."""
-        self.decoded = [_rows(cached, rows) for cached in self.decoded]
-        self.initial = [_rows(cached, windows) for cached in self.initial]
-        self.audio = [_rows(cached, windows) for cached in self.audio]
+        """Only ``rows`` (a tensor of row indices) and ``windows`` (of their windows) go on.
+        Block by block: one block's copy at a time is the memory this takes beyond the
+        caches (the cross-attention's of a whole batch at once was 250 MB more)."""
+        for caches, which in ((self.decoded, rows), (self.initial, windows), (self.audio, windows)):
+            for index, (keys, values) in enumerate(caches):
+                caches[index] = (keys[which], values[which])
+        self.spare = []  # let go before the new ones are made
+        self.spare = [(keys.new_empty(keys.shape), values.new_empty(values.shape)) for keys, values in self.decoded]
 
     def cleanup_caching(self) -> None:
         """Let go of every cache (whisper's name)."""
-        self.audio, self.initial, self.decoded = [], [], []
-
-
-def _rows(cached: tuple[Any, Any] | None, rows: Any) -> tuple[Any, Any] | None:
-    """A block's cached keys and values, only ``rows`` of them (none cached: None)."""
-    return None if cached is None else (cached[0][rows], cached[1][rows])
+        self.audio, self.initial, self.decoded, self.spare = [], [], [], []
+        self.length = 0
 
 
 def _by_head(t: Any, heads: int) -> Any:

@@ -76,7 +76,9 @@ def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(
     assert "ask not what your country" in together[0].text and "sorrow" in together[1].text
 
 
-def test_a_windows_beams_share_its_initial_tokens_cache_and_step_as_whisper_does(shared_models: Path) -> None:
+def test_a_windows_beams_share_its_initial_tokens_cache_and_step_as_whisper_does(
+    shared_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import torch
     import whisper
     from whisper.decoding import PyTorchInference
@@ -91,6 +93,7 @@ def test_a_windows_beams_share_its_initial_tokens_cache_and_step_as_whisper_does
     steps = torch.tensor([[tokenizer.encode(w)[0] for w in (" And", " so", " my")]] * windows * beams)
     steps[1::beams] = torch.tensor(tokenizer.encode(" Ask not what"))[:3]  # beams that differ
     order = [0, 0, 2, 3, 5, 4]  # after each step: the beams the search keeps (within their window)
+    monkeypatch.setattr(batched, "DECODED_ROOM", 2)  # the decoded tokens' buffers grow between steps
 
     def run(inference: Any, step_logits: Any) -> list[Any]:
         """Each step's logits (rows, n_vocab), the kv cache reordered after each."""
@@ -116,7 +119,8 @@ def test_a_windows_beams_share_its_initial_tokens_cache_and_step_as_whisper_does
         assert torch.allclose(mine, whispers, atol=1e-3), (step, (mine - whispers).abs().max())
     # the initial tokens' keys are kept once a window, the decoded ones' once a beam
     assert ours.initial[0][0].shape[:3] == (windows, 6, len(initial))  # tiny: 6 heads
-    assert ours.decoded[0][0].shape[:3] == (windows * beams, 6, steps.shape[1])
+    assert ours.decoded[0][0].shape[:2] == (windows * beams, 6) and ours.length == steps.shape[1]
+    assert ours.decoded[0][0].shape[2] == 4  # room for 2 at the first step, 2 more at the third
 
 
 class Recording:
