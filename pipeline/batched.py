@@ -40,6 +40,11 @@ COMPRESSION_RATIO_LIMIT = 2.4  # whisper.transcribe's thresholds for a failed wi
 LOGPROB_LIMIT = -1.0
 NO_SPEECH_LIMIT = 0.6
 DECODED_ROOM = 32  # positions a decoded tokens' cache grows by when full
+# The cross-attention's keys and values of a batch (8 windows of base: 295 MB in float32)
+# are its largest buffer; float16 halves them (whisper's own type on a GPU). On
+# bench/speed.py's and the held-out recording and on zh-tts-talk.flac: the same text,
+# token for token, as float32, a little faster (BENCHMARKS.md, issue 17).
+AUDIO_CACHE_DTYPE = "float16"
 FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
@@ -206,14 +211,15 @@ class BatchInference:
     decoder keeps between steps, and one step of it.
 
     Per decoder block it keeps the cross-attention's keys and values (windows, heads, 1500,
-    width / heads), the self-attention's of the initial tokens (windows, heads, initial
-    length, width / heads): the same for a window's beams, kept once; and those of the
-    tokens decoded since (rows, heads, decoded, width / heads), a row a beam, window-major
-    (a window's ``group`` beams adjacent). Head-major and contiguous, each step's matmuls
-    read them as they are (laid out as whisper's, they were copied at every step). Each step is
-    the arithmetic of whisper's ``TextDecoder.forward`` (openai-whisper 20250625) with
-    these caches in place of its hooks: same weights, same order of operations but for the
-    self-attention's softmax, taken over the two caches side by side."""
+    width / heads) in ``AUDIO_CACHE_DTYPE``, the self-attention's of the initial tokens
+    (windows, heads, initial length, width / heads): the same for a window's beams, kept
+    once; and those of the tokens decoded since (rows, heads, capacity, width / heads), a
+    row a beam, window-major (a window's ``group`` beams adjacent). Head-major and
+    contiguous, each step's matmuls read them as they are (laid out as whisper's, they were
+    copied at every step). Each step is the arithmetic of whisper's ``TextDecoder.forward``
+    (openai-whisper 20250625) with these caches in place of its hooks: same weights, same
+    order of operations but for the self-attention's softmax, taken over the two caches
+    side by side, and the cross-attention's keys and values rounded to float16."""
 
     def __init__(self, model: Any, group: int) -> None:
         self.model, self.group = model, group
@@ -245,12 +251,13 @@ class BatchInference:
                 hook.remove()
         heads = decoder.blocks[0].attn.n_head
 
-        def moved(module: Any) -> Any:  # popped: whisper's layout is let go as each copy is made
-            return _by_head(cache.pop(module), heads)
+        def moved(module: Any, dtype: Any = None) -> Any:  # popped: whisper's is let go as each copy is made
+            return _by_head(cache.pop(module).to(dtype or x.dtype), heads)
 
+        audio = _dtype(AUDIO_CACHE_DTYPE)
         for block in decoder.blocks:
             self.initial.append((moved(block.attn.key), moved(block.attn.value)))
-            self.audio.append((moved(block.cross_attn.key), moved(block.cross_attn.value)))
+            self.audio.append((moved(block.cross_attn.key, audio), moved(block.cross_attn.value, audio)))
         logits = vocabulary_logits(decoder, decoder.ln(x[:, [sot_index, -1]])).repeat_interleave(self.group, dim=0)
         return logits[:, 0], logits[:, 1]
 
@@ -258,7 +265,7 @@ class BatchInference:
         """The logits (rows, n_vocab) after each row's last token of ``tokens`` (rows,
         length); that token's keys and values join the caches."""
         decoder = self.model.decoder
-        x = _embedded(decoder, tokens[:, -1:], self.initial[0][0].shape[2] + self.length, self.audio[0][0].dtype)
+        x = _embedded(decoder, tokens[:, -1:], self.initial[0][0].shape[2] + self.length, self.initial[0][0].dtype)
         if not self.decoded or self.decoded[0][0].shape[2] == self.length:
             self._make_room(x.shape[0], decoder.blocks[0].attn.n_head, x.shape[-1], x.dtype)
         for index, block in enumerate(decoder.blocks):
@@ -346,6 +353,13 @@ class BatchInference:
         self.length = 0
 
 
+def _dtype(name: str) -> Any:
+    """The torch dtype called ``name`` ("float16", "float32")."""
+    import torch
+
+    return getattr(torch, name)
+
+
 def _by_head(t: Any, heads: int) -> Any:
     """``t`` (rows, positions, width) as (rows, heads, positions, width / heads), contiguous."""
     rows, positions, width = t.shape
@@ -361,9 +375,9 @@ def _cross_attention(attention: Any, x: Any, keys: Any, values: Any) -> Any:
 
     rows, length, width = x.shape
     windows, heads = keys.shape[0], attention.n_head
-    query = attention.query(x).reshape(windows, -1, heads, width // heads).transpose(1, 2)
-    out = scaled_dot_product_attention(query, keys, values).transpose(1, 2).reshape(rows, length, width)
-    return attention.out(out)
+    query = attention.query(x).reshape(windows, -1, heads, width // heads).transpose(1, 2).to(keys.dtype)
+    out = scaled_dot_product_attention(query, keys, values).to(x.dtype)
+    return attention.out(out.transpose(1, 2).reshape(rows, length, width))
 
 
 def _hidden(decoder: Any, tokens: Any, features: Any, kv_cache: dict[Any, Any] | None) -> Any:

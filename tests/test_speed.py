@@ -71,7 +71,8 @@ def test_windows_decoded_side_by_side_match_whisper_decoding_them_one_by_one(
     together = batched.decode_batch(model, mel, options)
     one_by_one = [whisper.decode(model, mel[i], options) for i in range(len(spans))]
     assert [r.tokens for r in together] == [r.tokens for r in one_by_one]
-    assert [round(r.avg_logprob, 4) for r in together] == [round(r.avg_logprob, 4) for r in one_by_one]
+    # the audio's keys and values are kept in float16 (batched.AUDIO_CACHE_DTYPE): same tokens, scores to 1e-3
+    assert [r.avg_logprob for r in together] == pytest.approx([r.avg_logprob for r in one_by_one], abs=1e-3)
     assert [round(r.no_speech_prob, 4) for r in together] == [round(r.no_speech_prob, 4) for r in one_by_one]
     assert "ask not what your country" in together[0].text and "sorrow" in together[1].text
 
@@ -116,7 +117,8 @@ def test_a_windows_beams_share_its_initial_tokens_cache_and_step_as_whisper_does
         ours.first_step(torch.tensor([initial]).repeat(windows * beams, 1), features, len(initial) - 1)
         got = run(ours, ours.logits)
     for step, (mine, whispers) in enumerate(zip(got, expected, strict=True)):
-        assert torch.allclose(mine, whispers, atol=1e-3), (step, (mine - whispers).abs().max())
+        # float16 keys and values of the audio: logits of 5 to 15 within 5e-3 (2e-3 seen)
+        assert torch.allclose(mine, whispers, atol=5e-3), (step, (mine - whispers).abs().max())
     # the initial tokens' keys are kept once a window, the decoded ones' once a beam
     assert ours.initial[0][0].shape[:3] == (windows, 6, len(initial))  # tiny: 6 heads
     assert ours.decoded[0][0].shape[:2] == (windows * beams, 6) and ours.length == steps.shape[1]
