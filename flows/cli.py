@@ -209,19 +209,25 @@ def ingest(args: argparse.Namespace) -> int:
         _start_prefect(settings, hide_ui_links=embedded is not None, cli_says_errors=True)
     finally:
         _release_logs(held)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     from flows.ingest import ingest_video
 
     if embedded:
         embedded.wait_ready()
-    result = ingest_video(
-        url=args.url,
-        speaker=args.speaker,
-        out_dir=str(args.out) if args.out else None,
-        allow_local_files=args.allow_local_files,
-        rewrite=args.rewrite,
-        head_start=head_start,
-        **options,
-    )
+    # Heartbeats tell a server that a run's process died; the embedded API dies with it.
+    # Their thread sleeps in 1-second steps and is joined at the end (0.2-1.0 s, BENCHMARKS.md).
+    heartbeats = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if embedded else {}
+    with temporary_settings(updates=heartbeats):
+        result = ingest_video(
+            url=args.url,
+            speaker=args.speaker,
+            out_dir=str(args.out) if args.out else None,
+            allow_local_files=args.allow_local_files,
+            rewrite=args.rewrite,
+            head_start=head_start,
+            **options,
+        )
     return _finished(result)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -36,7 +37,7 @@ def _draftcast(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_ingest_edit_and_rerun(site: Site, tmp_path: Path) -> None:
+def test_ingest_edit_and_rerun(site: Site, tmp_path: Path, isolated: Path) -> None:
     url = site.add_page(
         "cli.html", media="jfk.mp4", title=HOSTILE, description="Desc {% if %}", uploader="JFK Library", tags=("a",)
     )
@@ -52,6 +53,10 @@ def test_ingest_edit_and_rerun(site: Site, tmp_path: Path) -> None:
     flow_started = next(i for i, line in enumerate(lines) if "Beginning flow run" in line)
     assert len(told) == 2 and told[-1] < flow_started, first.stderr
     assert lines[0].startswith(f"draftcast: ingesting {url}"), first.stderr
+    # no flow-run heartbeats to the embedded API (nothing outlives the process to read them)
+    with sqlite3.connect(isolated / "prefect" / "prefect.db") as db:
+        events = {event for (event,) in db.execute("SELECT DISTINCT event FROM events")}
+    assert "prefect.flow-run.Completed" in events and "prefect.flow-run.heartbeat" not in events, events
     assert "wrote " in first.stderr
     # the embedded API serves no UI, and it stops only after Prefect sent it the last logs
     assert "View at" not in first.stderr and "Error logging to API" not in first.stderr
