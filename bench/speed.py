@@ -453,7 +453,7 @@ def load() -> str:
 
 def profile(args: argparse.Namespace, work: Path) -> None:
     """Where the time of one `draftcast ingest URL` goes, by stage (bench/stages.py)."""
-    bench = Bench(work, args.minutes)
+    bench = Bench(work, args.minutes, held_out=args.held_out)
     print(f"machine: {machine()}")
     print(f"recording: {bench.seconds:.0f} s, {len(bench.reference.split())} words")
     floor, _, windows = in_process(FLOOR_SCRIPT, [str(bench.downloaded), str(bench.home / "models")], bench.env)
