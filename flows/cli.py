@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import logging
 import logging.handlers
 import os
@@ -695,6 +696,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = args.handler(args)
         sys.stdout.flush()  # here, where a reader that went away can be told apart
+        if argv is None:  # the process ends next
+            # The interpreter's last garbage collection walks every object of torch, Prefect
+            # and the model at exit (0.7 of 0.8 s, measured); the OS takes the memory back.
+            gc.freeze()
         return code
     except BrokenPipeError:
         # The reader stopped reading (draftcast drafts | head): nothing went wrong here.
