@@ -277,8 +277,14 @@ def _resolve_template(value: str) -> Path:
 def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = table.get(key)
     if value is not None and not isinstance(value, kind):
-        raise ConfigError(f"{where}: '{key}' must be a {kind.__name__}, not {value!r}")
+        name = getattr(kind, "__name__", str(kind))
+        raise ConfigError(f"{where}: '{key}' must be {'an' if name[0] in 'aeiou' else 'a'} {name}, not {value!r}")
     return value
+
+
+def _or_default(value: Any, default: Any) -> Any:
+    """``value``, or ``default`` when it is not set (None): 0 is a value, refused or kept as such."""
+    return default if value is None else value
 
 
 def _check_keys(raw: dict[str, Any], where: str) -> None:
@@ -386,11 +392,14 @@ def load_settings(config_path: Path | None = None) -> Settings:
     env = os.environ
     data_dir = env.get("DRAFTCAST_HOME") or _expect(main, "data_dir", str, where) or str(default_data_dir())
     language = env.get("DRAFTCAST_LANGUAGE", _expect(main, "language", str, where) or "") or None
-    beam_size = env.get("DRAFTCAST_BEAM_SIZE") or _expect(main, "beam_size", int, where) or 5
+    beam_size = env.get("DRAFTCAST_BEAM_SIZE") or _or_default(_expect(main, "beam_size", int, where), 5)
     try:
         beam_size = int(beam_size)
     except ValueError as exc:
         raise ConfigError(f"DRAFTCAST_BEAM_SIZE must be a whole number, not {beam_size!r}") from exc
+    if beam_size < 1:  # whisper asserts it, after the download
+        named = "environment: DRAFTCAST_BEAM_SIZE" if env.get("DRAFTCAST_BEAM_SIZE") else f"{where}: beam_size"
+        raise ConfigError(f"{named} must be 1 or more (1: greedy; 5: whisper's beam search), not {beam_size}")
     delays = env.get("DRAFTCAST_RETRY_DELAYS")
     try:
         retry_delays = (
@@ -400,11 +409,24 @@ def load_settings(config_path: Path | None = None) -> Settings:
         )
     except ValueError as exc:
         raise ConfigError(f"DRAFTCAST_RETRY_DELAYS must be seconds separated by commas, not {delays!r}") from exc
-    timeout = env.get("DRAFTCAST_NETWORK_TIMEOUT") or _expect(main, "network_timeout_seconds", int | float, where) or 30
+    timeout = env.get("DRAFTCAST_NETWORK_TIMEOUT") or _or_default(
+        _expect(main, "network_timeout_seconds", int | float, where), 30
+    )
     try:
         timeout = float(timeout)
     except ValueError as exc:
         raise ConfigError(f"DRAFTCAST_NETWORK_TIMEOUT must be seconds, not {timeout!r}") from exc
+    if not timeout > 0:
+        named = (
+            "environment: DRAFTCAST_NETWORK_TIMEOUT"
+            if env.get("DRAFTCAST_NETWORK_TIMEOUT")
+            else f"{where}: network_timeout_seconds"
+        )
+        raise ConfigError(f"{named} must be seconds above 0 (30 by default), not {timeout:g}")
+    if any(isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0 for delay in retry_delays):
+        named = "environment: DRAFTCAST_RETRY_DELAYS" if delays is not None else f"{where}: network_retry_delays"
+        listed = ", ".join(str(delay) for delay in retry_delays)
+        raise ConfigError(f"{named} must be seconds of 0 or more, such as 2, 10, 30; not {listed}")
     channels = []
     for index, table in enumerate(raw.get("channels", [])):
         if not isinstance(table, dict) or not isinstance(table.get("url"), str):

@@ -125,3 +125,30 @@ def test_a_wrong_choice_names_where_it_was_set_and_an_empty_one_is_the_default(
     monkeypatch.setenv("DRAFTCAST_COMPUTE_TYPE", "int8")
     settings = load_settings(path)
     assert (settings.compute_type, settings.captions, settings.engine) == ("int8", "human", "openai-whisper")
+
+
+@pytest.mark.parametrize(
+    ("text", "variable", "value", "refused"),
+    [
+        ("[draftcast]\nbeam_size = 0\n", None, None, r"draftcast.toml: beam_size must be 1 or more .*not 0$"),
+        ("[draftcast]\nbeam_size = -2\n", None, None, r"draftcast.toml: beam_size must be 1 or more .*not -2$"),
+        ("", "DRAFTCAST_BEAM_SIZE", "0", r"^environment: DRAFTCAST_BEAM_SIZE must be 1 or more .*not 0$"),
+        ("", "DRAFTCAST_NETWORK_TIMEOUT", "-5", r"^environment: DRAFTCAST_NETWORK_TIMEOUT must be seconds above 0"),
+        ("[draftcast]\nnetwork_timeout_seconds = 0\n", None, None, r"network_timeout_seconds must be seconds above 0"),
+        ("", "DRAFTCAST_RETRY_DELAYS", "2,-1", r"^environment: DRAFTCAST_RETRY_DELAYS must be seconds of 0 or more"),
+        ('[draftcast]\nnetwork_retry_delays = [2, "x"]\n', None, None, r"network_retry_delays must be seconds of 0"),
+        ('[draftcast]\nbeam_size = "5"\n', None, None, r"draftcast.toml: 'beam_size' must be an int, not '5'"),
+    ],
+)
+def test_a_setting_out_of_its_range_is_refused_naming_where_it_was_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, variable: str | None, value: str | None, refused: str
+) -> None:
+    """Refused when the settings are read, before any download (whisper asserted the beam
+    size only when decoding; a new user's negative timeout failed in yt-dlp)."""
+    path = tmp_path / "draftcast.toml"
+    path.write_text(text)
+    monkeypatch.delenv("DRAFTCAST_RETRY_DELAYS", raising=False)
+    if variable and value:
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=refused):
+        load_settings(path)
