@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,13 +82,24 @@ class Service:
         return self.run(sys.executable, "-m", "flows.cli", *args).stdout
 
     def api(self, path: str, body: dict | None = None) -> object:
+        """The API's answer to ``path`` (POST with ``body``), a 503 asked again as Prefect's
+        own client does: the server sends it for a retryable error, such as its SQLite
+        database busy with the service's own writes (seen once in CI)."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             f"{self.api_url}{path}", data=data, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            answer = response.read()
-        return json.loads(answer) if answer else None  # 204 No Content
+        attempt = 1
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answer = response.read()
+                return json.loads(answer) if answer else None  # 204 No Content
+            except urllib.error.HTTPError as error:
+                if error.code != 503 or attempt == 5:
+                    raise
+            time.sleep(0.5 * attempt)
+            attempt += 1
 
     def running_flow_runs(self) -> int:
         runs = self.api("/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}})
