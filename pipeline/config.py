@@ -282,9 +282,37 @@ def _expect(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _or_default(value: Any, default: Any) -> Any:
-    """``value``, or ``default`` when it is not set (None): 0 is a value, refused or kept as such."""
-    return default if value is None else value
+def _positive(
+    variable: str,
+    key: str,
+    kind: type[int] | type[float],
+    default: float,
+    main: dict[str, Any],
+    where: str,
+    env: Mapping[str, str],
+    says: tuple[str, str],
+) -> Any:
+    """The number ``key`` of [draftcast], above 0: ``variable`` from the environment first,
+    else the file's (0 is a value, refused, not the default), else ``default``. ``says``:
+    what a value must be, then what a valid one is, for the error.
+
+    Raises:
+        ConfigError: the variable is not a number of ``kind``, the file's value is not a
+            number, or the value is 0 or less (naming the variable or the file's key).
+    """
+    raw = env.get(variable)
+    if raw:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{variable} must be {says[0]}, not {raw!r}") from None
+    else:
+        found = _expect(main, key, int if kind is int else int | float, where)
+        value = kind(default if found is None else found)
+    if not value > 0:
+        named = f"environment: {variable}" if raw else f"{where}: {key}"
+        raise ConfigError(f"{named} must be {says[1]}, not {value:g}")
+    return value
 
 
 def _check_keys(raw: dict[str, Any], where: str) -> None:
@@ -392,14 +420,9 @@ def load_settings(config_path: Path | None = None) -> Settings:
     env = os.environ
     data_dir = env.get("DRAFTCAST_HOME") or _expect(main, "data_dir", str, where) or str(default_data_dir())
     language = env.get("DRAFTCAST_LANGUAGE", _expect(main, "language", str, where) or "") or None
-    beam_size = env.get("DRAFTCAST_BEAM_SIZE") or _or_default(_expect(main, "beam_size", int, where), 5)
-    try:
-        beam_size = int(beam_size)
-    except ValueError as exc:
-        raise ConfigError(f"DRAFTCAST_BEAM_SIZE must be a whole number, not {beam_size!r}") from exc
-    if beam_size < 1:  # whisper asserts it, after the download
-        named = "environment: DRAFTCAST_BEAM_SIZE" if env.get("DRAFTCAST_BEAM_SIZE") else f"{where}: beam_size"
-        raise ConfigError(f"{named} must be 1 or more (1: greedy; 5: whisper's beam search), not {beam_size}")
+    # whisper asserts the beam size only when it decodes, after the download
+    beam_size = _positive("DRAFTCAST_BEAM_SIZE", "beam_size", int, 5, main, where, env,
+                          ("a whole number", "1 or more (1: greedy; 5: whisper's beam search)"))  # fmt: skip
     delays = env.get("DRAFTCAST_RETRY_DELAYS")
     try:
         retry_delays = (
@@ -409,20 +432,8 @@ def load_settings(config_path: Path | None = None) -> Settings:
         )
     except ValueError as exc:
         raise ConfigError(f"DRAFTCAST_RETRY_DELAYS must be seconds separated by commas, not {delays!r}") from exc
-    timeout = env.get("DRAFTCAST_NETWORK_TIMEOUT") or _or_default(
-        _expect(main, "network_timeout_seconds", int | float, where), 30
-    )
-    try:
-        timeout = float(timeout)
-    except ValueError as exc:
-        raise ConfigError(f"DRAFTCAST_NETWORK_TIMEOUT must be seconds, not {timeout!r}") from exc
-    if not timeout > 0:
-        named = (
-            "environment: DRAFTCAST_NETWORK_TIMEOUT"
-            if env.get("DRAFTCAST_NETWORK_TIMEOUT")
-            else f"{where}: network_timeout_seconds"
-        )
-        raise ConfigError(f"{named} must be seconds above 0 (30 by default), not {timeout:g}")
+    timeout = _positive("DRAFTCAST_NETWORK_TIMEOUT", "network_timeout_seconds", float, 30, main, where, env,
+                        ("seconds", "seconds above 0 (30 by default)"))  # fmt: skip
     if any(isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0 for delay in retry_delays):
         named = "environment: DRAFTCAST_RETRY_DELAYS" if delays is not None else f"{where}: network_retry_delays"
         listed = ", ".join(str(delay) for delay in retry_delays)
