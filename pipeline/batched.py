@@ -233,10 +233,10 @@ class BatchInference:
         self.audio: list[tuple[Any, Any]] = []  # per block: cross-attention keys, values
         self.initial: list[tuple[Any, Any]] = []  # per block: the initial tokens' keys, values
         # per block: the decoded tokens' keys and values, a row a beam, in buffers of room for
-        # more (rows, heads, capacity, size) of which the first ``length`` positions are kept,
-        # and a spare pair the same size that a reorder fills and swaps in
+        # more (rows, heads, capacity, size) of which the first ``length`` positions are kept;
+        # and one spare pair the same size that a reorder fills and swaps in
         self.decoded: list[tuple[Any, Any]] = []
-        self.spare: list[tuple[Any, Any]] = []
+        self.spare: tuple[Any, ...] = ()
         self.length = 0
 
     def first_step(self, tokens: Any, features: Any, sot_index: int) -> tuple[Any, Any]:
@@ -248,24 +248,39 @@ class BatchInference:
         40 rows × 150 positions of logits for a batch of eight windows, 1.2 GB and 13-15 s
         on 2 busy cores, for two rows' worth of use. Here the decoder runs once per window
         (``features``: (windows, 1500, width)) and projects two positions, through
-        whisper's own blocks and kv-cache hooks."""
-        decoder = self.model.decoder
-        cache, hooks = self.model.install_kv_cache_hooks()
-        try:
-            x = _hidden(decoder, tokens[:: self.group], features, cache)  # a window's beams are the same here
-        finally:
-            for hook in hooks:
-                hook.remove()
-        heads = decoder.blocks[0].attn.n_head
+        whisper's own blocks and kv-cache hooks, a window at a time: its hooks keep the
+        cross-attention's keys and values in float32 (37 MB a window of base), moved into
+        the batch's ``AUDIO_CACHE_DTYPE`` buffers before the next window's are made (the
+        whole batch's at once were 295 MB more at the peak)."""
+        import torch
 
-        def moved(module: Any, dtype: Any = None) -> Any:  # popped: whisper's is let go as each copy is made
-            return _by_head(cache.pop(module).to(dtype or x.dtype), heads)
+        decoder = self.model.decoder
+        windows, frames, width = features.shape
+        heads = decoder.blocks[0].attn.n_head
+        initial = tokens.shape[1]
+
+        def empty(length: int, dtype: Any) -> Any:
+            return torch.empty(windows, heads, length, width // heads, dtype=dtype, device=features.device)
 
         audio = _dtype(AUDIO_CACHE_DTYPE)
-        for block in decoder.blocks:
-            self.initial.append((moved(block.attn.key), moved(block.attn.value)))
-            self.audio.append((moved(block.cross_attn.key, audio), moved(block.cross_attn.value, audio)))
-        logits = vocabulary_logits(decoder, decoder.ln(x[:, [sot_index, -1]])).repeat_interleave(self.group, dim=0)
+        self.audio = [(empty(frames, audio), empty(frames, audio)) for _ in decoder.blocks]
+        self.initial = [(empty(initial, features.dtype), empty(initial, features.dtype)) for _ in decoder.blocks]
+        ends = []
+        for window in range(windows):
+            cache, hooks = self.model.install_kv_cache_hooks()
+            try:  # a window's beams are the same here: its first row stands for them
+                x = _hidden(decoder, tokens[window * self.group][None], features[window][None], cache)
+            finally:
+                for hook in hooks:
+                    hook.remove()
+            ends.append(x[:, [sot_index, -1]])
+            for block, (audio_keys, audio_values), (keys, values) in zip(
+                decoder.blocks, self.audio, self.initial, strict=True
+            ):
+                for module, buffer in ((block.cross_attn.key, audio_keys), (block.cross_attn.value, audio_values),
+                                       (block.attn.key, keys), (block.attn.value, values)):  # fmt: skip
+                    buffer[window] = _by_head(cache.pop(module), heads)[0]
+        logits = vocabulary_logits(decoder, decoder.ln(torch.cat(ends))).repeat_interleave(self.group, dim=0)
         return logits[:, 0], logits[:, 1]
 
     def logits(self, tokens: Any) -> Any:
@@ -298,11 +313,11 @@ class BatchInference:
             return new
 
         before: list[tuple[Any, Any]] = self.decoded or [(None, None)] * len(self.audio)
-        self.decoded, self.spare = [], []  # the spares let go first, each block's old pair after its copy
+        self.decoded, self.spare = [], ()  # the spare let go first, each block's old pair after its copy
         for index in range(len(before)):
             (keys, values), before[index] = before[index], (None, None)
             self.decoded.append((room(keys), room(values)))
-            self.spare.append((room(None), room(None)))
+        self.spare = (room(None), room(None))
 
     def _self_attention(self, index: int, attention: Any, x: Any) -> Any:
         """whisper's ``MultiHeadAttention.forward`` for one new position a row (x: (rows, 1,
@@ -332,17 +347,20 @@ class BatchInference:
 
     def rearrange_kv_cache(self, source_indices: list[int]) -> None:
         """The decoded tokens' keys and values reordered as the beam search chose its beams
-        (``source_indices``: a source row per row, within the row's window)."""
+        (``source_indices``: a source row per row, within the row's window). Each block's
+        pair is gathered into the spare pair, which takes its place; the block's old pair is
+        the spare for the next block (one spare pair for all blocks, not one each: 126 MB
+        less for 40 beams at 128 positions)."""
         import torch
 
         if source_indices == list(range(len(source_indices))) or not self.decoded:
             return
         rows = _index(source_indices, self.decoded[0][0].device)
         kept = slice(0, self.length)
-        for index, (cached, spare) in enumerate(zip(self.decoded, self.spare, strict=True)):
-            for old, new in zip(cached, spare, strict=True):
+        for index, cached in enumerate(self.decoded):
+            for old, new in zip(cached, self.spare, strict=True):
                 torch.index_select(old[:, :, kept], 0, rows, out=new[:, :, kept])
-            self.decoded[index], self.spare[index] = spare, cached
+            self.decoded[index], self.spare = self.spare, cached
 
     def keep(self, rows: Any, windows: Any) -> None:
         """Only ``rows`` (a tensor of row indices) and ``windows`` (of their windows) go on.
@@ -351,12 +369,12 @@ class BatchInference:
         for caches, which in ((self.decoded, rows), (self.initial, windows), (self.audio, windows)):
             for index, (keys, values) in enumerate(caches):
                 caches[index] = (keys[which], values[which])
-        self.spare = []  # let go before the new ones are made
-        self.spare = [(keys.new_empty(keys.shape), values.new_empty(values.shape)) for keys, values in self.decoded]
+        self.spare = ()  # let go before the new pair is made
+        self.spare = tuple(buffer.new_empty(buffer.shape) for buffer in self.decoded[0])
 
     def cleanup_caching(self) -> None:
         """Let go of every cache (whisper's name)."""
-        self.audio, self.initial, self.decoded, self.spare = [], [], [], []
+        self.audio, self.initial, self.decoded, self.spare = [], [], [], ()
         self.length = 0
 
 
@@ -368,9 +386,10 @@ def _dtype(name: str) -> Any:
 
 
 def _by_head(t: Any, heads: int) -> Any:
-    """``t`` (rows, positions, width) as (rows, heads, positions, width / heads), contiguous."""
+    """``t`` (rows, positions, width) seen as (rows, heads, positions, width / heads): a view,
+    copied by whatever it is written into."""
     rows, positions, width = t.shape
-    return t.view(rows, positions, heads, width // heads).transpose(1, 2).contiguous()
+    return t.view(rows, positions, heads, width // heads).transpose(1, 2)
 
 
 def _cross_attention(attention: Any, x: Any, keys: Any, values: Any) -> Any:
