@@ -31,7 +31,7 @@ For each recording it prints:
 
 For the two recordings without a second espeak voice it then times, alternating, --runs
 times, in this process with the model loaded and the VAD regions found once (whisper's):
-draftcast's ``transcribe``; ``speakers.diarize`` with one and with two torch threads;
+draftcast's ``transcribe``; ``speakers.diarize`` with one and with two threads (one torch thread each);
 and ``transcribe`` with ``diarize`` (one thread) in a thread of its own meanwhile. It
 prints wall and CPU seconds, the ratio of each to the transcription, and diarization's
 stages (filterbanks, CAM++, clustering).
@@ -235,12 +235,14 @@ def profile(samples: np.ndarray, found: list[tuple[float, float]], threads: int)
     spans = speakers.windows(regions, duration)
     embedder = speakers._embedder()
     features = []
+    handle = embedder.lib.create_fbank_extractor()
     started = time.perf_counter()
     for batch in speakers._batches(spans):
         first, last = int(spans[batch[0]][0] * SAMPLE_RATE), int(np.ceil(spans[batch[-1]][1] * SAMPLE_RATE))
         local = np.array([(spans[i][0] - first / SAMPLE_RATE, spans[i][1] - first / SAMPLE_RATE) for i in batch])
-        features.append(speakers._fbank(embedder.lib, embedder.handle, floats(samples[first:last]), local))
+        features.append(speakers._fbank(embedder.lib, handle, floats(samples[first:last]), local))
     fbank = time.perf_counter() - started
+    embedder.lib.destroy_fbank_extractor(handle)
     started = time.perf_counter()
     with speakers._torch_threads(threads), torch.inference_mode():
         for batch in features:
@@ -280,8 +282,8 @@ def _time_ways(samples, found, model, options, engine, runs: int) -> list[dict[s
 
     ways = {
         "transcription": transcription,
-        "diarization, 1 torch thread": lambda: speakers.diarize(samples, found, threads=1),
-        "diarization, 2 torch threads": lambda: speakers.diarize(samples, found, threads=2),
+        "diarization, 1 thread": lambda: speakers.diarize(samples, found, threads=1),
+        "diarization, 2 threads": lambda: speakers.diarize(samples, found, threads=2),
         "transcription with diarization alongside": alongside,
     }
     measured = []
@@ -364,8 +366,8 @@ def main() -> None:
         for number, run in enumerate(row["runs"], start=1):
             base = run["transcription"][0]
             ratios = {
-                "1 thread": run["diarization, 1 torch thread"][0] / base,
-                "2 threads": run["diarization, 2 torch threads"][0] / base,
+                "1 thread": run["diarization, 1 thread"][0] / base,
+                "2 threads": run["diarization, 2 threads"][0] / base,
                 "alongside": (run["transcription with diarization alongside"][0] - base) / base,
             }
             for way, ratio in ratios.items():

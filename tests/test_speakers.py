@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -103,13 +104,29 @@ def test_kennedys_whole_speech_twice_around_another_voice_is_one_voice_not_two()
     assert [_speaker_at(diarization, start + 8.0) for start in starts] == [0, 1, 0]
 
 
-def test_torchs_thread_count_is_put_back(two_voices) -> None:  # type: ignore[no-untyped-def]
+def test_windows_embedded_by_two_threads_are_those_of_one_and_torchs_threads_are_put_back(two_voices) -> None:  # type: ignore[no-untyped-def]
+    """The batches shared out between threads (each with its own extractor and one torch
+    thread) give each window the embedding one thread gives it; the caller's torch thread
+    count is as it was."""
     import torch
 
     samples, _, _ = two_voices
+    duration = len(samples) / SAMPLE_RATE
+    spans = speakers.windows([(0.0, duration)], duration)
+    assert len(spans) > speakers.BATCH_WINDOWS  # two batches: each thread has one
     before = torch.get_num_threads()
-    speakers.diarize(samples[: 3 * SAMPLE_RATE], [(0.0, 3.0)], threads=1)
+    one = speakers._embed_windows(samples, spans, 1)
+    two = speakers._embed_windows(samples, spans, 2)
     assert torch.get_num_threads() == before
+    np.testing.assert_array_equal(two, one)
+    assert np.allclose(np.linalg.norm(one, axis=1), 1.0) and not np.allclose(one[0], one[-1])
+    speakers.diarize(samples[: 3 * SAMPLE_RATE], [(0.0, 3.0)], threads=2)
+    assert torch.get_num_threads() == before
+    seen: list[int] = []  # a thread started after takes torch's process-wide count: put back too
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert seen == [before]
 
 
 def _diarization(*turns: tuple[float, float, int]) -> Diarization:
@@ -245,6 +262,31 @@ def test_a_voice_heard_under_three_seconds_is_kept_only_when_it_is_unlike_every_
         assert (folded >= 0).tolist() == [False] * 5 + [folds] * 2 + [False] * 5, cosine
     one = _windows((host, 2))
     assert speakers._cluster(one, np.full(2, 1.0))[0].tolist() == [0, 0]  # under 3 s in all: still one voice
+
+
+def test_groups_are_cut_where_scikit_learns_average_linkage_cuts_them() -> None:
+    """``speakers._groups`` (SciPy's linkage) makes the partition scikit-learn's
+    AgglomerativeClustering (cosine, average, distance_threshold 1 - SAME_SPEAKER) made
+    before it, on voices of every spread."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    rng = np.random.default_rng(7)
+    sizes = []
+    for trial in range(40):
+        voices = rng.normal(size=(int(rng.integers(1, 6)), 16))
+        unit = voices[rng.integers(0, len(voices), 60)] + rng.normal(scale=rng.uniform(0.3, 1.2), size=(60, 16))
+        unit = (unit / np.linalg.norm(unit, axis=1, keepdims=True)).astype(np.float32)
+        expected = AgglomerativeClustering(
+            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1.0 - speakers.SAME_SPEAKER
+        ).fit_predict(unit)
+        labels = speakers._groups(unit)
+
+        def partition(found: np.ndarray) -> set[frozenset[int]]:
+            return {frozenset(np.flatnonzero(found == g).tolist()) for g in set(found.tolist())}
+
+        assert partition(labels) == partition(expected), trial
+        sizes.append(len(partition(labels)))
+    assert sum(1 < size < 30 for size in sizes) >= 10  # real choices were made: neither all one group nor all apart
 
 
 # ---------------------------------------------------------------- the native code, checked
