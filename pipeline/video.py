@@ -120,20 +120,34 @@ def clean_text(value: object) -> str:
 def check_url(url: str, *, allow_local_files: bool = False) -> str:
     """``url`` if draftcast may fetch it; plain paths become file URLs when allowed.
 
-    Returns ``url`` as it is for http(s) with a host (and file:// when allowed), or the
-    file:// URI of an existing local path when ``allow_local_files``. A web address written
-    without its scheme (``example.com/v.mp4``, ``www.youtube.com/watch?v=x``) is refused
-    with the ``https://`` form to use instead: guessing the scheme would fetch something
-    the person did not write.
+    Returns ``url`` as it is for http(s) with a host and, if it gives one, a valid port
+    (and file:// when allowed), or the file:// URI of an existing local path when
+    ``allow_local_files``. A web address written without its scheme (``example.com/v.mp4``,
+    ``www.youtube.com/watch?v=x``) is refused with the ``https://`` form to use instead:
+    guessing the scheme would fetch something the person did not write.
 
     Raises:
         SourceError: anything else, a local path that does not exist included.
     """
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        raise SourceError(f"{url!r} is not a valid address (its host's brackets): check the address") from None
     if parsed.scheme in ("http", "https"):
-        if parsed.hostname:
-            return url
-        raise SourceError(f"{url!r} has no host name: write it {parsed.scheme}://HOST/…")
+        if not parsed.hostname:
+            raise SourceError(f"{url!r} has no host name: write it {parsed.scheme}://HOST/…")
+        labels = parsed.hostname.rstrip(".").split(".")  # RFC 1035: 1 to 63 characters each
+        if any(char.isspace() or char in '<>"{}|\\^`[]' for char in parsed.hostname) or not all(
+            0 < len(label) <= 63 for label in labels
+        ):
+            raise SourceError(f"{url!r} has a host name that cannot be: check the address")
+        try:
+            port = parsed.port  # urllib checks it as it is read
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise SourceError(f"{url!r} has no valid port: 1 to 65535 after the host's ':'")
+        return url
     if allow_local_files:
         if parsed.scheme == "file":
             return url

@@ -198,6 +198,8 @@ BEFORE_WORK = [
     (["{url}", "--model", "large-v3", "--language", "en"], {}, "draftcast models prepare large-v3"),
     (["{url}", "--model", "small", "--engine", "faster-whisper"], {}, "no CTranslate2 weights"),
     (["http:///jfk.mp4"], {}, "draftcast: error: 'http:///jfk.mp4' has no host name: write it http://HOST/"),
+    (["http://127.0.0.1:99999/jfk.mp4"], {}, "'http://127.0.0.1:99999/jfk.mp4' has no valid port: 1 to 65535"),
+    (["http://exa mple.com/jfk.mp4"], {}, "'http://exa mple.com/jfk.mp4' has a host name that cannot be"),
     (["{url}", "--language", "xx"], {}, "unknown language 'xx': give a code whisper knows"),
     (["{url}", "--language", "klingon", "--engine", "faster-whisper"], {}, "unknown language 'klingon'"),
     (["{url}", "--model", "{tmp}/a-file"], {}, "is not a whisper checkpoint"),  # an empty file
