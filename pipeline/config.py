@@ -267,6 +267,28 @@ def find_config_file() -> Path | None:
     return None
 
 
+def _draft_template(main: dict[str, Any], where: str, env: Mapping[str, str]) -> Path:
+    """The draft template: DRAFTCAST_TEMPLATE, else the file's ``template``, else the bundled
+    one; checked now, so that a wrong path is refused before anything is downloaded.
+
+    Raises:
+        ConfigError: the path is no file (naming the variable or the file's key).
+    """
+    variable = env.get("DRAFTCAST_TEMPLATE")
+    given = variable or _expect(main, "template", str, where) or str(DEFAULT_TEMPLATE)
+    template = _resolve_template(given)
+    if not template.is_file():
+        named = _named("DRAFTCAST_TEMPLATE", bool(variable), "template", where)
+        raise ConfigError(f"{named} = {given!r} is no file ({template}): give a Jinja2 template, as {DEFAULT_TEMPLATE}")
+    return template
+
+
+def _named(variable: str, from_environment: bool, key: str, where: str) -> str:
+    """Where a refused value was set, for its error: the environment's ``variable``, or the
+    file's ``key`` (``where``: the file, and its table)."""
+    return f"environment: {variable}" if from_environment else f"{where}: {key}"
+
+
 def _resolve_template(value: str) -> Path:
     path = Path(value).expanduser()
     if path.is_absolute() or path.exists():
@@ -310,8 +332,7 @@ def _positive(
         found = _expect(main, key, int if kind is int else int | float, where)
         value = kind(default if found is None else found)
     if not value > 0:
-        named = f"environment: {variable}" if raw else f"{where}: {key}"
-        raise ConfigError(f"{named} must be {says[1]}, not {value:g}")
+        raise ConfigError(f"{_named(variable, bool(raw), key, where)} must be {says[1]}, not {value:g}")
     return value
 
 
@@ -435,7 +456,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
     timeout = _positive("DRAFTCAST_NETWORK_TIMEOUT", "network_timeout_seconds", float, 30, main, where, env,
                         ("seconds", "seconds above 0 (30 by default)"))  # fmt: skip
     if any(isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0 for delay in retry_delays):
-        named = "environment: DRAFTCAST_RETRY_DELAYS" if delays is not None else f"{where}: network_retry_delays"
+        named = _named("DRAFTCAST_RETRY_DELAYS", delays is not None, "network_retry_delays", where)
         listed = ", ".join(str(delay) for delay in retry_delays)
         raise ConfigError(f"{named} must be seconds of 0 or more, such as 2, 10, 30; not {listed}")
     channels = []
@@ -509,9 +530,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         model=env.get("DRAFTCAST_MODEL") or _expect(main, "model", str, where) or "base",
         language=language,
         beam_size=beam_size,
-        template=_resolve_template(
-            env.get("DRAFTCAST_TEMPLATE") or _expect(main, "template", str, where) or str(DEFAULT_TEMPLATE)
-        ),
+        template=_draft_template(main, where, env),
         front_matter={**BLOG_FRONT_MATTER, **(_expect(raw, "front_matter", dict, where) or {})},
         channels=tuple(channels),
         network_retry_delays=retry_delays,

@@ -124,6 +124,33 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     return value
 
 
+def check_front_matter(settings: Settings) -> None:
+    """The config's front matter defaults and every channel's, checked against the schema
+    as ``build_front_matter`` applies them: before any video is fetched.
+
+    Raises:
+        ConfigError: as ``build_front_matter``.
+    """
+    _coerced(str(settings.config_path or "config"), settings.front_matter)
+    for channel in settings.channels:
+        _coerced(f"channel {channel.url}", channel.front_matter)
+
+
+def _coerced(where: str, table: dict[str, Any]) -> dict[str, Any]:
+    """``table``'s fields that the video does not give, as the schema types them.
+
+    Raises:
+        ConfigError: a field the schema lacks, or a value of another type (``where`` names the table).
+    """
+    found = {}
+    for name, value in table.items():
+        if name not in SCHEMA:
+            raise ConfigError(f"{where}: '{name}' is not a field of the blog's front matter ({', '.join(SCHEMA)})")
+        if name not in FROM_VIDEO:
+            found[name] = _coerce(name, value, where)
+    return found
+
+
 def build_front_matter(
     video: VideoInfo, *, speaker: str, defaults: list[tuple[str, dict[str, Any]]], today: dt.date
 ) -> dict[str, Any]:
@@ -140,11 +167,7 @@ def build_front_matter(
     """
     fields = {name: _empty(kind) for name, kind in SCHEMA.items()}
     for where, table in defaults:
-        for name, value in table.items():
-            if name not in SCHEMA:
-                raise ConfigError(f"{where}: '{name}' is not a field of the blog's front matter ({', '.join(SCHEMA)})")
-            if name not in FROM_VIDEO:
-                fields[name] = _coerce(name, value, where)
+        fields.update(_coerced(where, table))
     fields.update(
         draft=True,
         source=video.webpage_url,
@@ -329,7 +352,7 @@ def render(
             name: the environment is strict).
     """
     if not template.is_file():
-        raise ConfigError(f"draft template {template} does not exist: fix 'template' in the config")
+        raise ConfigError(f"draft template {template} does not exist: set DRAFTCAST_TEMPLATE or the config's template")
     try:
         body = (
             _environment(template)

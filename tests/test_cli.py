@@ -200,6 +200,7 @@ BEFORE_WORK = [
     (["http:///jfk.mp4"], {}, "draftcast: error: 'http:///jfk.mp4' has no host name: write it http://HOST/"),
     (["http://127.0.0.1:99999/jfk.mp4"], {}, "'http://127.0.0.1:99999/jfk.mp4' has no valid port: 1 to 65535"),
     (["http://exa mple.com/jfk.mp4"], {}, "'http://exa mple.com/jfk.mp4' has a host name that cannot be"),
+    (["{url}"], {"DRAFTCAST_TEMPLATE": "{tmp}/no.j2"}, "environment: DRAFTCAST_TEMPLATE = '{tmp}/no.j2' is no file"),
     (["{url}", "--language", "xx"], {}, "unknown language 'xx': give a code whisper knows"),
     (["{url}", "--language", "klingon", "--engine", "faster-whisper"], {}, "unknown language 'klingon'"),
     (["{url}", "--model", "{tmp}/a-file"], {}, "is not a whisper checkpoint"),  # an empty file

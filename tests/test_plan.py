@@ -165,6 +165,26 @@ REFUSED = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ('[front_matter]\nlayout = "post.njk"\nauthor = "me"\n', "'author' is not a field of the blog's front matter"),
+        (
+            '[[channels]]\nurl = "https://x.test/feed"\n[channels.front_matter]\nlayout = 3\n',
+            "channel https://x.test/feed: front-matter field 'layout' must be a str, not 3",
+        ),
+    ],
+)
+def test_front_matter_the_schema_lacks_is_refused_before_any_video(isolated: Path, config: str, words: str) -> None:
+    """The config's and the channels' front matter defaults are checked with the request
+    (a fresh user's D3: an unknown key was refused only when the draft was composed)."""
+    path = isolated.parent / "c.toml"
+    path.write_text(config)
+    with pytest.raises(ConfigError) as raised:
+        check_request(URL, load_settings(path))
+    assert words in str(raised.value) and "\n" not in str(raised.value)
+
+
 @pytest.mark.parametrize(("url", "options", "error", "words"), REFUSED, ids=[r[3][:40] for r in REFUSED])
 def test_a_request_no_video_could_satisfy_is_refused_before_any_work(
     isolated: Path, url: str, options: dict[str, str], error: type[DraftcastError], words: str
