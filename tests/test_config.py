@@ -116,10 +116,10 @@ def test_a_wrong_choice_names_where_it_was_set_and_an_empty_one_is_the_default(
 ) -> None:
     path = tmp_path / "draftcast.toml"
     path.write_text('[draftcast]\ncompute_type = "int4"\ncaptions = ""\n')
-    with pytest.raises(ConfigError, match=r"draftcast.toml: compute_type must be auto, float32 or int8, not 'int4'"):
+    with pytest.raises(ConfigError, match=r"toml: compute_type must be auto, float32, bfloat16 or int8, not 'int4'"):
         load_settings(path)
     monkeypatch.setenv("DRAFTCAST_COMPUTE_TYPE", "fp16")  # the variable wins, and its error names it, not the file
-    wrong = r"^environment: DRAFTCAST_COMPUTE_TYPE must be auto, float32 or int8, not 'fp16'"
+    wrong = r"^environment: DRAFTCAST_COMPUTE_TYPE must be auto, float32, bfloat16 or int8, not 'fp16'"
     with pytest.raises(ConfigError, match=wrong):
         load_settings(path)
     monkeypatch.setenv("DRAFTCAST_COMPUTE_TYPE", "int8")

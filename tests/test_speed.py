@@ -176,6 +176,59 @@ def test_an_unknown_engine_is_an_error_not_a_fallback(shared_models: Path) -> No
         engines.load_engine("whisper-cpp", model)
 
 
+def test_bfloat16_products_decode_the_same_speech_in_half_the_weights(shared_models: Path) -> None:
+    """``use_bfloat16``: every linear layer's weights and the token embedding in bfloat16,
+    the float32 model (another cache entry) untouched, and the same words as float32 from
+    whisper base on Kennedy, on any CPU (emulated bfloat16 is slow, not wrong)."""
+    import torch
+    import whisper
+
+    path = models.resolve_model("base", models_dir=shared_models).path
+    float32 = engines.load_whisper_model(path)
+    bfloat16 = engines.load_whisper_model(path, "cpu", "bfloat16")
+    assert bfloat16 is not float32 and not hasattr(float32.decoder, "vocabulary_projection")
+    assert {p.dtype for p in float32.parameters()} == {torch.float32}
+
+    def megabytes(model: torch.nn.Module) -> float:
+        return sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+
+    linear = [m for m in bfloat16.modules() if isinstance(m, whisper.model.Linear)]
+    assert len(linear) == 6 * 6 + 6 * 10 and all(m.weight.dtype == torch.bfloat16 for m in linear)  # base: 6 + 6 blocks
+    assert bfloat16.decoder.token_embedding.weight.dtype == torch.bfloat16
+    assert megabytes(bfloat16) < 0.55 * megabytes(float32)
+    assert bfloat16.decoder.ln.weight.dtype == torch.float32  # the layer norms stay float32
+
+    samples = audio.decode(MEDIA / "jfk.flac")
+    mel = batched.window_mels(float32, samples, [(0.0, len(samples) / SAMPLE_RATE)], SAMPLE_RATE)
+    options = whisper.DecodingOptions(language="en", fp16=False, beam_size=5)
+    exact, rounded = (batched.decode_batch(model, mel, options)[0] for model in (float32, bfloat16))
+    assert rounded.text == exact.text and "ask not what your country can do for you" in exact.text
+    assert rounded.audio_features.dtype == torch.float32  # the residual stream stays float32
+    assert abs(rounded.avg_logprob - exact.avg_logprob) < 0.05
+    # whisper's own decoder call (language detection, fallback passes) goes the same way
+    _, probabilities = bfloat16.detect_language(mel[:1])
+    assert max(probabilities[0], key=probabilities[0].get) == "en"
+
+
+def test_auto_is_bfloat16_only_where_the_cpu_multiplies_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``compute_type_for``'s "auto" on a CPU: bfloat16 for openai-whisper where the kernel
+    lists a native bfloat16 instruction, float32 elsewhere; int8 for faster-whisper, which
+    refuses bfloat16 (CTranslate2 has none on a CPU)."""
+    flags = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f {}\n"
+    for extra, native in (("avx512_bf16", True), ("amx_bf16 amx_tile", True), ("avx512_vnni", False)):
+        (tmp_path / extra).write_text(flags.format(extra))  # a file each: the answer is cached by path
+        assert engines.native_bfloat16(tmp_path / extra) is native
+    assert engines.native_bfloat16(tmp_path / "none") is False
+    for native, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(engines, "native_bfloat16", lambda native=native: native)
+        assert engines.compute_type_for("openai-whisper", "cpu") == expected
+        assert engines.compute_type_for("openai-whisper", "cpu", "float32") == "float32"
+        assert engines.compute_type_for("faster-whisper", "cpu") == "int8"
+        assert engines.compute_type_for("openai-whisper", "cuda", "bfloat16") == "auto"
+    with pytest.raises(ConfigError, match=r"^faster-whisper \(CTranslate2\) has no bfloat16 on a CPU: use float32 or"):
+        engines.compute_type_for("faster-whisper", "cpu", "bfloat16")
+
+
 def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(shared_models: Path) -> None:
     import torch
     import whisper
@@ -209,11 +262,12 @@ def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(shar
     own = transcribe.DecodingOptions(language="en")
     as_int8 = transcribe.DecodingOptions(language="en", compute_type="int8")
     work = Path("work")
+    mine = engines.compute_type_for("openai-whisper", "cpu")  # bfloat16 or float32, as this CPU goes
     assert transcribe.transcript_path(work, "base", own) == transcribe.transcript_path(
-        work, "base", transcribe.DecodingOptions(language="en", compute_type="float32")
+        work, "base", transcribe.DecodingOptions(language="en", compute_type=mine)
     )
     assert transcribe.transcript_path(work, "base", as_int8).name == "transcript.int8-base.en.json"
     faster = transcribe.DecodingOptions(language="en", engine="faster-whisper", compute_type="int8")
     assert transcribe.transcript_path(work, "base", faster).name == "transcript.faster-whisper-base.en.json"
-    with pytest.raises(ConfigError, match="unknown compute type 'int4': use auto, float32 or int8"):
+    with pytest.raises(ConfigError, match="unknown compute type 'int4': use auto, float32, bfloat16 or int8"):
         engines.compute_type_for("openai-whisper", "cpu", "int4")
