@@ -126,9 +126,16 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
     ``www.youtube.com/watch?v=x``) is refused with the ``https://`` form to use instead:
     guessing the scheme would fetch something the person did not write.
 
+    A tab, line break or other control character anywhere is refused: urllib drops tabs and
+    line breaks silently (as the WHATWG URL standard says browsers do), so a pasted
+    ``https://exa\tmple.com/v`` or two addresses on two lines would otherwise be fetched
+    as something else than what was given.
+
     Raises:
         SourceError: anything else, a local path that does not exist included.
     """
+    if (control := next((char for char in url if ord(char) < 32 or ord(char) == 127), None)) is not None:
+        raise SourceError(f"{url!r} has a control character ({control!r}) in it: give one address, as it is written")
     try:
         parsed = urlparse(url)
     except ValueError:  # an unclosed "[" of an IPv6 address

@@ -154,6 +154,8 @@ REFUSED = [
     ("http://a..b/v.mp4", {}, SourceError, "'http://a..b/v.mp4' has a host name that cannot be"),
     ("https://" + "a" * 64 + ".example/v.mp4", {}, SourceError, "has a host name that cannot be"),
     ("http://[::1/v.mp4", {}, SourceError, "'http://[::1/v.mp4' is not a valid address (its host's brackets)"),
+    ("https://exa\tmple.com/v.mp4", {}, SourceError, "has a control character ('\\t') in it: give one address"),
+    ("https://a.example/v.mp4\nhttps://b.example/w", {}, SourceError, "a control character ('\\n') in it"),
     (URL, {"model": "tiny.klingon"}, ModelError, "unknown model 'tiny.klingon'"),
     (URL, {"model": "medium"}, ModelError, "model 'medium' is not on this machine"),
     (URL, {"model": "large-v3", "language": "en"}, ModelError, "draftcast models prepare large-v3 downloads it"),
