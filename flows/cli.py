@@ -557,6 +557,18 @@ def vocabulary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folder(value: str) -> str:
+    """An ``--out`` value as given, unless it is empty or blank (which would otherwise mean
+    the config's ``out_dir`` without a word).
+
+    Raises:
+        argparse.ArgumentTypeError: the value is empty (argparse prints it, naming --out).
+    """
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty path: give a folder, or leave --out out for the config's out_dir")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``draftcast`` command line: one subcommand per handler, each setting ``handler``."""
     parser = argparse.ArgumentParser(prog="draftcast", description="Turn video interviews into draft blog posts.")
@@ -565,7 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser = commands.add_parser("ingest", help="transcribe one video URL into a Markdown draft")
     ingest_parser.add_argument("url", help="the video's web address (http or https)")
     ingest_parser.add_argument("--speaker", help="the draft's speaker (default: the channel's, else the uploader)")
-    ingest_parser.add_argument("--out", help="directory for the draft (default: out_dir in the config)")
+    ingest_parser.add_argument("--out", type=_folder, help="directory for the draft (default: out_dir in the config)")
     ingest_parser.add_argument("--model", help="whisper model name (tiny.en, base, …) or checkpoint path")
     ingest_parser.add_argument("--language", help="spoken language code (en, zh, …); default: detected")
     ingest_parser.add_argument(
@@ -597,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     poll_parser.set_defaults(handler=poll)
 
     drafts_parser = commands.add_parser("drafts", help="list the drafts waiting for editors, newest first")
-    drafts_parser.add_argument("--out", help="the drafts dir (default: out_dir in the config)")
+    drafts_parser.add_argument("--out", type=_folder, help="the drafts dir (default: out_dir in the config)")
     drafts_parser.add_argument("--speaker", help="only this speaker's drafts")
     drafts_parser.add_argument("--channel", help="only drafts of this configured channel (its url)")
     drafts_parser.add_argument("--since", help="only drafts dated on or after YYYY-MM-DD")

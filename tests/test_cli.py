@@ -391,6 +391,24 @@ def test_a_usage_error_names_the_choices_as_they_are_typed(capsys: pytest.Captur
     assert "(choose from 'openai-whisper', 'faster-whisper')" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["ingest", "http://127.0.0.1:9/a.mp4"], ["drafts"]])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_out_is_refused_not_taken_for_the_configs(
+    command: list[str], empty: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh user's `--out ""` (an unset shell variable) wrote to the config's out_dir
+    without a word."""
+    from flows.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--out", empty])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"draftcast {command[0]}: error: argument --out: an empty path: give a folder, "
+        "or leave --out out for the config's out_dir"
+    )
+
+
 @pytest.mark.parametrize(
     ("argv", "usage"),
     [
