@@ -115,6 +115,12 @@ def _empty(kind: type) -> Any:
 def _coerce(name: str, value: Any, where: str) -> Any:
     kind = SCHEMA[name]
     if kind is list:
+        if isinstance(value, str) and "," in value:  # "a, b" meant as two items, or one with a comma?
+            listed = ", ".join(f'"{item.strip()}"' for item in value.split(","))
+            raise ConfigError(
+                f"{where}: front-matter field '{name}' is a list: write {name} = [{listed}]"
+                f" (or [{value!r}] for one item with commas)"
+            )
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{where}: front-matter field '{name}' must be a list of strings, not {value!r}")
@@ -332,6 +338,21 @@ def _environment(template: Path) -> SandboxedEnvironment:
     )
     environment.filters["timestamp"] = timestamp
     return environment
+
+
+def check_template(template: Path) -> None:
+    """Parse the draft template at ``template`` (a Jinja2 file), without rendering it: a
+    syntax error is told before any video is fetched, not after its transcription.
+
+    Raises:
+        ConfigError: the file cannot be read, or a syntax error (naming its line).
+    """
+    try:
+        _environment(template).get_template(template.name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"draft template {template}, line {exc.lineno}: {exc.message}: fix the template") from None
+    except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"draft template {template} cannot be read: {exc}") from None
 
 
 def render(

@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline import captions, corrections, models, suggest, vocabulary
 from pipeline.choices import ChineseScript, EngineName
 from pipeline.config import Channel, Settings
-from pipeline.draft import check_front_matter, check_out_dir
+from pipeline.draft import check_front_matter, check_out_dir, check_template
 from pipeline.engines import engine_name
 from pipeline.errors import ConfigError, CorrectionError
 from pipeline.store import DraftStore, unwritable
@@ -245,15 +245,15 @@ def check_request(
     """Refuse, before anything starts or is downloaded, an ingest that fails whatever the
     video is: ``url`` not an http(s) URL (or local file, when allowed), an unknown engine or language,
     a model that is unknown or not on this machine, front matter defaults the blog's schema
-    does not have, a data dir or ``settings.out_dir`` that cannot be written. Needs no
-    network; creates the two dirs when missing.
+    does not have, a draft template that does not parse, a data dir or ``settings.out_dir``
+    that cannot be written. Needs no network; creates the two dirs when missing.
 
     The model checked is the one a video of no configured channel gets. When channels
     choose their own model or language and the arguments do not, the plan checks the
     model once the video's channel is known, still before any download.
 
     Raises:
-        SourceError: the URL.  ConfigError: the engine, the front matter, or the data dir.
+        SourceError: the URL.  ConfigError: the engine, the front matter, the template, or the data dir.
         ModelError: the model or a language.  OutputError: the output dir.
     """
     check_url(url, allow_local_files=allow_local_files)
@@ -268,6 +268,7 @@ def check_request(
         else:
             models.check_available(wanted, models_dir=settings.models_dir, engine=chosen_engine)
     check_front_matter(settings)
+    check_template(settings.template)
     _check_data_dir(settings.data_dir)
     check_out_dir(settings.out_dir)
 

@@ -201,6 +201,7 @@ BEFORE_WORK = [
     (["http://127.0.0.1:99999/jfk.mp4"], {}, "'http://127.0.0.1:99999/jfk.mp4' has no valid port: 1 to 65535"),
     (["http://exa mple.com/jfk.mp4"], {}, "'http://exa mple.com/jfk.mp4' has a host name that cannot be"),
     (["{url}"], {"DRAFTCAST_TEMPLATE": "{tmp}/no.j2"}, "environment: DRAFTCAST_TEMPLATE = '{tmp}/no.j2' is no file"),
+    (["{url}"], {"DRAFTCAST_TEMPLATE": "{tmp}/broken.md.j2"}, "template {tmp}/broken.md.j2, line 2: unexpected '}}'"),
     (["{url}", "--language", "xx"], {}, "unknown language 'xx': give a code whisper knows"),
     (["{url}", "--language", "klingon", "--engine", "faster-whisper"], {}, "unknown language 'klingon'"),
     (["{url}", "--model", "{tmp}/a-file"], {}, "is not a whisper checkpoint"),  # an empty file
@@ -225,6 +226,7 @@ def test_bad_input_is_refused_before_prefect_starts_or_anything_is_fetched(
     fill = {"host": host, "url": f"http://{host}/jfk.mp4", "tmp": str(tmp_path)}
     (tmp_path / "a-file").write_text("")
     (tmp_path / "notes.txt").write_text("not a model\n")
+    (tmp_path / "broken.md.j2").write_text("# {{ video.title }}\n{{ transcript.text }\n")  # a brace short
     # bytes stay bytes: what a shell passes for text in another encoding
     argv = [
         a.decode("latin-1").format(**fill).encode("latin-1") if isinstance(a, bytes) else a.format(**fill) for a in args

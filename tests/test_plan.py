@@ -175,6 +175,10 @@ REFUSED = [
             '[[channels]]\nurl = "https://x.test/feed"\n[channels.front_matter]\nlayout = 3\n',
             "channel https://x.test/feed: front-matter field 'layout' must be a str, not 3",
         ),
+        (  # a fresh user's tags = "a,b" became the one tag "a,b"
+            '[front_matter]\ntags = "chips, export controls"\n',
+            """field 'tags' is a list: write tags = ["chips", "export controls"] (or ['chips, export controls']""",
+        ),
     ],
 )
 def test_front_matter_the_schema_lacks_is_refused_before_any_video(isolated: Path, config: str, words: str) -> None:
