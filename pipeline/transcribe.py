@@ -133,8 +133,8 @@ def transcribe(
     prompt = _prompt(language, options, model)
     script_prompt = _script_prompt(language, options)
     log.info(
-        "transcribing %.0f s of speech in %d windows with %s %s %s (%s), language %s",
-        sum(end - start for start, end in spans), len(spans), engine.name, model.name,
+        "transcribing %.0f s of speech in %d window%s with %s %s %s (%s), language %s",
+        sum(end - start for start, end in spans), len(spans), "" if len(spans) == 1 else "s", engine.name, model.name,
         options.number_type, model.origin, language,
     )  # fmt: skip
 
