@@ -15,8 +15,7 @@ times each (every one in its own process, so peak RSS is its own):
          blog's names fill whisper's prompt; none of them is said); (b-nospk) with
          `--no-speakers`;
   (b-int8) the same with DRAFTCAST_COMPUTE_TYPE=int8, and (b-int8-nospk) with `--no-speakers`;
-  (b-f32) the same with DRAFTCAST_COMPUTE_TYPE=float32 (the default before bfloat16 on CPUs
-         that multiply it natively), and (b-f32-nospk) with `--no-speakers`;
+  (b-bf16) the same with DRAFTCAST_COMPUTE_TYPE=bfloat16, and (b-bf16-nospk) with `--no-speakers`;
   (b-fw) the same with `--engine faster-whisper`, and (b-fw-nospk) with `--no-speakers`;
   (c)    bare `whisper.transcribe` on audio in memory, model loaded: whisper's defaults
          (greedy, the floor for openai-whisper), and (c-beam5) as the naive path decodes;
@@ -65,7 +64,7 @@ from tests.conftest import Site, _QuietHandler, _QuietServer, make_video
 
 BIN = Path(sys.executable).parent
 INT8 = {"DRAFTCAST_COMPUTE_TYPE": "int8"}  # openai-whisper's linear layers in int8 (pipeline/engines.py)
-FLOAT32 = {"DRAFTCAST_COMPUTE_TYPE": "float32"}  # openai-whisper's products in float32 on any CPU
+BFLOAT16 = {"DRAFTCAST_COMPUTE_TYPE": "bfloat16"}  # openai-whisper's products in bfloat16 (pipeline/engines.py)
 REPO = Path(__file__).resolve().parent.parent
 NORMALIZE = EnglishTextNormalizer()
 # A blog's names, as a channel's `vocabulary` lists them: enough to fill whisper's prompt
@@ -324,9 +323,9 @@ class Bench:
             "b-int8-nospk draftcast ingest --no-speakers, DRAFTCAST_COMPUTE_TYPE=int8": lambda: self.draftcast(
                 ["--no-speakers"], env=INT8
             ),
-            "b-f32 draftcast ingest, DRAFTCAST_COMPUTE_TYPE=float32": lambda: self.draftcast([], env=FLOAT32),
-            "b-f32-nospk draftcast ingest --no-speakers, DRAFTCAST_COMPUTE_TYPE=float32": lambda: self.draftcast(
-                ["--no-speakers"], env=FLOAT32
+            "b-bf16 draftcast ingest, DRAFTCAST_COMPUTE_TYPE=bfloat16": lambda: self.draftcast([], env=BFLOAT16),
+            "b-bf16-nospk draftcast ingest --no-speakers, DRAFTCAST_COMPUTE_TYPE=bfloat16": lambda: self.draftcast(
+                ["--no-speakers"], env=BFLOAT16
             ),
             "b-fw draftcast ingest --engine faster-whisper": lambda: self.draftcast(["--engine", "faster-whisper"]),
             "b-fw-nospk draftcast ingest --engine faster-whisper --no-speakers": lambda: self.draftcast(
@@ -393,8 +392,8 @@ def speed(args: argparse.Namespace, work: Path) -> None:
         ("b-nospk/a", "b-nospk", "a", "≤ 0.20"),
         ("b-int8/a (speaker turns on)", "b-int8", "a", "≤ 0.25"),
         ("b-int8-nospk/a", "b-int8-nospk", "a", "≤ 0.20"),
-        ("b-f32/a (speaker turns on)", "b-f32", "a", "≤ 0.25"),
-        ("b-f32-nospk/a", "b-f32-nospk", "a", "≤ 0.20"),
+        ("b-bf16/a (speaker turns on)", "b-bf16", "a", "≤ 0.25"),
+        ("b-bf16-nospk/a", "b-bf16-nospk", "a", "≤ 0.20"),
         ("b-fw/a (speaker turns on)", "b-fw", "a", ""),
         ("b-fw-nospk/a", "b-fw-nospk", "a", "≤ 0.14"),
         ("b/c (c: whisper's defaults)", "b", "c", ""),

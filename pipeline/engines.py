@@ -2,8 +2,8 @@
 turns windows of audio into raw segments. Two engines run the same offline weights:
 
 - ``openai-whisper``: whisper's own beam search, driven over a batch of windows at once
-  (pipeline/batched.py): its products in bfloat16 (``use_bfloat16``) on a CPU that
-  multiplies bfloat16 natively, else float32, or int8 (``quantize_int8``) when asked;
+  (pipeline/batched.py), float32, or when asked its products in bfloat16
+  (``use_bfloat16``) or its linear layers in int8 (``quantize_int8``);
 - ``faster-whisper``: CTranslate2 (int8 on a CPU, float16 on a GPU, unless asked
   otherwise) through its BatchedInferencePipeline.
 
@@ -27,6 +27,8 @@ from pipeline.audio import SAMPLE_RATE, floats, release
 from pipeline.choices import ComputeType, EngineName, listed
 from pipeline.errors import ConfigError, ModelError
 from pipeline.models import ResolvedModel
+
+log = logging.getLogger(__name__)
 
 Span = tuple[float, float]  # (start, end) seconds from the start of the recording
 # One decoded segment: start and end (seconds, from the start of the recording), text,
@@ -69,10 +71,9 @@ class Engine(Protocol):
 
 def compute_type_for(engine: str, device: str, wanted: str = ComputeType.AUTO) -> ComputeType:
     """The number type ``engine`` runs in on ``device`` ("cpu" or "cuda") when ``wanted``
-    (a ``ComputeType`` value) is asked for: "auto" is, on a CPU, bfloat16 for openai-whisper
-    where the CPU multiplies it natively (``native_bfloat16``), else float32, and int8 for
-    faster-whisper (CTranslate2 has no bfloat16 on a CPU); on a GPU both run float16
-    (ComputeType.AUTO comes back). bfloat16 asked of faster-whisper on a CPU is refused.
+    (a ``ComputeType`` value) is asked for: "auto" is float32 for openai-whisper and int8
+    for faster-whisper on a CPU; on a GPU both run float16 (ComputeType.AUTO comes back).
+    bfloat16 is openai-whisper's only (CTranslate2 has none on a CPU).
 
     Raises:
         ConfigError: ``wanted`` or ``engine`` names no such thing, or a pair that cannot run.
@@ -85,9 +86,7 @@ def compute_type_for(engine: str, device: str, wanted: str = ComputeType.AUTO) -
         return ComputeType.AUTO
     faster = engine_name(engine) is EngineName.FASTER_WHISPER
     if chosen is ComputeType.AUTO:
-        if faster:
-            return ComputeType.INT8
-        return ComputeType.BFLOAT16 if native_bfloat16() else ComputeType.FLOAT32
+        return ComputeType.INT8 if faster else ComputeType.FLOAT32
     if faster and chosen is ComputeType.BFLOAT16:
         raise ConfigError("faster-whisper (CTranslate2) has no bfloat16 on a CPU: use float32 or int8 with it")
     return chosen
@@ -137,6 +136,9 @@ def load_whisper_model(checkpoint: Path, device: str = "cpu", compute_type: str 
     if compute_type == ComputeType.INT8 and device == "cpu":
         quantize_int8(model)
     if compute_type == ComputeType.BFLOAT16 and device == "cpu":
+        if not native_bfloat16():
+            log.warning("this CPU has no bfloat16 instructions (avx512_bf16, amx_bf16): bfloat16 is emulated, "
+                        "slower than float32; compute_type = \"float32\" is faster here")  # fmt: skip
         use_bfloat16(model)
     return model
 
@@ -152,9 +154,10 @@ def use_bfloat16(model: Any) -> None:
 
     On a CPU with AMX or AVX512-BF16 a decoding step's products run 2-3 times faster (the
     logits' 40 × 512 × 51,865 product: 3.1 ms against 10.9 ms); measured on 2 cores, base,
-    beam 5 (BENCHMARKS.md, "bfloat16"): transcription 0.76-0.77 of the float32 time, WER
-    within half a point of float32's either way. Where bfloat16 is emulated it is slower
-    than float32: ``compute_type_for`` chooses it only where it is native.
+    beam 5 (BENCHMARKS.md, "bfloat16"): an ingest takes 0.79 of the float32 time, and its
+    WER moved -0.1 points on the held-out recording and +2.5 on bench/speed.py's own, where
+    one window skipped a 38-word sentence that float32 kept (flagged in the draft): an
+    option, off by default. Where bfloat16 is emulated it is slower than float32.
     """
     import torch
     import whisper
