@@ -18,10 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline import captions, corrections, models, suggest, vocabulary
-from pipeline.choices import ChineseScript, EngineName
+from pipeline.choices import ChineseScript, ComputeType, EngineName
 from pipeline.config import Channel, Settings
 from pipeline.draft import check_front_matter, check_out_dir, check_template
-from pipeline.engines import engine_name
+from pipeline.engines import compute_type_for, engine_name
 from pipeline.errors import ConfigError, CorrectionError
 from pipeline.store import DraftStore, unwritable
 from pipeline.suggest import Known
@@ -243,21 +243,25 @@ def check_request(
     allow_local_files: bool = False,
 ) -> None:
     """Refuse, before anything starts or is downloaded, an ingest that fails whatever the
-    video is: ``url`` not an http(s) URL (or local file, when allowed), an unknown engine or language,
-    a model that is unknown or not on this machine, front matter defaults the blog's schema
-    does not have, a draft template that does not parse, a data dir or ``settings.out_dir``
-    that cannot be written. Needs no network; creates the two dirs when missing.
+    video is: ``url`` not an http(s) URL (or local file, when allowed), an unknown engine or
+    language, a compute type the engine cannot run here, a model that is unknown or not on
+    this machine, front matter defaults the blog's schema does not have, a draft template
+    that does not parse, a data dir or ``settings.out_dir`` that cannot be written. Needs
+    no network; creates the two dirs when missing.
 
     The model checked is the one a video of no configured channel gets. When channels
     choose their own model or language and the arguments do not, the plan checks the
     model once the video's channel is known, still before any download.
 
     Raises:
-        SourceError: the URL.  ConfigError: the engine, the front matter, the template, or the data dir.
+        SourceError: the URL.  ConfigError: the engine or its compute type, the front matter, the
+            template, or the data dir.
         ModelError: the model or a language.  OutputError: the output dir.
     """
     check_url(url, allow_local_files=allow_local_files)
     chosen_engine = engine_name(engine or settings.engine)
+    if chosen_engine is EngineName.FASTER_WHISPER and settings.compute_type == ComputeType.BFLOAT16:
+        compute_type_for(chosen_engine, default_device(), settings.compute_type)  # bfloat16 on a CPU: refused
     language = models.language_code(language) if language else None
     for given in {settings.language, *(channel.language for channel in settings.channels)} - {None}:
         models.language_code(given)  # the config's own languages: refused before the first video too
