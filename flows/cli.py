@@ -722,8 +722,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DraftcastError as error:
         url = getattr(args, "url", None)
         message = str(error)
-        if url and url not in message:
-            message = f"{url}: {message}"
+        if url and url not in message and repr(url) not in message:
+            message = f"{url if url.isprintable() else repr(url)}: {message}"  # one line, whatever it holds
         print(f"draftcast: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

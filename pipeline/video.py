@@ -126,15 +126,18 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
     ``www.youtube.com/watch?v=x``) is refused with the ``https://`` form to use instead:
     guessing the scheme would fetch something the person did not write.
 
-    A tab, line break or other control character anywhere is refused: urllib drops tabs and
-    line breaks silently (as the WHATWG URL standard says browsers do), so a pasted
-    ``https://exa\tmple.com/v`` or two addresses on two lines would otherwise be fetched
-    as something else than what was given.
+    A tab, line break or other unprintable character anywhere (Unicode's line separators
+    and C1 controls included), spaces around a web address and two addresses on one line
+    are refused: urllib drops tabs and line breaks and strips spaces at the ends silently
+    (as the WHATWG URL standard says browsers do), so a pasted ``https://exa\tmple.com/v``
+    or `` https://…`` would otherwise be fetched as something else than what was given, or
+    under another key. A space inside a path (a feed's ``/My Episode.mp3``) is left to
+    yt-dlp, which escapes it.
 
     Raises:
         SourceError: anything else, a local path that does not exist included.
     """
-    if (control := next((char for char in url if ord(char) < 32 or ord(char) == 127), None)) is not None:
+    if (control := next((char for char in url if not char.isprintable()), None)) is not None:
         raise SourceError(f"{url!r} has a control character ({control!r}) in it: give one address, as it is written")
     try:
         parsed = urlparse(url)
@@ -154,6 +157,8 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
             port = 0
         if port == 0:
             raise SourceError(f"{url!r} has no valid port: 1 to 65535 after the host's ':'")
+        if url != url.strip() or "://" in url.partition(" ")[2]:  # urllib strips spaces at the ends
+            raise SourceError(f"{url!r}: give one address, without spaces around it")
         return url
     if allow_local_files:
         if parsed.scheme == "file":

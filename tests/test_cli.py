@@ -203,6 +203,7 @@ BEFORE_WORK = [
     (["{url}"], {"DRAFTCAST_TEMPLATE": "{tmp}/no.j2"}, "environment: DRAFTCAST_TEMPLATE = '{tmp}/no.j2' is no file"),
     (["{url}"], {"DRAFTCAST_TEMPLATE": "{tmp}/broken.md.j2"}, "template {tmp}/broken.md.j2, line 2: unexpected '}}'"),
     (["{url}", "--engine", "faster-whisper"], {"DRAFTCAST_COMPUTE_TYPE": "bfloat16"}, "has no bfloat16 on a CPU"),
+    (["{url}\n{url}"], {}, "'{url}\\n{url}' has a control character ('\\n') in it"),  # one line, not two
     (["{url}", "--language", "xx"], {}, "unknown language 'xx': give a code whisper knows"),
     (["{url}", "--language", "klingon", "--engine", "faster-whisper"], {}, "unknown language 'klingon'"),
     (["{url}", "--model", "{tmp}/a-file"], {}, "is not a whisper checkpoint"),  # an empty file
