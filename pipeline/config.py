@@ -283,6 +283,20 @@ def _draft_template(main: dict[str, Any], where: str, env: Mapping[str, str]) ->
     return template
 
 
+def _out_dir(main: dict[str, Any], where: str, env: Mapping[str, str]) -> Path:
+    """Where drafts go: DRAFTCAST_OUT, else the file's ``out_dir``, else ``drafts``.
+
+    Raises:
+        ConfigError: the value is blank (spaces only: a folder named with spaces is a typo).
+    """
+    variable = env.get("DRAFTCAST_OUT")
+    given = variable or _expect(main, "out_dir", str, where) or "drafts"
+    if not given.strip():
+        named = _named("DRAFTCAST_OUT", bool(variable), "out_dir", where)
+        raise ConfigError(f"{named} = {given!r} is blank: give a folder, or leave it out for ./drafts")
+    return Path(given).expanduser()
+
+
 def _named(variable: str, from_environment: bool, key: str, where: str) -> str:
     """Where a refused value was set, for its error: the environment's ``variable``, or the
     file's ``key`` (``where``: the file, and its table)."""
@@ -525,7 +539,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
     engine = _chosen(EngineName, "engine", EngineName.OPENAI_WHISPER, main, where, env)
     compute_type = _chosen(ComputeType, "compute_type", ComputeType.AUTO, main, where, env)
     return Settings(
-        out_dir=Path(env.get("DRAFTCAST_OUT") or _expect(main, "out_dir", str, where) or "drafts").expanduser(),
+        out_dir=_out_dir(main, where, env),
         data_dir=Path(data_dir).expanduser(),
         model=env.get("DRAFTCAST_MODEL") or _expect(main, "model", str, where) or "base",
         language=language,

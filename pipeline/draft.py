@@ -116,14 +116,16 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     kind = SCHEMA[name]
     if kind is list:
         if isinstance(value, str) and "," in value:  # "a, b" meant as two items, or one with a comma?
-            listed = ", ".join(f'"{item.strip()}"' for item in value.split(","))
+            listed = ", ".join(f'"{item.strip()}"' for item in value.split(",") if item.strip())
             raise ConfigError(
                 f"{where}: front-matter field '{name}' is a list: write {name} = [{listed}]"
                 f" (or [{value!r}] for one item with commas)"
             )
-        values = [value] if isinstance(value, str) else value
+        values = ([value] if value.strip() else []) if isinstance(value, str) else value  # "": none
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{where}: front-matter field '{name}' must be a list of strings, not {value!r}")
+        if any(not v.strip() for v in values):
+            raise ConfigError(f"{where}: front-matter field '{name}' has an empty item ({value!r}): leave it out")
         return list(values)
     if not isinstance(value, kind):
         raise ConfigError(f"{where}: front-matter field '{name}' must be a {kind.__name__}, not {value!r}")

@@ -138,6 +138,8 @@ def test_a_wrong_choice_names_where_it_was_set_and_an_empty_one_is_the_default(
         ("", "DRAFTCAST_RETRY_DELAYS", "2,-1", r"^environment: DRAFTCAST_RETRY_DELAYS must be seconds of 0 or more"),
         ('[draftcast]\nnetwork_retry_delays = [2, "x"]\n', None, None, r"network_retry_delays must be seconds of 0"),
         ('[draftcast]\nbeam_size = "5"\n', None, None, r"draftcast.toml: 'beam_size' must be an int, not '5'"),
+        ('[draftcast]\nout_dir = "   "\n', None, None, r"draftcast.toml: out_dir = '   ' is blank: give a folder"),
+        ("", "DRAFTCAST_OUT", "  ", r"^environment: DRAFTCAST_OUT = '  ' is blank: give a folder, or leave it out"),
     ],
 )
 def test_a_setting_out_of_its_range_is_refused_naming_where_it_was_set(
@@ -148,6 +150,7 @@ def test_a_setting_out_of_its_range_is_refused_naming_where_it_was_set(
     path = tmp_path / "draftcast.toml"
     path.write_text(text)
     monkeypatch.delenv("DRAFTCAST_RETRY_DELAYS", raising=False)
+    monkeypatch.delenv("DRAFTCAST_OUT", raising=False)
     if variable and value:
         monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=refused):

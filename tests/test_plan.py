@@ -180,6 +180,8 @@ REFUSED = [
             '[[channels]]\nurl = "https://x.test/feed"\n[channels.front_matter]\nlayout = 3\n',
             "channel https://x.test/feed: front-matter field 'layout' must be a str, not 3",
         ),
+        ('[front_matter]\ntags = ["chips", "  "]\n', "front-matter field 'tags' has an empty item (['chips', '  '])"),
+        ('[front_matter]\ntags = "chips,"\n', """field 'tags' is a list: write tags = ["chips"] (or ['chips,']"""),
         (  # a fresh user's tags = "a,b" became the one tag "a,b"
             '[front_matter]\ntags = "chips, export controls"\n',
             """field 'tags' is a list: write tags = ["chips", "export controls"] (or ['chips, export controls']""",
