@@ -274,11 +274,9 @@ def _draft_template(main: dict[str, Any], where: str, env: Mapping[str, str]) ->
     Raises:
         ConfigError: the path is no file (naming the variable or the file's key).
     """
-    variable = env.get("DRAFTCAST_TEMPLATE")
-    given = variable or _expect(main, "template", str, where) or str(DEFAULT_TEMPLATE)
+    given, named = _text("DRAFTCAST_TEMPLATE", "template", str(DEFAULT_TEMPLATE), main, where, env)
     template = _resolve_template(given)
     if not template.is_file():
-        named = _named("DRAFTCAST_TEMPLATE", bool(variable), "template", where)
         raise ConfigError(f"{named} = {given!r} is no file ({template}): give a Jinja2 template, as {DEFAULT_TEMPLATE}")
     return template
 
@@ -289,12 +287,25 @@ def _out_dir(main: dict[str, Any], where: str, env: Mapping[str, str]) -> Path:
     Raises:
         ConfigError: the value is blank (spaces only: a folder named with spaces is a typo).
     """
-    variable = env.get("DRAFTCAST_OUT")
-    given = variable or _expect(main, "out_dir", str, where) or "drafts"
+    given, named = _text("DRAFTCAST_OUT", "out_dir", "drafts", main, where, env)
     if not given.strip():
-        named = _named("DRAFTCAST_OUT", bool(variable), "out_dir", where)
         raise ConfigError(f"{named} = {given!r} is blank: give a folder, or leave it out for ./drafts")
     return Path(given).expanduser()
+
+
+def _text(
+    variable: str, key: str, default: str, main: dict[str, Any], where: str, env: Mapping[str, str]
+) -> tuple[str, str]:
+    """The text setting ``key`` of [draftcast]: ``variable`` from the environment first, else
+    the file's, else ``default`` (an empty value is unset); with where it was set, for an
+    error (``_named``).
+
+    Raises:
+        ConfigError: the file's value is not a string.
+    """
+    variable_value = env.get(variable)
+    given = variable_value or _expect(main, key, str, where) or default
+    return given, _named(variable, bool(variable_value), key, where)
 
 
 def _named(variable: str, from_environment: bool, key: str, where: str) -> str:

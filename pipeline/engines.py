@@ -171,11 +171,22 @@ def use_bfloat16(model: Any) -> None:
     decoder = model.decoder
     embedding = decoder.token_embedding
     embedding.to(torch.bfloat16)  # looked up, then added to float32 positions: float32 again
-    projection = torch.nn.Linear(embedding.embedding_dim, embedding.num_embeddings, bias=False)
-    projection.weight = embedding.weight  # shared, not copied
+    projection = _vocabulary_projection(decoder)
     projection.forward = _product_in_bfloat16.__get__(projection)
-    decoder.vocabulary_projection = projection
     batched.project_with_layer(decoder)
+
+
+def _vocabulary_projection(decoder: Any) -> Any:
+    """A ``torch.nn.Linear`` onto the vocabulary sharing (not copying) ``decoder``'s token
+    embedding as its weight, set as ``decoder.vocabulary_projection`` (what
+    ``batched.vocabulary_logits`` multiplies by) and returned."""
+    import torch
+
+    embedding = decoder.token_embedding
+    projection = torch.nn.Linear(embedding.embedding_dim, embedding.num_embeddings, bias=False)
+    projection.weight = embedding.weight
+    decoder.vocabulary_projection = projection
+    return projection
 
 
 def _product_in_bfloat16(layer: Any, x: Any) -> Any:
@@ -213,10 +224,7 @@ def quantize_int8(model: Any) -> None:
         if type(module) is whisper.model.Linear:
             module.__class__ = torch.nn.Linear
     decoder = model.decoder
-    embedding = decoder.token_embedding
-    projection = torch.nn.Linear(embedding.embedding_dim, embedding.num_embeddings, bias=False)
-    projection.weight = embedding.weight  # shared, not copied: the int8 copy is made from it
-    decoder.vocabulary_projection = projection
+    _vocabulary_projection(decoder)  # quantized below with the other linear layers
     with warnings.catch_warnings():  # torch.ao's dynamic quantization is deprecated for torchao, yet kept in 2.13
         warnings.simplefilter("ignore")
         torch.ao.quantization.quantize_dynamic(
