@@ -120,9 +120,10 @@ def clean_text(value: object) -> str:
 def check_url(url: str, *, allow_local_files: bool = False) -> str:
     """``url`` if draftcast may fetch it; plain paths become file URLs when allowed.
 
-    Returns ``url`` as it is for http(s) with a host and, if it gives one, a valid port
-    (and file:// when allowed), or the file:// URI of an existing local path when
-    ``allow_local_files``. A web address written without its scheme (``example.com/v.mp4``,
+    Returns ``url`` for http(s) with a host and, if it gives one, a valid port, its scheme
+    and host in lower case (``_lower_case_host``), the rest as given; file:// as given
+    when allowed, or the file:// URI of an existing local path when ``allow_local_files``.
+    A web address written without its scheme (``example.com/v.mp4``,
     ``www.youtube.com/watch?v=x``) is refused with the ``https://`` form to use instead:
     guessing the scheme would fetch something the person did not write.
 
@@ -159,7 +160,7 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
             raise SourceError(f"{url!r} has no valid port: 1 to 65535 after the host's ':'")
         if url != url.strip() or "://" in url.partition(" ")[2]:  # urllib strips spaces at the ends
             raise SourceError(f"{url!r}: give one address, without spaces around it")
-        return url
+        return _lower_case_host(url, parsed.scheme, parsed.netloc)
     if allow_local_files:
         if parsed.scheme == "file":
             return url
@@ -176,6 +177,16 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
 
 # A host name (labels joined by dots, the last one letters) or an IPv4 address.
 _HOST = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}|localhost|\d{1,3}(?:\.\d{1,3}){3}", re.IGNORECASE)
+
+
+def _lower_case_host(url: str, scheme: str, netloc: str) -> str:
+    """``url`` (http(s), whose parts ``urlparse`` gave as ``scheme`` and ``netloc``) with
+    its scheme and host in lower case: they are case-insensitive (RFC 3986, 6.2.2.1), and a
+    generic site's video is keyed by the address given (``VideoInfo.key``), so
+    ``HTTP://Example.com/v.mp4`` would be a second draft of ``http://example.com/v.mp4``.
+    The user name and password, path, query and fragment are kept as written."""
+    user, at, host = netloc.rpartition("@")
+    return f"{scheme}://{user}{at}{host.lower()}{url[len(scheme) + 3 + len(netloc) :]}"
 
 
 def _with_scheme(url: str) -> str | None:

@@ -11,7 +11,7 @@ from yt_dlp.utils import DownloadError
 
 from pipeline import draft, source
 from pipeline.errors import SourceError, SourceUnavailable
-from pipeline.video import Limits, check_limits
+from pipeline.video import Limits, check_limits, check_url
 from tests.conftest import HOSTILE, Site
 
 
@@ -41,6 +41,16 @@ def test_a_direct_media_url_works_and_its_key_depends_on_the_url(site: Site) -> 
     assert (video.id, video.extractor, video.title, video.uploader) == ("jfk", "generic", "jfk", "127.0.0.1")
     other = source.fetch_metadata(site.url("jfk.mp4") + "?copy=2")
     assert other.id == video.id and other.key != video.key  # same file name, another video
+    # a fresh user's HTTP://… made a second draft of the same file: scheme and host have no case
+    shouted = source.fetch_metadata(site.url("jfk.mp4").replace("http://", "HTTP://", 1))
+    assert (shouted.key, shouted.webpage_url) == (video.key, video.webpage_url)
+
+
+def test_an_address_keeps_its_case_but_in_its_scheme_and_host() -> None:
+    assert check_url("HTTPS://user:PW@Videos.Example.COM:8443/Talk.MP4?v=AbC#T") == (
+        "https://user:PW@videos.example.com:8443/Talk.MP4?v=AbC#T"
+    )
+    assert check_url("http://[::ABCD]/x") == "http://[::abcd]/x"
 
 
 def test_download_fetches_the_media_once(site: Site, tmp_path: Path) -> None:
