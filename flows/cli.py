@@ -16,7 +16,7 @@ import re
 import signal
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,12 +99,30 @@ def _retry_line(record: logging.LogRecord) -> None:
 
 
 def _filter_console(hide_ui_links: bool, cli_says_errors: bool) -> None:
-    """Prefect's console handler sits on the root logger; filter it there."""
+    """Prefect's console handler sits on the root logger; filter it there, and write its
+    lines between the progress bars (``_between_bars``)."""
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and not any(
             isinstance(f, _ConsoleFilter) for f in handler.filters
         ):
             handler.addFilter(_ConsoleFilter(hide_ui_links, cli_says_errors))
+            handler.emit = _between_bars(handler)  # type: ignore[method-assign]
+
+
+def _between_bars(handler: logging.StreamHandler) -> Callable[[logging.LogRecord], None]:
+    """``handler.emit`` with the progress bars drawn on its stream cleared first and drawn
+    again after (tqdm's ``external_write_mode``): a line logged while the download's or the
+    transcription's bar is on screen (Prefect's flow starting during a long download, a
+    head start's held lines) starts a line of its own instead of continuing the bar's."""
+    from tqdm import tqdm
+
+    emit = handler.emit
+
+    def emit_between_bars(record: logging.LogRecord) -> None:
+        with tqdm.external_write_mode(file=handler.stream):
+            emit(record)
+
+    return emit_between_bars
 
 
 def _start_prefect(settings: Settings, *, hide_ui_links: bool = False, cli_says_errors: bool = False) -> None:

@@ -444,6 +444,7 @@ def download_audio(
         return done
     work_dir.mkdir(parents=True, exist_ok=True)
 
+    log.info("downloading the audio of %s", video.media_url)  # before the bar starts its line
     bar = tqdm(desc="download", unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr)
 
     def hook(status: dict[str, Any]) -> None:
@@ -461,7 +462,6 @@ def download_audio(
         continuedl=True,
         max_filesize=limits.max_download_bytes,  # for sites that declare no size up front
     )
-    log.info("downloading the audio of %s", video.media_url)
     try:
         with translate_errors(video.media_url), yt_dlp.YoutubeDL(options) as ydl:
             _download(ydl, check_url(video.media_url, allow_local_files=allow_local_files), extracted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def test_ingest_edit_and_rerun(site: Site, tmp_path: Path, isolated: Path) -> No
     assert path.parent == tmp_path / "drafts" and path.exists()
     assert "download" in first.stderr and "transcribe:" in first.stderr  # progress bars
     assert "transcribed 1 of 1 windows" in first.stderr  # and the log says how far it got
+    # each log line on a line of its own, none glued to the end of a progress bar
+    assert not re.findall(r"[^\r\n]\d\d:\d\d:\d\d\.\d{3} \| ", first.stderr), first.stderr
     # the head start's download, done while Prefect's logging is being set up, is told, once
     lines = first.stderr.splitlines()
     told = [line for line in lines if "downloading the audio of" in line or "downloaded media" in line]
