@@ -45,6 +45,7 @@ MIN_HAN = 2  # a side of Chinese characters only holds at least this many: one c
 MIN_SIMILARITY = 0.6
 MIN_HEARD_ALIKE = 0.5  # share of a Chinese correction's syllables that sound alike on both sides (``_misheard``)
 FORMAT = 1  # of the JSON file
+SENTENCE_ENDS = frozenset(".!?…。！？")  # after one, a word's capital is the sentence's
 COMMON_WORD_CORRECTED = "a common word corrected as editors taught"
 
 _HAN_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -119,7 +120,8 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     neighbours that are no part of a name (it cut a seventh new user's 黄人宣罪竟 黄人|宣罪,
     and 黄人宣 → 黄仁勋 was learned as 黄人宣罪 → 黄仁勋罪). A middle dot put between a
     name's parts is a correction of that name. Outside Chinese the right form has a capital
-    or a digit (``_name_like``); in Chinese the two sides sound alike or share a character
+    or a digit (``_name_like``), and a change of letter case alone is not a sentence's
+    capital or emphasis (``_capitals_of_style``); in Chinese the two sides sound alike or share a character
     (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten: nothing is
     taken from them."""
     old, new = _body(written), _body(edited)
@@ -161,9 +163,36 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
     found = []
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
-        if replaced and wrong and right and wrong != right and _name_like(right) and _misheard(wrong, right):
+        if (
+            replaced
+            and wrong
+            and right
+            and wrong != right
+            and _name_like(right)
+            and _misheard(wrong, right)
+            and not _capitals_of_style(wrong, right, old[:i1])
+        ):
             found.append((wrong, right))
     return found
+
+
+def _capitals_of_style(wrong: str, right: str, before: list[_Token]) -> bool:
+    """Whether ``wrong`` → ``right`` changes letter case alone for the sentence's sake or
+    for emphasis, not a name's: a sentence's first word given its capital (``… it. the``
+    → ``The``: after a sentence mark, or first in its paragraph or after draftcast's
+    place ``before`` ends with), or common words, spaCy's English stop words, in capitals
+    (``not`` → ``NOT``). Learned, either would change that word in all of the channel's
+    later drafts (a fresh user's emphasis was). A change that starts a sentence is the
+    sentence's capital even when it holds a name's too (``so nvidia`` → ``So Nvidia``):
+    the two are not told apart, and nothing is learned. ``before``: the paragraph's tokens
+    before the change."""
+    if wrong.casefold() != right.casefold():
+        return False
+    if not before or before[-1].text in SENTENCE_ENDS or before[-1].text == _MARK:
+        return True
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return all(word.casefold() in STOP_WORDS for word in _WORD.findall(wrong))
 
 
 def _name_like(right: str) -> bool:

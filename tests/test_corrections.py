@@ -120,6 +120,22 @@ def test_renamed_speakers_front_matter_deletions_additions_and_rewrites_are_no_c
     assert replacements(written, written.replace("卖得很好", "销路不错")) == []
 
 
+def test_capitals_for_a_sentence_or_for_emphasis_are_no_corrections_and_a_names_are() -> None:
+    """A fresh user's "not → NOT" was learned for the whole channel: every later "not" would
+    have been written NOT, as every "the" The after a sentence's capital was fixed."""
+    written = _draft(
+        "We talked about it. the next thing is that we will not stop tsmc from growing.",
+        "And so nvidia said it would, and it did. VERY well.",
+        "so jensen huang said.",
+    )
+    edited = _draft(
+        "We talked about it. The next thing is that we will NOT stop TSMC from growing.",
+        "And so Nvidia said it would, and it did. Very well.",
+        "So Jensen Huang said.",  # a sentence's capital and a name's at once: not told apart, not learned
+    )
+    assert replacements(written, edited) == [("tsmc", "TSMC"), ("nvidia", "Nvidia")]
+
+
 def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -> None:
     rules = {"SMC": "TSMC", "王仁熏": "黄仁勋", "Sending a melon": "Satya Nadella", "TSMC": "Taiwan Semi"}
     text, counts = apply("SMC, SMCX, smc, TSMC and SMC. Sending  a melon. 我们用SMC的芯片，王仁熏说", rules)
