@@ -121,8 +121,8 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     and 黄人宣 → 黄仁勋 was learned as 黄人宣罪 → 黄仁勋罪). A middle dot put between a
     name's parts is a correction of that name. Outside Chinese the right form has a capital
     or a digit (``_name_like``), and a change of letter case alone is not a sentence's
-    capital or emphasis (``_capitals_of_style``); in Chinese the two sides sound alike or share a character
-    (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten: nothing is
+    capital or emphasis (``_capitals_of_style``); in Chinese the two sides sound alike or
+    share a character (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten: nothing is
     taken from them."""
     old, new = _body(written), _body(edited)
     found: list[tuple[str, str]] = []
@@ -184,8 +184,10 @@ def _capitals_of_style(wrong: str, right: str, before: list[_Token]) -> bool:
     (``not`` → ``NOT``). Learned, either would change that word in all of the channel's
     later drafts (a fresh user's emphasis was). A change that starts a sentence is the
     sentence's capital even when it holds a name's too (``so nvidia`` → ``So Nvidia``):
-    the two are not told apart, and nothing is learned. ``before``: the paragraph's tokens
-    before the change."""
+    the two are not told apart, and nothing is learned; nor is a stop word that is also an
+    acronym (``us`` → ``US``): the safer mistake, which leaves the editor to fix it as
+    before, where learning ``NOT`` would write it in every draft. ``before``: the
+    paragraph's tokens before the change."""
     if wrong.casefold() != right.casefold():
         return False
     if not before or before[-1].text in SENTENCE_ENDS or before[-1].text == _MARK:
