@@ -45,7 +45,6 @@ MIN_HAN = 2  # a side of Chinese characters only holds at least this many: one c
 MIN_SIMILARITY = 0.6
 MIN_HEARD_ALIKE = 0.5  # share of a Chinese correction's syllables that sound alike on both sides (``_misheard``)
 FORMAT = 1  # of the JSON file
-SENTENCE_ENDS = frozenset(".!?…。！？")  # after one, a word's capital is the sentence's
 COMMON_WORD_CORRECTED = "a common word corrected as editors taught"
 
 _HAN_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -120,9 +119,16 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     neighbours that are no part of a name (it cut a seventh new user's 黄人宣罪竟 黄人|宣罪,
     and 黄人宣 → 黄仁勋 was learned as 黄人宣罪 → 黄仁勋罪). A middle dot put between a
     name's parts is a correction of that name. Outside Chinese the right form has a capital
-    or a digit (``_name_like``), and a change of letter case alone is not a sentence's
-    capital or emphasis (``_capitals_of_style``); in Chinese the two sides sound alike or
-    share a character (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten: nothing is
+    or a digit (``_name_like``). A change of letter case alone is a name's only when the
+    editor made it wherever the word is: a form still written elsewhere in the edited
+    draft (``not`` → ``NOT`` once, ``great`` → ``GREAT``, a sentence's ``the`` → ``The``)
+    was emphasis or grammar, and learned it would change that word in every later draft
+    of the channel (a fresh user's ``NOT`` was). A sentence's first word is set aside
+    (``so nvidia`` → ``So Nvidia`` teaches ``nvidia`` → ``Nvidia``); stop words are never
+    taught their capitals, nor common words all their capitals (``_common_words``:
+    ``huge`` → ``HUGE`` once; ``us`` → ``US`` and ``ai`` → ``AI`` neither, the safer
+    mistake, which leaves the editor to fix them as before). In Chinese the two sides sound alike or share a
+    character (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten: nothing is
     taken from them."""
     old, new = _body(written), _body(edited)
     found: list[tuple[str, str]] = []
@@ -136,7 +142,13 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
         )
         for before, after in pairs:
             found += _replaced(before, after)
-    return found
+    edited_text = _NOT_TEXT.sub(" ", "\n".join(new))
+    return [(wrong, right) for wrong, right in found if not (_case_only(wrong, right) and _written(wrong, edited_text))]
+
+
+def _written(words: str, text: str) -> bool:
+    """Whether ``words`` stand in ``text`` as whole words, letter case as given."""
+    return re.search(rf"(?<!{_WORD_CHAR}){re.escape(words)}(?!{_WORD_CHAR})", text) is not None
 
 
 def _replaced(before: str, after: str) -> list[tuple[str, str]]:
@@ -163,6 +175,9 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
     found = []
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
+        if wrong and _case_only(wrong, right) and _sentence_capital(before, old, i1, new[j1].text):
+            # the first word's capital is the sentence's: the words after it are judged alone
+            wrong, right = _side(before, old[i1 + 1 : i2]), _side(after, new[j1 + 1 : j2])
         if (
             replaced
             and wrong
@@ -170,31 +185,73 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
             and wrong != right
             and _name_like(right)
             and _misheard(wrong, right)
-            and not _capitals_of_style(wrong, right, old[:i1])
+            and not (_case_only(wrong, right) and _common_words(wrong, right))
         ):
             found.append((wrong, right))
     return found
 
 
-def _capitals_of_style(wrong: str, right: str, before: list[_Token]) -> bool:
-    """Whether ``wrong`` → ``right`` changes letter case alone for the sentence's sake or
-    for emphasis, not a name's: a sentence's first word given its capital (``… it. the``
-    → ``The``: after a sentence mark, or first in its paragraph or after draftcast's
-    place ``before`` ends with), or common words, spaCy's English stop words, in capitals
-    (``not`` → ``NOT``). Learned, either would change that word in all of the channel's
-    later drafts (a fresh user's emphasis was). A change that starts a sentence is the
-    sentence's capital even when it holds a name's too (``so nvidia`` → ``So Nvidia``):
-    the two are not told apart, and nothing is learned; nor is a stop word that is also an
-    acronym (``us`` → ``US``): the safer mistake, which leaves the editor to fix it as
-    before, where learning ``NOT`` would write it in every draft. ``before``: the
-    paragraph's tokens before the change."""
-    if wrong.casefold() != right.casefold():
+def _case_only(wrong: str, right: str) -> bool:
+    """Whether ``right`` is ``wrong`` with other letter case, word for word."""
+    return wrong.casefold() == right.casefold()
+
+
+def _sentence_capital(text: str, tokens: list[_Token], index: int, edited: str) -> bool:
+    """Whether ``edited`` is ``tokens[index]`` (of paragraph ``text``) given the capital
+    of a sentence's first word: its first letter capitalised (tsmc → TSMC is more), where
+    a sentence begins: first in its paragraph, after one of draftcast's places (a
+    timestamp link, a speaker's label), or where spaCy's rule-based sentencizer starts one
+    (after ``.``, ``?``, ``!``, closing quotes included; not after ``Mr.``, ``Dr.``)."""
+    word = tokens[index].text
+    if edited != word[:1].upper() + word[1:]:
         return False
-    if not before or before[-1].text in SENTENCE_ENDS or before[-1].text == _MARK:
+    if index == 0 or tokens[index - 1].text == _MARK:
         return True
+    return tokens[index].start in {sentence.start_char for sentence in _sentencizer()(text).sents}
+
+
+@lru_cache(maxsize=1)
+def _sentencizer() -> Any:
+    """spaCy's English tokenizer with its rule-based sentencizer, made once."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def _common_words(wrong: str, right: str) -> bool:
+    """Whether ``wrong`` → ``right``, a change of letter case alone, gives common words
+    their capitals: every word of ``wrong`` one of spaCy's English stop words (not, the,
+    us), or ``right`` all in capitals and every word of ``wrong`` a common English word
+    (``_one_token_words``: huge → HUGE, great → GREAT; not tsmc → TSMC, nato → NATO)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    return all(word.casefold() in STOP_WORDS for word in _WORD.findall(wrong))
+    words = [word.casefold() for word in _WORD.findall(wrong)]
+    if all(word in STOP_WORDS for word in words):
+        return True
+    return right.isupper() and all(word in _one_token_words() for word in words)
+
+
+@lru_cache(maxsize=1)
+def _one_token_words() -> frozenset[str]:
+    """The lower-case words (a-z) that are one token, a space before them, of whisper's
+    multilingual vocabulary (whisper/assets/multilingual.tiktoken: byte-pair merges of
+    what was frequent in its training text): great, huge, storms, ai; not tsmc, nato,
+    nvidia, carton. Read from the file: importing whisper imports torch. Empty where
+    the file is not found (then no word counts as common)."""
+    import base64
+    import importlib.util
+
+    spec = importlib.util.find_spec("whisper")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    try:
+        lines = (Path(spec.origin).parent / "assets" / "multilingual.tiktoken").read_text().split("\n")
+    except OSError:
+        return frozenset()
+    tokens = (base64.b64decode(line.split()[0]) for line in lines if line.strip())
+    return frozenset(token[1:].decode() for token in tokens if re.fullmatch(rb" [a-z]+", token))
 
 
 def _name_like(right: str) -> bool:

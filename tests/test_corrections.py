@@ -122,18 +122,30 @@ def test_renamed_speakers_front_matter_deletions_additions_and_rewrites_are_no_c
 
 def test_capitals_for_a_sentence_or_for_emphasis_are_no_corrections_and_a_names_are() -> None:
     """A fresh user's "not → NOT" was learned for the whole channel: every later "not" would
-    have been written NOT, as every "the" The after a sentence's capital was fixed."""
+    have been written NOT; and a second one's HUGE, GREAT and STORMS were, while a sentence's
+    first word lost the name after it (The carton → The Carton) and Mr. ended a sentence."""
     written = _draft(
-        "We talked about it. the next thing is that we will not stop tsmc from growing.",
-        "And so nvidia said it would, and it did. VERY well.",
-        "so jensen huang said.",
+        "We talked about it. the next thing is that we will not stop tsmc, not now.",
+        "And so nvidia said it would, and it did. it was a great year and a great deal.",
+        "so jensen huang said. the us and china talk to us about storms, a huge deal.",
+        'the carton people came. We met Mr. musk. "Stop." ai is here, he said.',
     )
     edited = _draft(
-        "We talked about it. The next thing is that we will NOT stop TSMC from growing.",
-        "And so Nvidia said it would, and it did. Very well.",
-        "So Jensen Huang said.",  # a sentence's capital and a name's at once: not told apart, not learned
+        "We talked about it. The next thing is that we will NOT stop TSMC, not now.",
+        "And so Nvidia said it would, and it did. it was a GREAT year and a great deal.",
+        "So Jensen Huang said. the US and China talk to us about STORMS, a HUGE deal.",
+        'The Carton people came. We met Mr. Musk. "Stop." AI is here, he said.',
     )
-    assert replacements(written, edited) == [("tsmc", "TSMC"), ("nvidia", "Nvidia")]
+    assert replacements(written, edited) == [
+        ("tsmc", "TSMC"),  # NOT: "not" is still written; a stop word besides
+        ("nvidia", "Nvidia"),  # GREAT: "great" is still written
+        ("jensen huang", "Jensen Huang"),  # "So" is the sentence's; US: a stop word; STORMS, HUGE: common words
+        ("china", "China"),
+        ("carton", "Carton"),  # "The" is the sentence's
+        ("musk", "Musk"),  # "Mr." ends no sentence; AI: a common word (the safer mistake)
+    ]
+    # an acronym first in its sentence is more than the sentence's capital
+    assert replacements(_draft("tsmc said so."), _draft("TSMC said so.")) == [("tsmc", "TSMC")]
 
 
 def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -> None:
