@@ -740,7 +740,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DraftcastError as error:
         url = getattr(args, "url", None)
         message = str(error)
-        if url and url not in message and repr(url) not in message:
+        # named already, maybe as check_url gave it on (HTTP://Host/… as http://host/…)
+        if url and url.lower() not in message.lower() and repr(url) not in message:
             message = f"{url if url.isprintable() else repr(url)}: {message}"  # one line, whatever it holds
         print(f"draftcast: error: {message}", file=sys.stderr)
         return 1

@@ -92,6 +92,9 @@ def test_an_error_is_one_line_without_traceback(site: Site, tmp_path: Path) -> N
     assert result.stderr.strip().splitlines()[-1] == said
     assert [line for line in result.stderr.splitlines() if "404" in line] == [said], result.stderr
     assert "Traceback" not in result.stderr and "WARNING" not in result.stderr, result.stderr
+    # given as HTTP://…, it is named once, as it was fetched (it was twice, in both cases)
+    shouted = _draftcast("ingest", site.url("missing.mp4").replace("http://", "HTTP://", 1), cwd=tmp_path)
+    assert shouted.stderr.strip().splitlines()[-1] == said, shouted.stderr
 
 
 @pytest.mark.slow
