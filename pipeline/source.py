@@ -38,6 +38,7 @@ from pipeline.video import (
     check_url,
     clean_text,
     parse_chapters,
+    without_credentials,
 )
 
 log = logging.getLogger(__name__)
@@ -371,7 +372,11 @@ def extract(url: str, *, allow_local_files: bool = False, network: Network = Net
         page = _read_page(url, allow_local_files=allow_local_files, network=network) if _is_page(info) else None
         video = _with_page(video, page or PageMetadata(), url)
     size = info.get("filesize") or info.get("filesize_approx")
-    video = dataclasses.replace(_as_given(video, url), fetch_url=url, size_bytes=int(size) if size else None)
+    video = _as_given(video, url)
+    # fetched with the credentials given, published (the draft's source) without them
+    video = dataclasses.replace(
+        video, webpage_url=without_credentials(video.webpage_url), fetch_url=url, size_bytes=int(size) if size else None
+    )
     return Extracted(url, info, video)
 
 

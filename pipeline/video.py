@@ -149,8 +149,8 @@ def check_url(url: str, *, allow_local_files: bool = False) -> str:
             raise SourceError(f"{url!r} has no host name: write it {parsed.scheme}://HOST/…")
         labels = parsed.hostname.rstrip(".").split(".")  # RFC 1035: 1 to 63 characters each
         if any(char.isspace() or char in '<>"{}|\\^`[]' for char in parsed.hostname) or not all(
-            0 < len(label) <= 63 for label in labels
-        ):
+            0 < len(label) <= 63 and not label.startswith("-") and not label.endswith("-") for label in labels
+        ):  # RFC 1123 2.1: a label neither begins nor ends with a hyphen
             raise SourceError(f"{url!r} has a host name that cannot be: check the address")
         try:
             port = parsed.port  # urllib checks it as it is read
@@ -181,12 +181,23 @@ _HOST = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}|localhost|\d{1,3}(?:\.\d{1,3}){3
 
 def _lower_case_host(url: str, scheme: str, netloc: str) -> str:
     """``url`` (http(s), whose parts ``urlparse`` gave as ``scheme`` and ``netloc``) with
-    its scheme and host in lower case: they are case-insensitive (RFC 3986, 6.2.2.1), and a
-    generic site's video is keyed by the address given (``VideoInfo.key``), so
-    ``HTTP://Example.com/v.mp4`` would be a second draft of ``http://example.com/v.mp4``.
-    The user name and password, path, query and fragment are kept as written."""
+    its scheme and host in lower case and its percent-encodings in upper case: both are
+    case-insensitive (RFC 3986, 6.2.2.1), and a generic site's video is keyed by the
+    address given (``VideoInfo.key``), so ``HTTP://Example.com/v%2emp4`` would be a second
+    draft of ``http://example.com/v%2Emp4``. The user name and password, path, query and
+    fragment are otherwise kept as written."""
     user, at, host = netloc.rpartition("@")
-    return f"{scheme}://{user}{at}{host.lower()}{url[len(scheme) + 3 + len(netloc) :]}"
+    rest = re.sub(r"%[0-9a-fA-F]{2}", lambda escape: escape.group().upper(), url[len(scheme) + 3 + len(netloc) :])
+    return f"{scheme}://{user}{at}{host.lower()}{rest}"
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the user name and password it may hold (``https://user:pw@host/v``
+    → ``https://host/v``): the address a draft may publish as its source."""
+    parsed = urlparse(url)
+    if "@" not in parsed.netloc:
+        return url
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
 
 
 def _with_scheme(url: str) -> str | None:

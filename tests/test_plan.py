@@ -152,6 +152,7 @@ REFUSED = [
     ("https://cdn.example:70000/v.mp4", {}, SourceError, "has no valid port: 1 to 65535 after the host's ':'"),
     ("https://cdn.<example>/v.mp4", {}, SourceError, "has a host name that cannot be: check the address"),
     ("http://a..b/v.mp4", {}, SourceError, "'http://a..b/v.mp4' has a host name that cannot be"),
+    ("HTTP://-BAD-.COM/x", {}, SourceError, "'HTTP://-BAD-.COM/x' has a host name that cannot be"),  # RFC 1123
     ("https://" + "a" * 64 + ".example/v.mp4", {}, SourceError, "has a host name that cannot be"),
     ("http://[::1/v.mp4", {}, SourceError, "'http://[::1/v.mp4' is not a valid address (its host's brackets)"),
     ("https://exa\tmple.com/v.mp4", {}, SourceError, "has a control character ('\\t') in it: give one address"),

@@ -44,6 +44,10 @@ def test_a_direct_media_url_works_and_its_key_depends_on_the_url(site: Site) -> 
     # a fresh user's HTTP://… made a second draft of the same file: scheme and host have no case
     shouted = source.fetch_metadata(site.url("jfk.mp4").replace("http://", "HTTP://", 1))
     assert (shouted.key, shouted.webpage_url) == (video.key, video.webpage_url)
+    # a user name and password are sent, not published in the draft (a fresh user's was)
+    private = source.fetch_metadata(site.url("jfk.mp4").replace("http://", "http://editor:s3cret@", 1))
+    assert (private.key, private.webpage_url) == (video.key, video.webpage_url)
+    assert private.media_url == site.url("jfk.mp4").replace("http://", "http://editor:s3cret@", 1)
 
 
 def test_an_address_keeps_its_case_but_in_its_scheme_and_host() -> None:
@@ -51,6 +55,7 @@ def test_an_address_keeps_its_case_but_in_its_scheme_and_host() -> None:
         "https://user:PW@videos.example.com:8443/Talk.MP4?v=AbC#T"
     )
     assert check_url("http://[::ABCD]/x") == "http://[::abcd]/x"
+    assert check_url("https://a.example/v%2emp4?q=%c3%a9") == "https://a.example/v%2Emp4?q=%C3%A9"  # RFC 3986 6.2.2.1
 
 
 def test_download_fetches_the_media_once(site: Site, tmp_path: Path) -> None:
