@@ -127,9 +127,9 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     (``so nvidia`` → ``So Nvidia`` teaches ``nvidia`` → ``Nvidia``); stop words are never
     taught their capitals, nor common words all their capitals (``_common_words``:
     ``huge`` → ``HUGE`` once; ``us`` → ``US`` and ``ai`` → ``AI`` neither, the safer
-    mistake, which leaves the editor to fix them as before). In Chinese the two sides sound alike or share a
-    character (``_misheard``). Paragraphs less than MIN_SIMILARITY alike were rewritten: nothing is
-    taken from them."""
+    mistake, which leaves the editor to fix them as before). In Chinese the two sides
+    sound alike or share a character (``_misheard``). Paragraphs less than MIN_SIMILARITY
+    alike were rewritten: nothing is taken from them."""
     old, new = _body(written), _body(edited)
     found: list[tuple[str, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
