@@ -23,7 +23,7 @@ import logging
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -130,20 +130,40 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     mistake, which leaves the editor to fix them as before). In Chinese the two sides
     sound alike or share a character (``_misheard``). Paragraphs less than MIN_SIMILARITY
     alike were rewritten: nothing is taken from them."""
+    pairs = _paragraphs(written, edited)
+    found = [(wrong, right) for before, after in pairs for wrong, right, name in _replaced(before, after) if name]
+    edited_text = _NOT_TEXT.sub(" ", "\n".join(_body(edited)))
+    return [(wrong, right) for wrong, right in found if not (_case_only(wrong, right) and _written(wrong, edited_text))]
+
+
+def reversals(written: str, edited: str, taught: Collection[str]) -> list[tuple[str, str]]:
+    """The changes of ``written`` into ``edited`` (as ``replacements`` finds them) that take
+    out a right form of ``taught`` (what the channel's editors taught) and that
+    ``replacements`` does not give, as its right side is no name: ``Barnes`` → ``barn``,
+    ``GREAT`` → ``great``. An editor who changes a correction back undoes it
+    (``CorrectionStore.learn``); these are (wrong, right) pairs, in the order of the text."""
+    if not taught:
+        return []
+    return [
+        (wrong, right)
+        for before, after in _paragraphs(written, edited)
+        for wrong, right, name in _replaced(before, after, taught)
+        if not name
+    ]
+
+
+def _paragraphs(written: str, edited: str) -> Iterator[tuple[str, str]]:
+    """The changed paragraphs of a draft's body, paired by a diff of lines: (as written,
+    as edited); paragraphs added or deleted are no pairs, and a run of them replaced by a
+    run of another length is one pair."""
     old, new = _body(written), _body(edited)
-    found: list[tuple[str, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if tag != "replace":
-            continue  # paragraphs added or deleted
-        pairs = (
-            zip(old[i1:i2], new[j1:j2], strict=True)
-            if i2 - i1 == j2 - j1
-            else [("\n".join(old[i1:i2]), "\n".join(new[j1:j2]))]
-        )
-        for before, after in pairs:
-            found += _replaced(before, after)
-    edited_text = _NOT_TEXT.sub(" ", "\n".join(new))
-    return [(wrong, right) for wrong, right in found if not (_case_only(wrong, right) and _written(wrong, edited_text))]
+            continue
+        if i2 - i1 == j2 - j1:
+            yield from zip(old[i1:i2], new[j1:j2], strict=True)
+        else:
+            yield "\n".join(old[i1:i2]), "\n".join(new[j1:j2])
 
 
 def _written(words: str, text: str) -> bool:
@@ -151,8 +171,10 @@ def _written(words: str, text: str) -> bool:
     return re.search(rf"(?<!{_WORD_CHAR}){re.escape(words)}(?!{_WORD_CHAR})", text) is not None
 
 
-def _replaced(before: str, after: str) -> list[tuple[str, str]]:
-    """The corrections between two versions of a paragraph (see ``replacements``)."""
+def _replaced(before: str, after: str, taught: Collection[str] = ()) -> list[tuple[str, str, bool]]:
+    """The corrections between two versions of a paragraph (see ``replacements``), each
+    with whether it may be learned as a name's; one that may not is kept only when it
+    takes out a form of ``taught`` (see ``reversals``)."""
     old, new = _tokens(before), _tokens(after)
     matcher = difflib.SequenceMatcher(None, [t.text for t in old], [t.text for t in new], autojunk=False)
     if matcher.ratio() < MIN_SIMILARITY:
@@ -178,16 +200,15 @@ def _replaced(before: str, after: str) -> list[tuple[str, str]]:
         if wrong and _case_only(wrong, right) and _sentence_capital(before, old, i1, new[j1].text):
             # the first word's capital is the sentence's: the words after it are judged alone
             wrong, right = _side(before, old[i1 + 1 : i2]), _side(after, new[j1 + 1 : j2])
-        if (
-            replaced
-            and wrong
-            and right
-            and wrong != right
-            and _name_like(right)
+        if not (replaced and wrong and right and wrong != right):
+            continue
+        name = (
+            _name_like(right, wrong)
             and _misheard(wrong, right)
             and not (_case_only(wrong, right) and _common_words(wrong, right))
-        ):
-            found.append((wrong, right))
+        )
+        if name or any(form in wrong for form in taught):
+            found.append((wrong, right, name))
     return found
 
 
@@ -254,11 +275,16 @@ def _one_token_words() -> frozenset[str]:
     return frozenset(token[1:].decode() for token in tokens if re.fullmatch(rb" [a-z]+", token))
 
 
-def _name_like(right: str) -> bool:
+def _name_like(right: str, wrong: str = "") -> bool:
     """Whether a right form may be learned for a whole channel: Chinese (jieba's words
     already keep grammar out), or a name, acronym or model with a capital or a digit
-    (TSMC, H100). A common word (blow → grow) would change that word everywhere."""
-    return bool(_HAN.search(right)) or any(char.isupper() or char.isdigit() for char in right)
+    (TSMC, H100) in a word the change wrote (not in one it took along as it stood: ``The
+    Barnes`` → ``The barn`` is no name). A common word (blow → grow) would change that
+    word everywhere."""
+    if _HAN.search(right):
+        return True
+    kept = set(_WORD.findall(wrong))
+    return any(char.isupper() or char.isdigit() for word in _WORD.findall(right) if word not in kept for char in word)
 
 
 def _misheard(wrong: str, right: str) -> bool:
@@ -554,6 +580,11 @@ class CorrectionStore:
                 if [wrong, right] not in record["learned"]:
                     record["learned"].append([wrong, right])
                     lines += _add(data, Replacement(wrong, right, channel, f"draft {path.name}", _today()))
+            taught = {e["right"] for e in data["corrections"] if e["scope"] == channel}
+            for wrong, right in dict.fromkeys(reversals(written, edited, taught)):  # Barnes → barn
+                change = Replacement(wrong, right, channel, f"draft {path.name}", _today())
+                if undone := _undone([e for e in data["corrections"] if e["scope"] == channel], change):
+                    lines += _forget(data, undone, change)
         return lines
 
     def forget(self, wrong: str, channel: str | None = None) -> list[Replacement]:
@@ -596,7 +627,7 @@ def _add(data: dict[str, Any], new: Replacement) -> list[str]:
     where = f"for {new.scope}" if new.scope else "for videos of no channel"
     if any(e["wrong"] == new.wrong and e["right"] == new.right for e in mine):
         return []
-    undone = [e for e in mine if new.wrong.replace(e["right"], e["wrong"], 1) == new.right != new.wrong]
+    undone = _undone(mine, new)
     if not undone and _common_word(new.right) and any(e["right"] == new.wrong for e in mine):
         # A name editors taught, changed to a common word (昇腾 → 生疼): the name was written
         # where the word was said (matched by sound), a mistake of this place, not of the name.
@@ -605,17 +636,29 @@ def _add(data: dict[str, Any], new: Replacement) -> list[str]:
             f"editors taught and {new.right} a common word; only that draft says so"
         ]
     if undone:  # the editor changed a corrected word back (英伟达车 → 因为打车): that correction was wrong here
-        data["corrections"] = [e for e in entries if e not in undone]
-        return [
-            f"forgot {e['wrong']} → {e['right']} {where}: {new.source} changes {new.wrong} back to {new.right}"
-            for e in undone
-        ]
+        return _forget(data, undone, new)
     entries.append(dataclasses.asdict(new))
     others = sorted({e["right"] for e in mine if e["wrong"] == new.wrong})
     if others:
         forms = " and ".join([*others, new.right])
         return [f"{new.wrong} is corrected to {forms} ({new.source}) {where}: ambiguous, not applied"]
     return [f"learned {new.wrong} → {new.right} from {new.source} {where}"]
+
+
+def _undone(entries: list[dict[str, Any]], change: Replacement) -> list[dict[str, Any]]:
+    """The corrections of ``entries`` that ``change`` takes back (``Barnes`` → ``barn``
+    undoes ``barn`` → ``Barnes``; ``英伟达车`` → ``因为打车`` undoes ``因为打`` → ``英伟达``)."""
+    return [e for e in entries if change.wrong.replace(e["right"], e["wrong"], 1) == change.right != change.wrong]
+
+
+def _forget(data: dict[str, Any], undone: list[dict[str, Any]], change: Replacement) -> list[str]:
+    """Take ``undone`` out of ``data``, as ``change`` asks; lines for the log."""
+    where = f"for {change.scope}" if change.scope else "for videos of no channel"
+    data["corrections"] = [e for e in data["corrections"] if e not in undone]
+    return [
+        f"forgot {e['wrong']} → {e['right']} {where}: {change.source} changes {change.wrong} back to {change.right}"
+        for e in undone
+    ]
 
 
 def _common_word(text: str) -> bool:

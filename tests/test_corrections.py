@@ -245,6 +245,17 @@ def test_corrections_are_learned_once_per_channel_and_a_wrong_form_with_two_righ
     ]
     assert store.rules(CHANNEL_URL) == {"声腾": "昇腾"}
     store.forget("声腾", CHANNEL_URL)
+    # changed back in English, to a word without a capital (a fresh user's stayed learned)
+    eighth = _write(_draft("We met barn at the fair, he said."), "ep9")
+    eighth.write_text(eighth.read_text().replace("barn", "Barnes"))
+    assert _learn() == [f"learned barn → Barnes from draft {eighth.name} for {CHANNEL_URL}"]
+    ninth = _write(_draft("The cows are in the Barnes now, he said."), "ep10")
+    ninth.write_text(ninth.read_text().replace("Barnes", "barn"))
+    assert _learn() == [f"forgot barn → Barnes for {CHANNEL_URL}: draft {ninth.name} changes Barnes back to barn"]
+    assert store.rules(CHANNEL_URL) == {}
+    tenth = _write(_draft("The Barnes family came."), "ep11")  # no correction of theirs left: nothing to undo
+    tenth.write_text(tenth.read_text().replace("Barnes", "barn"))
+    assert _learn() == [] and store.rules(CHANNEL_URL) == {}
     first.unlink()  # a draft gone is no longer read
     assert _learn() == [] and str(first) not in json.loads(store.path.read_text())["drafts"]
 
