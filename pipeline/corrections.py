@@ -197,17 +197,18 @@ def _replaced(before: str, after: str, taught: Collection[str] = ()) -> list[tup
     found = []
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
-        if wrong and _case_only(wrong, right) and _sentence_capital(before, old, i1, new[j1].text):
-            # the first word's capital is the sentence's: the words after it are judged alone
-            wrong, right = _side(before, old[i1 + 1 : i2]), _side(after, new[j1 + 1 : j2])
+        starts = bool(wrong and right) and _starts_sentence(before, old, i1)
+        if starts and new[j1].text != old[i1].text == new[j1].text[:1].lower() + new[j1].text[1:]:
+            # the first word's new capital is the sentence's: the words after it are judged alone
+            wrong, right, starts = _side(before, old[i1 + 1 : i2]), _side(after, new[j1 + 1 : j2]), False
         if not (replaced and wrong and right and wrong != right):
             continue
         name = (
-            _name_like(right, wrong)
+            _name_like(right, wrong, sentence_start=starts)
             and _misheard(wrong, right)
             and not (_case_only(wrong, right) and _common_words(wrong, right))
         )
-        if name or any(form in wrong for form in taught):
+        if name or any(_holds(wrong, form) for form in taught):
             found.append((wrong, right, name))
     return found
 
@@ -217,15 +218,11 @@ def _case_only(wrong: str, right: str) -> bool:
     return wrong.casefold() == right.casefold()
 
 
-def _sentence_capital(text: str, tokens: list[_Token], index: int, edited: str) -> bool:
-    """Whether ``edited`` is ``tokens[index]`` (of paragraph ``text``) given the capital
-    of a sentence's first word: its first letter capitalised (tsmc → TSMC is more), where
-    a sentence begins: first in its paragraph, after one of draftcast's places (a
-    timestamp link, a speaker's label), or where spaCy's rule-based sentencizer starts one
-    (after ``.``, ``?``, ``!``, closing quotes included; not after ``Mr.``, ``Dr.``)."""
-    word = tokens[index].text
-    if edited != word[:1].upper() + word[1:]:
-        return False
+def _starts_sentence(text: str, tokens: list[_Token], index: int) -> bool:
+    """Whether ``tokens[index]`` (of paragraph ``text``) begins a sentence: first in its
+    paragraph, after one of draftcast's places (a timestamp link, a speaker's label), or
+    where spaCy's rule-based sentencizer starts one (after ``.``, ``?``, ``!``, closing
+    quotes included; not after ``Mr.``, ``Dr.``)."""
     if index == 0 or tokens[index - 1].text == _MARK:
         return True
     return tokens[index].start in {sentence.start_char for sentence in _sentencizer()(text).sents}
@@ -275,14 +272,17 @@ def _one_token_words() -> frozenset[str]:
     return frozenset(token[1:].decode() for token in tokens if re.fullmatch(rb" [a-z]+", token))
 
 
-def _name_like(right: str, wrong: str = "") -> bool:
+def _name_like(right: str, wrong: str = "", *, sentence_start: bool = False) -> bool:
     """Whether a right form may be learned for a whole channel: Chinese (jieba's words
     already keep grammar out), or a name, acronym or model with a capital or a digit
     (TSMC, H100) in a word the change wrote (not in one it took along as it stood: ``The
-    Barnes`` → ``The barn`` is no name). A common word (blow → grow) would change that
-    word everywhere."""
+    Barnes`` → ``The barn`` is no name), a sentence's first capital aside when the change
+    starts one (``whether`` → ``Weather`` there is no name). A common word (blow → grow)
+    would change that word everywhere."""
     if _HAN.search(right):
         return True
+    if sentence_start:
+        right = right[:1].lower() + right[1:]
     kept = set(_WORD.findall(wrong))
     return any(char.isupper() or char.isdigit() for word in _WORD.findall(right) if word not in kept for char in word)
 
@@ -647,8 +647,27 @@ def _add(data: dict[str, Any], new: Replacement) -> list[str]:
 
 def _undone(entries: list[dict[str, Any]], change: Replacement) -> list[dict[str, Any]]:
     """The corrections of ``entries`` that ``change`` takes back (``Barnes`` → ``barn``
-    undoes ``barn`` → ``Barnes``; ``英伟达车`` → ``因为打车`` undoes ``因为打`` → ``英伟达``)."""
-    return [e for e in entries if change.wrong.replace(e["right"], e["wrong"], 1) == change.right != change.wrong]
+    undoes ``barn`` → ``Barnes``, also as a sentence's ``Barn``; ``英伟达车`` → ``因为打车``
+    undoes ``因为打`` → ``英伟达``): its wrong side with the correction's right form, a whole
+    word outside Chinese (``Intelligence`` → ``intelligence`` does not undo ``intel`` →
+    ``Intel``), put back is its right side."""
+
+    def uncapitalised(text: str) -> str:
+        return text[:1].lower() + text[1:]
+
+    found = []
+    for entry in entries:
+        if change.right == change.wrong or not _holds(change.wrong, entry["right"]):
+            continue
+        back = change.wrong.replace(entry["right"], entry["wrong"], 1)
+        if back == change.right or uncapitalised(back) == uncapitalised(change.right):
+            found.append(entry)
+    return found
+
+
+def _holds(text: str, form: str) -> bool:
+    """Whether ``form`` stands in ``text``: anywhere in Chinese, else as whole words."""
+    return form in text if _HAN.search(form) else _written(form, text)
 
 
 def _forget(data: dict[str, Any], undone: list[dict[str, Any]], change: Replacement) -> list[str]:

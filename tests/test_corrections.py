@@ -144,8 +144,12 @@ def test_capitals_for_a_sentence_or_for_emphasis_are_no_corrections_and_a_names_
         ("carton", "Carton"),  # "The" is the sentence's
         ("musk", "Musk"),  # "Mr." ends no sentence; AI: a common word (the safer mistake)
     ]
-    # an acronym first in its sentence is more than the sentence's capital
+    # an acronym first in its sentence is more than the sentence's capital; a sentence's
+    # capital makes no name of a word corrected there (a third fresh look's whether → Weather)
     assert replacements(_draft("tsmc said so."), _draft("TSMC said so.")) == [("tsmc", "TSMC")]
+    said = " said the analyst on the call, and the rest of it stays as it was."
+    assert replacements(_draft("whether is bad" + said), _draft("Weather is bad" + said)) == []
+    assert replacements(_draft("so smc is ahead" + said), _draft("So TSMC is ahead" + said)) == [("smc", "TSMC")]
 
 
 def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -> None:
@@ -256,6 +260,15 @@ def test_corrections_are_learned_once_per_channel_and_a_wrong_form_with_two_righ
     tenth = _write(_draft("The Barnes family came."), "ep11")  # no correction of theirs left: nothing to undo
     tenth.write_text(tenth.read_text().replace("Barnes", "barn"))
     assert _learn() == [] and store.rules(CHANNEL_URL) == {}
+    # a sentence's capital on the word changed back, and a taught name inside another word
+    eleventh = _write(_draft("We met intel and barn at the fair, he said."), "ep12")
+    eleventh.write_text(eleventh.read_text().replace("intel", "Intel").replace("barn", "Barnes"))
+    assert len(_learn()) == 2 and store.rules(CHANNEL_URL) == {"intel": "Intel", "barn": "Barnes"}
+    twelfth = _write(_draft("Barnes is where the cows are. Artificial Intelligence is here, he said."), "ep13")
+    twelfth.write_text(twelfth.read_text().replace("Barnes is", "Barn is").replace("Intelligence", "intelligence"))
+    assert _learn() == [f"forgot barn → Barnes for {CHANNEL_URL}: draft {twelfth.name} changes Barnes back to Barn"]
+    assert store.rules(CHANNEL_URL) == {"intel": "Intel"}
+    store.forget("intel", CHANNEL_URL)
     first.unlink()  # a draft gone is no longer read
     assert _learn() == [] and str(first) not in json.loads(store.path.read_text())["drafts"]
 
