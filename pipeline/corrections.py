@@ -123,8 +123,10 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     editor made it wherever the word is: a form still written elsewhere in the edited
     draft (``not`` → ``NOT`` once, ``great`` → ``GREAT``, a sentence's ``the`` → ``The``)
     was emphasis or grammar, and learned it would change that word in every later draft
-    of the channel (a fresh user's ``NOT`` was). A sentence's first word is set aside
-    (``so nvidia`` → ``So Nvidia`` teaches ``nvidia`` → ``Nvidia``); stop words are never
+    of the channel (a fresh user's ``NOT`` was). A sentence's first word that only gained
+    its capital is set aside (``so nvidia`` → ``So Nvidia`` teaches ``nvidia`` →
+    ``Nvidia``), and a sentence's capital makes no name (``whether`` → ``Weather``
+    there is none); stop words are never
     taught their capitals, nor common words all their capitals (``_common_words``:
     ``huge`` → ``HUGE`` once; ``us`` → ``US`` and ``ai`` → ``AI`` neither, the safer
     mistake, which leaves the editor to fix them as before). In Chinese the two sides
