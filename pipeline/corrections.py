@@ -59,6 +59,8 @@ _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 # draftcast writes it, or after it).
 _NOT_TEXT = re.compile(r"<!--.*?-->|\[[^\]\n]*\]\([^)\n]*\)|\*\*[^*\n]+?(?:[:：]\*\*|\*\*[:：])", re.DOTALL)
 _MARK = "\x00"  # the token that stands for one such place: it matches itself, and no correction spans it
+_NUMBER = re.compile(r"[\d.,]+")  # a word of digits alone: 25, 3.5, 2,000
+_OPENING = frozenset("\"“‘'([«")  # marks a sentence may begin with
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,10 @@ def _starts_sentence(text: str, tokens: list[_Token], index: int) -> bool:
     """Whether ``tokens[index]`` (of paragraph ``text``) begins a sentence: first in its
     paragraph, after one of draftcast's places (a timestamp link, a speaker's label), or
     where spaCy's rule-based sentencizer starts one (after ``.``, ``?``, ``!``, closing
-    quotes included; not after ``Mr.``, ``Dr.``)."""
+    quotes included; not after ``Mr.``, ``Dr.``), an opening quote or bracket before it
+    aside (``"Honestly``, ``(Honestly``)."""
+    while index > 0 and tokens[index - 1].text in _OPENING:
+        index -= 1
     if index == 0 or tokens[index - 1].text == _MARK:
         return True
     return tokens[index].start in {sentence.start_char for sentence in _sentencizer()(text).sents}
@@ -245,12 +250,16 @@ def _common_words(wrong: str, right: str) -> bool:
     their capitals: every word of ``wrong`` one of spaCy's English stop words (not, the,
     us), or ``right`` all in capitals and every word of ``wrong`` a common English word
     (``_one_token_words``: huge → HUGE, great → GREAT; not tsmc → TSMC, nato → NATO)."""
+    if _stop_words(wrong):
+        return True
+    return right.isupper() and all(word.casefold() in _one_token_words() for word in _WORD.findall(wrong))
+
+
+def _stop_words(text: str) -> bool:
+    """Whether every word of ``text`` is one of spaCy's English stop words (not, the, us)."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    words = [word.casefold() for word in _WORD.findall(wrong)]
-    if all(word in STOP_WORDS for word in words):
-        return True
-    return right.isupper() and all(word in _one_token_words() for word in words)
+    return all(word.casefold() in STOP_WORDS for word in _WORD.findall(text))
 
 
 @lru_cache(maxsize=1)
@@ -274,19 +283,24 @@ def _one_token_words() -> frozenset[str]:
     return frozenset(token[1:].decode() for token in tokens if re.fullmatch(rb" [a-z]+", token))
 
 
-def _name_like(right: str, wrong: str = "", *, sentence_start: bool = False) -> bool:
+def _name_like(right: str, wrong: str, *, sentence_start: bool = False) -> bool:
     """Whether a right form may be learned for a whole channel: Chinese (jieba's words
     already keep grammar out), or a name, acronym or model with a capital or a digit
     (TSMC, H100) in a word the change wrote (not in one it took along as it stood: ``The
     Barnes`` → ``The barn`` is no name), a sentence's first capital aside when the change
     starts one (``whether`` → ``Weather`` there is no name). A common word (blow → grow)
-    would change that word everywhere."""
+    would change that word everywhere, as would a correction of stop words alone (``and``
+    → ``AMD``) or of a number (``20`` → ``25``, ``ten`` → ``10``)."""
     if _HAN.search(right):
         return True
+    if _stop_words(wrong):  # and → AMD, us → USA would change every "and", every "us"
+        return False
     if sentence_start:
         right = right[:1].lower() + right[1:]
     kept = set(_WORD.findall(wrong))
-    return any(char.isupper() or char.isdigit() for word in _WORD.findall(right) if word not in kept for char in word)
+    written = [word for word in _WORD.findall(right) if word not in kept]
+    # a number alone is a fact corrected (20 → 25), not a name misheard; a model's is (H100)
+    return any(char.isupper() or (char.isdigit() and not _NUMBER.fullmatch(word)) for word in written for char in word)
 
 
 def _misheard(wrong: str, right: str) -> bool:

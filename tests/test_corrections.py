@@ -150,6 +150,11 @@ def test_capitals_for_a_sentence_or_for_emphasis_are_no_corrections_and_a_names_
     said = " said the analyst on the call, and the rest of it stays as it was."
     assert replacements(_draft("whether is bad" + said), _draft("Weather is bad" + said)) == []
     assert replacements(_draft("so smc is ahead" + said), _draft("So TSMC is ahead" + said)) == [("smc", "TSMC")]
+    # after an opening quote too; a number corrected is a fact, and stop words alone no name
+    assert replacements(_draft('"honestly it works"' + said), _draft('"Honestly it works"' + said)) == []
+    assert replacements(_draft("we saw 20 percent" + said), _draft("we saw 25 percent" + said)) == []
+    assert replacements(_draft("we buy and chips" + said), _draft("we buy AMD chips" + said)) == []
+    assert replacements(_draft("the h 100 chip" + said), _draft("the H100 chip" + said)) == [("h 100", "H100")]
 
 
 def test_corrections_apply_to_whole_words_case_sensitive_and_chinese_exactly() -> None:
