@@ -66,7 +66,11 @@ class DraftStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # set once: it stays with the file
+                db.execute("PRAGMA journal_mode=WAL")
+            # the check and the columns added as one: two workers opening a store made before
+            # a column both added it, and the second failed (duplicate column name)
+            db.execute("BEGIN IMMEDIATE")
             db.execute(_SCHEMA)
             present = {row[1] for row in db.execute("PRAGMA table_info(drafts)")}
             for name, declaration in _ADDED_COLUMNS:

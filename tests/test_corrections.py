@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 import frontmatter
@@ -278,13 +279,44 @@ def test_corrections_are_learned_once_per_channel_and_a_wrong_form_with_two_righ
     assert _learn() == [] and str(first) not in json.loads(store.path.read_text())["drafts"]
 
 
+# the draft store's table before the text, the channel and the inputs were kept
+OLD_SCHEMA = (
+    "CREATE TABLE drafts (out_dir TEXT NOT NULL, video_key TEXT NOT NULL, path TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, source TEXT NOT NULL, written_at TEXT NOT NULL, PRIMARY KEY (out_dir, video_key))"
+)
+
+
+def test_an_old_record_opened_by_many_at_once_gains_its_columns_once(tmp_path: Path) -> None:
+    """Two workers opening a store made before a column was added both added it: the second
+    failed its flow run (duplicate column name), seen in CI's PostgreSQL-backed service test."""
+    for attempt in range(5):
+        path = tmp_path / f"store{attempt}.sqlite"
+        with sqlite3.connect(path) as db:  # as draftcast made it before the added columns
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(OLD_SCHEMA)
+        start, errors = threading.Barrier(8), []
+
+        def open_store(path: Path = path, start: threading.Barrier = start, errors: list[Exception] = errors) -> None:
+            start.wait()
+            try:
+                DraftStore(path)
+            except sqlite3.Error as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_store) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with sqlite3.connect(path) as db:
+            assert {"channel", "text", "inputs"} <= {row[1] for row in db.execute("PRAGMA table_info(drafts)")}
+
+
 def test_the_record_keeps_what_was_last_written_and_an_old_record_gains_the_columns(isolated: Path) -> None:
     settings = load_settings()
     with sqlite3.connect(settings.store_path) as db:  # the schema before the text was kept
-        db.execute(
-            "CREATE TABLE drafts (out_dir TEXT NOT NULL, video_key TEXT NOT NULL, path TEXT NOT NULL,"
-            " sha256 TEXT NOT NULL, source TEXT NOT NULL, written_at TEXT NOT NULL, PRIMARY KEY (out_dir, video_key))"
-        )
+        db.execute(OLD_SCHEMA)
         db.execute("INSERT INTO drafts VALUES ('/o', 'k', '/o/old.md', 'ab', 'https://v', '2025-01-01T00:00:00')")
     store = DraftStore(settings.store_path)
     assert store.written("") == {}  # no text: nothing to learn from it
