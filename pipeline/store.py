@@ -65,12 +65,12 @@ class DraftStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
+        # Made or brought up to date by one process at a time: two workers opening a store
+        # made before a column both added it, and the second failed (duplicate column
+        # name); two switching a new file to WAL at once, one was told "database is locked".
+        with FileLock(path.with_name(path.name + ".lock")), closing(self._connect()) as db, db:
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # set once: it stays with the file
                 db.execute("PRAGMA journal_mode=WAL")
-            # the check and the columns added as one: two workers opening a store made before
-            # a column both added it, and the second failed (duplicate column name)
-            db.execute("BEGIN IMMEDIATE")
             db.execute(_SCHEMA)
             present = {row[1] for row in db.execute("PRAGMA table_info(drafts)")}
             for name, declaration in _ADDED_COLUMNS:
