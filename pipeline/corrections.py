@@ -134,10 +134,7 @@ def replacements(written: str, edited: str) -> list[tuple[str, str]]:
     mistake, which leaves the editor to fix them as before). In Chinese the two sides
     sound alike or share a character (``_misheard``). Paragraphs less than MIN_SIMILARITY
     alike were rewritten: nothing is taken from them."""
-    pairs = _paragraphs(written, edited)
-    found = [(wrong, right) for before, after in pairs for wrong, right, name in _replaced(before, after) if name]
-    edited_text = _NOT_TEXT.sub(" ", "\n".join(_body(edited)))
-    return [(wrong, right) for wrong, right in found if not (_case_only(wrong, right) and _written(wrong, edited_text))]
+    return _edits(written, edited)[0]
 
 
 def reversals(written: str, edited: str, taught: Collection[str]) -> list[tuple[str, str]]:
@@ -146,14 +143,17 @@ def reversals(written: str, edited: str, taught: Collection[str]) -> list[tuple[
     ``replacements`` does not give, as its right side is no name: ``Barnes`` → ``barn``,
     ``GREAT`` → ``great``. An editor who changes a correction back undoes it
     (``CorrectionStore.learn``); these are (wrong, right) pairs, in the order of the text."""
-    if not taught:
-        return []
-    return [
-        (wrong, right)
-        for before, after in _paragraphs(written, edited)
-        for wrong, right, name in _replaced(before, after, taught)
-        if not name
-    ]
+    return _edits(written, edited, taught)[1]
+
+
+def _edits(
+    written: str, edited: str, taught: Collection[str] = ()
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``replacements`` and ``reversals`` of one draft, from one diff of it."""
+    found = [change for before, after in _paragraphs(written, edited) for change in _replaced(before, after, taught)]
+    edited_text = _NOT_TEXT.sub(" ", "\n".join(_body(edited)))
+    names = [(w, r) for w, r, name in found if name and not (_case_only(w, r) and _written(w, edited_text))]
+    return names, [(wrong, right) for wrong, right, name in found if not name]
 
 
 def _paragraphs(written: str, edited: str) -> Iterator[tuple[str, str]]:
@@ -232,7 +232,14 @@ def _starts_sentence(text: str, tokens: list[_Token], index: int) -> bool:
         index -= 1
     if index == 0 or tokens[index - 1].text == _MARK:
         return True
-    return tokens[index].start in {sentence.start_char for sentence in _sentencizer()(text).sents}
+    return tokens[index].start in _sentence_starts(text)
+
+
+@lru_cache(maxsize=64)
+def _sentence_starts(text: str) -> frozenset[int]:
+    """Where spaCy's rule-based sentencizer starts the sentences of ``text`` (character
+    offsets): a paragraph is read once, not once for each change in it."""
+    return frozenset(sentence.start_char for sentence in _sentencizer()(text).sents)
 
 
 @lru_cache(maxsize=1)
@@ -592,12 +599,13 @@ class CorrectionStore:
                 lines.append(f"{path.name}: cannot read it to learn corrections: {exc}")
                 continue
             record["seen"] = seen
-            for wrong, right in dict.fromkeys(replacements(written, edited)):
+            taught = {e["right"] for e in data["corrections"] if e["scope"] == channel}
+            names, back = _edits(written, edited, taught)
+            for wrong, right in dict.fromkeys(names):
                 if [wrong, right] not in record["learned"]:
                     record["learned"].append([wrong, right])
                     lines += _add(data, Replacement(wrong, right, channel, f"draft {path.name}", _today()))
-            taught = {e["right"] for e in data["corrections"] if e["scope"] == channel}
-            for wrong, right in dict.fromkeys(reversals(written, edited, taught)):  # Barnes → barn
+            for wrong, right in dict.fromkeys(back):  # Barnes → barn
                 change = Replacement(wrong, right, channel, f"draft {path.name}", _today())
                 if undone := _undone([e for e in data["corrections"] if e["scope"] == channel], change):
                     lines += _forget(data, undone, change)
@@ -618,7 +626,7 @@ class CorrectionStore:
         removed = [Replacement(**e) for e in self._file.remove(lambda e: (e["wrong"], e["scope"]) == (wanted, scope))]
         if not removed:
             elsewhere = sorted({r.scope for r in self.learned() if r.wrong == wanted})
-            where = f"for {channel}" if channel else "for videos of no channel"
+            where = _where(channel)
             hint = (
                 "; it is learned for " + ", ".join(s or "videos of no channel" for s in elsewhere) + " (--channel URL)"
                 if elsewhere
@@ -640,7 +648,7 @@ def _add(data: dict[str, Any], new: Replacement) -> list[str]:
     """Keep ``new`` in ``data`` unless it is known; lines for the log."""
     entries = data["corrections"]
     mine = [e for e in entries if e["scope"] == new.scope]
-    where = f"for {new.scope}" if new.scope else "for videos of no channel"
+    where = _where(new.scope)
     if any(e["wrong"] == new.wrong and e["right"] == new.right for e in mine):
         return []
     undone = _undone(mine, new)
@@ -688,12 +696,17 @@ def _holds(text: str, form: str) -> bool:
 
 def _forget(data: dict[str, Any], undone: list[dict[str, Any]], change: Replacement) -> list[str]:
     """Take ``undone`` out of ``data``, as ``change`` asks; lines for the log."""
-    where = f"for {change.scope}" if change.scope else "for videos of no channel"
+    where = _where(change.scope)
     data["corrections"] = [e for e in data["corrections"] if e not in undone]
     return [
         f"forgot {e['wrong']} → {e['right']} {where}: {change.source} changes {change.wrong} back to {change.right}"
         for e in undone
     ]
+
+
+def _where(scope: str | None) -> str:
+    """How the log names a scope: "for URL", or "for videos of no channel"."""
+    return f"for {scope}" if scope else "for videos of no channel"
 
 
 def _common_word(text: str) -> bool:
