@@ -38,6 +38,10 @@ BATCH_WINDOWS = 8  # windows decoded side by side; memory is bounded by one batc
 MAX_PASSES = 4  # a window whose text stops early is decoded again from there, at most this often
 MIN_REST_SECONDS = 1.0
 REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the end of the window
+# What Linux shows when torch may see a GPU: NVIDIA's kernel driver loaded (/proc/driver/nvidia,
+# NVIDIA's driver README), WSL 2's GPU device (/dev/dxg, Microsoft's "GPU accelerated ML
+# training in WSL"), or AMD's ROCm driver (/dev/kfd: ROCm builds of torch answer as CUDA).
+LINUX_GPU_SIGNS = (Path("/proc/driver/nvidia"), Path("/dev/dxg"), Path("/dev/kfd"))
 KANA = "Japanese kana in Mandarin text: listen"
 _KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # letters: not ・, which joins names
 
@@ -455,8 +459,15 @@ def preload(
         return resolved
 
 
-def default_device() -> str:
-    """CUDA when a GPU is there (fp16, larger models are practical), else the CPU."""
+def default_device(linux_gpu_signs: Sequence[Path] = LINUX_GPU_SIGNS) -> str:
+    """CUDA when torch sees a GPU (fp16, larger models are practical), else the CPU.
+
+    On Linux, where none of ``linux_gpu_signs`` exists no CUDA device can be seen, and the
+    answer is "cpu" without importing torch: 0.9 s and about 200 MiB that faster-whisper's
+    ingest otherwise carried through its transcription for nothing (BENCHMARKS.md, issue 17).
+    """
+    if sys.platform == "linux" and not any(sign.exists() for sign in linux_gpu_signs):
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
