@@ -466,6 +466,8 @@ def profile(args: argparse.Namespace, work: Path) -> None:
     print(f"recording: {bench.seconds:.0f} s, {len(bench.reference.split())} words")
     floor, _, windows = in_process(FLOOR_SCRIPT, [str(bench.downloaded), str(bench.home / "models")], bench.env)
     print(f"encoder floor: {floor:.1f} s for {windows} windows, base, {os.cpu_count()} threads ({load()})")
+    if args.traces:
+        args.traces.mkdir(parents=True, exist_ok=True)  # py-spy does not make it, and fails at the end
     for number, (name, extra) in enumerate(
         (
             ("openai-whisper, speakers on", []),
