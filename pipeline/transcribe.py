@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from pipeline import cleanup, speech, vocabulary
 from pipeline.audio import SAMPLE_RATE, decode, is_silent, trim_heap
@@ -42,6 +44,12 @@ REST_SPEECH_FRACTION = 0.3  # a rest with less speech than this is taken as the 
 # NVIDIA's driver README), WSL 2's GPU device (/dev/dxg, Microsoft's "GPU accelerated ML
 # training in WSL"), or AMD's ROCm driver (/dev/kfd: ROCm builds of torch answer as CUDA).
 LINUX_GPU_SIGNS = (Path("/proc/driver/nvidia"), Path("/dev/dxg"), Path("/dev/kfd"))
+# One transcription's work at a time on a machine's CPU: each decodes on every core, and two at
+# once make their OpenMP threads spin against each other (GNU libgomp, in torch and in
+# CTranslate2): on 2 cores two ingests of bench/speed.py's 10-minute recording took 204 s
+# each with openai-whisper where one alone took 39 s, 139 s with faster-whisper against 32 s
+# (BENCHMARKS.md, issue 17). A file lock, so that every process of the user shares it.
+CPU_LOCK = Path(tempfile.gettempdir()) / f"draftcast-cpu-{os.getuid() if hasattr(os, 'getuid') else 0}.lock"
 KANA = "Japanese kana in Mandarin text: listen"
 _KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # letters: not ・, which joins names
 
@@ -80,6 +88,43 @@ class DecodingOptions:
             ConfigError: ``compute_type`` names no compute type.
         """
         return compute_type_for(self.engine, self.device, self.compute_type)
+
+
+class CpuTurns:
+    """Turns on the machine's CPU for one transcription's heavy work: each ``with turns():``
+    block holds ``CPU_LOCK`` (for ``device`` "cpu"; a GPU's work takes no turn). Another
+    process's block in the meantime is waited for, and the first wait is logged once.
+    Turns are taken batch by batch, never across a progress report, so a run that waits
+    for something else between batches (a Prefect slot) holds no turn meanwhile."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.waited = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self.device != "cpu":
+            yield
+            return
+        turn = FileLock(CPU_LOCK)
+        try:
+            turn.acquire(timeout=0)
+        except Timeout:
+            if not self.waited:
+                log.info(
+                    "another transcription is using this machine's CPU: waiting for its turn "
+                    "(one at a time: each uses every core, and two at once are slower than one after the other)"
+                )
+                self.waited = True
+            turn.acquire()
+        except OSError as error:  # a temporary directory this user cannot write to: no turns then
+            log.debug("no turns on the CPU: %s: %s", CPU_LOCK, error)
+            yield
+            return
+        try:
+            yield
+        finally:
+            turn.release()
 
 
 def transcribe(
@@ -142,17 +187,22 @@ def transcribe(
         options.number_type, model.origin, language,
     )  # fmt: skip
 
+    turns = CpuTurns(options.device)
+
     def decode(batch: list[Span]) -> list[list[RawSegment]]:
         """One batch of windows through the engine, with this transcription's settings."""
-        return engine.decode(
-            audio, batch, language=language, prompt=prompt, beam_size=options.beam_size, best_of=options.best_of
-        )
+        with turns():
+            return engine.decode(
+                audio, batch, language=language, prompt=prompt, beam_size=options.beam_size, best_of=options.best_of
+            )
 
     def decode_without_names(batch: list[Span]) -> list[list[RawSegment]]:
         """As ``decode``, with the script prompt alone."""
-        return engine.decode(
-            audio, batch, language=language, prompt=script_prompt, beam_size=options.beam_size, best_of=options.best_of
-        )
+        with turns():
+            return engine.decode(
+                audio, batch, language=language, prompt=script_prompt, beam_size=options.beam_size,
+                best_of=options.best_of,
+            )  # fmt: skip
 
     fingerprint = _fingerprint(model, options, language, prompt)
     raw_segments = _decode_spans(spans, decode, fine, checkpoint, fingerprint, on_progress, options.batch_windows)
@@ -562,7 +612,8 @@ def with_speakers(transcript: Transcript, samples: np.ndarray, found_speech: lis
     # 1–1.5 s a minute of speech on 2 cores (38 s for a new user's 26 minutes), after the last window: say so
     log.info("finding speaker turns in %.0f s of speech", sum(end - start for start, end in found))
     try:
-        diarization = diarize(samples, found)
+        with CpuTurns("cpu")():  # the speaker model runs on the CPU
+            diarization = diarize(samples, found)
         trim_heap()
     except SpeakersUnavailable as error:
         log.warning("no speaker turns: %s", error)

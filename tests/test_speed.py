@@ -8,6 +8,8 @@ import itertools
 import logging
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +314,42 @@ def test_the_device_is_told_without_torch_where_no_gpu_can_be_seen(tmp_path: Pat
     assert told(tmp_path / "absent", tmp_path / "dxg") == "cpu False"
     device, imported = told(tmp_path / "absent", present).split()
     assert imported == "True" and device in ("cpu", "cuda")
+
+
+def test_one_transcription_at_a_time_on_the_cpu(
+    tmp_path: Path, shared_models: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two transcriptions on one machine's CPU take turns (two at once spun against each
+    other: 204 s each where one alone took 39 s): while another process holds the CPU's
+    lock, a transcription waits, says so once, and goes on when the lock is let go."""
+    lock = tmp_path / "cpu.lock"
+    monkeypatch.setattr(transcribe, "CPU_LOCK", lock)
+    samples = audio.decode(MEDIA / "jfk.flac")
+    tiny = models.resolve_model("tiny.en", models_dir=shared_models)
+    engine = engines.load_engine("openai-whisper", tiny)
+    # another process holding the CPU's turn (the lock kept in a name: a lock collected is let go)
+    hold = f"import filelock, time\nheld = filelock.FileLock({str(lock)!r})\nheld.acquire()\nprint(1, flush=True)\n"
+    hold += "time.sleep(60)"
+    other = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None and other.stdout.readline().strip() == "1"
+    done: list[Any] = []
+    options = transcribe.DecodingOptions(language="en")
+    worker = threading.Thread(target=lambda: done.append(transcribe.transcribe(samples, tiny, options, engine=engine)))
+    with caplog.at_level(logging.INFO, logger="pipeline.transcribe"):
+        worker.start()
+        for _ in range(300):  # up to 30 s for it to reach its first batch
+            if "waiting for its turn" in caplog.text:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert "waiting for its turn" in caplog.text and not done  # nothing decoded while the other holds it
+        other.kill()
+        other.wait()
+        worker.join(120)
+    assert "ask not what your country" in done[0].text
+    assert caplog.text.count("waiting for its turn") == 1
+    monkeypatch.setattr(transcribe, "CPU_LOCK", tmp_path / "gpu.lock")
+    with transcribe.CpuTurns("cuda")():  # a GPU's work takes no turn: not even the lock's file is made
+        assert not (tmp_path / "gpu.lock").exists()
+    with transcribe.CpuTurns("cpu")():
+        assert (tmp_path / "gpu.lock").exists()
