@@ -200,9 +200,13 @@ def transcribe(
         """As ``decode``, with the script prompt alone."""
         with turns():
             return engine.decode(
-                audio, batch, language=language, prompt=script_prompt, beam_size=options.beam_size,
+                audio,
+                batch,
+                language=language,
+                prompt=script_prompt,
+                beam_size=options.beam_size,
                 best_of=options.best_of,
-            )  # fmt: skip
+            )
 
     fingerprint = _fingerprint(model, options, language, prompt)
     raw_segments = _decode_spans(spans, decode, fine, checkpoint, fingerprint, on_progress, options.batch_windows)
@@ -513,8 +517,9 @@ def default_device(linux_gpu_signs: Sequence[Path] = LINUX_GPU_SIGNS) -> str:
     """CUDA when torch sees a GPU (fp16, larger models are practical), else the CPU.
 
     On Linux, where none of ``linux_gpu_signs`` exists no CUDA device can be seen, and the
-    answer is "cpu" without importing torch: 0.9 s and about 200 MiB that faster-whisper's
-    ingest otherwise carried through its transcription for nothing (BENCHMARKS.md, issue 17).
+    answer is "cpu" without importing torch (0.9 s and about 200 MiB): an ingest's plan no
+    longer waits for it on the main thread, and faster-whisper's imports it only if spaCy's
+    NER does, at the writing step (BENCHMARKS.md, issue 17, tenth session).
     """
     if sys.platform == "linux" and not any(sign.exists() for sign in linux_gpu_signs):
         return "cpu"
