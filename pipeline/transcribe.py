@@ -48,8 +48,10 @@ LINUX_GPU_SIGNS = (Path("/proc/driver/nvidia"), Path("/dev/dxg"), Path("/dev/kfd
 # once make their OpenMP threads spin against each other (GNU libgomp, in torch and in
 # CTranslate2): on 2 cores two ingests of bench/speed.py's 10-minute recording took 204 s
 # each with openai-whisper where one alone took 39 s, 139 s with faster-whisper against 32 s
-# (BENCHMARKS.md, issue 17). A file lock, so that every process of the user shares it.
-CPU_LOCK = Path(tempfile.gettempdir()) / f"draftcast-cpu-{os.getuid() if hasattr(os, 'getuid') else 0}.lock"
+# (BENCHMARKS.md, issue 17). A file lock, so that every process of the user shares it, in a
+# folder of the user's own under the machine's temporary directory (not the home folder,
+# which may be shared by other machines): ``cpu_lock``. CPU_LOCK, when set, is used instead.
+CPU_LOCK: Path | None = None
 KANA = "Japanese kana in Mandarin text: listen"
 _KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # letters: not ・, which joins names
 
@@ -90,24 +92,44 @@ class DecodingOptions:
         return compute_type_for(self.engine, self.device, self.compute_type)
 
 
-class CpuTurns:
-    """Turns on the machine's CPU for one transcription's heavy work: each ``with turns():``
-    block holds ``CPU_LOCK`` (for ``device`` "cpu"; a GPU's work takes no turn). Another
-    process's block in the meantime is waited for, and the first wait is logged once.
-    Turns are taken batch by batch, never across a progress report, so a run that waits
-    for something else between batches (a Prefect slot) holds no turn meanwhile."""
+def cpu_lock() -> Path:
+    """The lock file transcriptions take turns on the CPU with: ``CPU_LOCK`` if set, else
+    ``draftcast-<uid>/cpu.lock`` in the temporary directory, the folder made private
+    (mode 700) and checked to be the user's own, so that no other user can hold the turn.
 
-    def __init__(self, device: str) -> None:
-        self.device = device
+    Raises:
+        OSError: no temporary directory can be written, or the folder is another user's.
+    """
+    if CPU_LOCK is not None:
+        return CPU_LOCK
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    folder = Path(tempfile.gettempdir()) / f"draftcast-{uid}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if hasattr(os, "getuid") and folder.stat().st_uid != uid:
+        raise PermissionError(f"{folder} belongs to another user")
+    return folder / "cpu.lock"
+
+
+class CpuTurns:
+    """Turns on the machine's CPU for one transcription's heavy work: each ``with
+    turns(device):`` block holds ``cpu_lock()`` when ``device`` is "cpu" (a GPU's work
+    takes no turn). Another process's block in the meantime is waited for; the first wait
+    is logged once. Turns are taken batch by batch, never across a progress report, so a
+    run that waits for something else between batches (a Prefect slot) holds no turn
+    meanwhile. Where the lock cannot be had (no writable temporary directory, a folder of
+    another user's), the work goes on without turns, with one warning."""
+
+    def __init__(self) -> None:
         self.waited = False
+        self.warned = False
 
     @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        if self.device != "cpu":
+    def __call__(self, device: str = "cpu") -> Iterator[None]:
+        if device != "cpu":
             yield
             return
-        turn = FileLock(CPU_LOCK)
         try:
+            turn = FileLock(cpu_lock())
             turn.acquire(timeout=0)
         except Timeout:
             if not self.waited:
@@ -117,8 +139,14 @@ class CpuTurns:
                 )
                 self.waited = True
             turn.acquire()
-        except OSError as error:  # a temporary directory this user cannot write to: no turns then
-            log.debug("no turns on the CPU: %s: %s", CPU_LOCK, error)
+        except OSError as error:
+            if not self.warned:
+                log.warning(
+                    "transcriptions will not take turns on this machine's CPU (%s): two at once are slower "
+                    "than one after the other",
+                    error,
+                )
+                self.warned = True
             yield
             return
         try:
@@ -136,6 +164,7 @@ def transcribe(
     found_speech: list[Span] | None = None,
     on_progress: Progress | None = None,
     engine: Engine | None = None,
+    turns: CpuTurns | None = None,
 ) -> Transcript:
     """Transcribe 16 kHz mono ``audio`` (int16 or float32, shape (samples,)); shows a
     progress bar on stderr and logs each batch.
@@ -148,6 +177,7 @@ def transcribe(
     ``found_speech``: what speech_regions(audio, merge_gap=0) gave, if already known.
     ``on_progress``: called with the share of the speech transcribed (0 to 1) after each batch.
     ``engine``: the engine to decode with (default: ``options.engine`` with ``model`` loaded).
+    ``turns``: the CPU's turns each batch takes (default: this transcription's own).
 
     Returns the ``Transcript``: segments with start and end in seconds from the start of
     ``audio`` (rounded to 10 ms), the language given or detected from the first speech,
@@ -187,18 +217,18 @@ def transcribe(
         options.number_type, model.origin, language,
     )  # fmt: skip
 
-    turns = CpuTurns(options.device)
+    turns = turns or CpuTurns()
 
     def decode(batch: list[Span]) -> list[list[RawSegment]]:
         """One batch of windows through the engine, with this transcription's settings."""
-        with turns():
+        with turns(options.device):
             return engine.decode(
                 audio, batch, language=language, prompt=prompt, beam_size=options.beam_size, best_of=options.best_of
             )
 
     def decode_without_names(batch: list[Span]) -> list[list[RawSegment]]:
         """As ``decode``, with the script prompt alone."""
-        with turns():
+        with turns(options.device):
             return engine.decode(
                 audio,
                 batch,
@@ -604,20 +634,23 @@ def transcript_ready(path: Path, *, speakers: bool) -> bool:
         return False  # unreadable: transcribe_media says so
 
 
-def with_speakers(transcript: Transcript, samples: np.ndarray, found_speech: list[Span] | None) -> Transcript:
+def with_speakers(
+    transcript: Transcript, samples: np.ndarray, found_speech: list[Span] | None, turns: CpuTurns | None = None
+) -> Transcript:
     """``transcript`` with its speaker turns (pipeline/speakers.py): each segment labelled
     with who speaks in it, the voices kept, ``diarized`` set. ``samples``: the recording
     it was transcribed from (16 kHz mono, int16 or float32); ``found_speech``: its speech,
-    as ``speech.speech_regions(samples, merge_gap=0)`` gave it (None: looked for now).
-    When speaker turns cannot be found on this machine, the transcript is returned without
-    them and ``speakers_note`` says why and what to do (the ingest goes on)."""
+    as ``speech.speech_regions(samples, merge_gap=0)`` gave it (None: looked for now);
+    ``turns``: the CPU's turns it takes (default: its own). When speaker turns cannot be
+    found on this machine, the transcript is returned without them and ``speakers_note``
+    says why and what to do (the ingest goes on)."""
     if not transcript.segments:
         return transcript
     found = found_speech if found_speech is not None else speech.speech_regions(samples, merge_gap=0.0)
     # 1–1.5 s a minute of speech on 2 cores (38 s for a new user's 26 minutes), after the last window: say so
     log.info("finding speaker turns in %.0f s of speech", sum(end - start for start, end in found))
     try:
-        with CpuTurns("cpu")():  # the speaker model runs on the CPU
+        with (turns or CpuTurns())("cpu"):  # the speaker model runs on the CPU
             diarization = diarize(samples, found)
         trim_heap()
     except SpeakersUnavailable as error:
@@ -678,6 +711,7 @@ def transcribe_media(
     """
     path = transcript_path(work_dir, model.name, options)
     remove_stale_temps(work_dir)
+    turns = CpuTurns()  # one for the transcription and its speaker turns: a wait is told once
     wants_speech = options.vad or speakers
     if not path.exists():
         if media is None:
@@ -692,11 +726,12 @@ def transcribe_media(
             checkpoint=partial,
             found_speech=prepared.found_speech,
             on_progress=on_progress,
+            turns=turns,
         )
         if speakers:
             # Saved first: a run killed while it looks for speakers resumes with that alone.
             _save(transcript, path)
-            transcript = with_speakers(transcript, prepared.samples, prepared.found_speech)
+            transcript = with_speakers(transcript, prepared.samples, prepared.found_speech, turns)
         _save(transcript, path)
         partial.unlink(missing_ok=True)
     else:
@@ -706,7 +741,7 @@ def transcribe_media(
             log.info("looking for speaker turns in the transcript made before")
             if prepared is None or not prepared.is_of(media, vad=True):
                 prepared = prepare_audio(media, vad=True)
-            transcript = with_speakers(transcript, prepared.samples, prepared.found_speech)
+            transcript = with_speakers(transcript, prepared.samples, prepared.found_speech, turns)
             _save(transcript, path)
         elif not speakers and (transcript.diarized or transcript.speakers_note):
             transcript = without_speakers(transcript)

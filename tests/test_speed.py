@@ -8,6 +8,7 @@ import itertools
 import logging
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -349,7 +350,28 @@ def test_one_transcription_at_a_time_on_the_cpu(
     assert "ask not what your country" in done[0].text
     assert caplog.text.count("waiting for its turn") == 1
     monkeypatch.setattr(transcribe, "CPU_LOCK", tmp_path / "gpu.lock")
-    with transcribe.CpuTurns("cuda")():  # a GPU's work takes no turn: not even the lock's file is made
+    with transcribe.CpuTurns()("cuda"):  # a GPU's work takes no turn: not even the lock's file is made
         assert not (tmp_path / "gpu.lock").exists()
-    with transcribe.CpuTurns("cpu")():
+    with transcribe.CpuTurns()("cpu"):
         assert (tmp_path / "gpu.lock").exists()
+
+
+def test_the_cpu_lock_is_the_users_own_and_its_absence_is_no_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The lock lives in a folder of the user's own (mode 700) under the temporary
+    directory, found when it is first needed (not on import: without any temporary
+    directory, importing draftcast failed); where it cannot be had, the work goes on
+    without turns, with one warning (a lock silently off made two ingests 173 s each)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    lock = transcribe.cpu_lock()
+    assert lock.parent.parent == tmp_path and lock.parent.stat().st_mode & 0o777 == 0o700
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))  # no such directory
+    turns = transcribe.CpuTurns()
+    ran = 0
+    with caplog.at_level(logging.WARNING, logger="pipeline.transcribe"):
+        for _ in range(2):
+            with turns("cpu"):
+                ran += 1
+    assert ran == 2
+    assert caplog.text.count("will not take turns on this machine's CPU") == 1 and "gone" in caplog.text
