@@ -202,7 +202,7 @@ def _replaced(before: str, after: str, taught: Collection[str] = ()) -> list[tup
     for (i1, i2, j1, j2), replaced in changes:
         wrong, right = _side(before, old[i1:i2]), _side(after, new[j1:j2])
         starts = bool(wrong and right) and _starts_sentence(before, old, i1)
-        if starts and new[j1].text != old[i1].text == new[j1].text[:1].lower() + new[j1].text[1:]:
+        if starts and new[j1].text != old[i1].text == _uncapitalised(new[j1].text):
             # the first word's new capital is the sentence's: the words after it are judged alone
             wrong, right, starts = _side(before, old[i1 + 1 : i2]), _side(after, new[j1 + 1 : j2]), False
         if not (replaced and wrong and right and wrong != right):
@@ -215,6 +215,11 @@ def _replaced(before: str, after: str, taught: Collection[str] = ()) -> list[tup
         if name or any(_holds(wrong, form) for form in taught):
             found.append((wrong, right, name))
     return found
+
+
+def _uncapitalised(text: str) -> str:
+    """``text`` with its first letter in lower case (a sentence's capital taken off)."""
+    return text[:1].lower() + text[1:]
 
 
 def _case_only(wrong: str, right: str) -> bool:
@@ -303,7 +308,7 @@ def _name_like(right: str, wrong: str, *, sentence_start: bool = False) -> bool:
     if _stop_words(wrong):  # and → AMD, us → USA would change every "and", every "us"
         return False
     if sentence_start:
-        right = right[:1].lower() + right[1:]
+        right = _uncapitalised(right)
     kept = set(_WORD.findall(wrong))
     written = [word for word in _WORD.findall(right) if word not in kept]
     # a number alone is a fact corrected (20 → 25), not a name misheard; a model's is (H100)
@@ -675,16 +680,12 @@ def _undone(entries: list[dict[str, Any]], change: Replacement) -> list[dict[str
     undoes ``因为打`` → ``英伟达``): its wrong side with the correction's right form, a whole
     word outside Chinese (``Intelligence`` → ``intelligence`` does not undo ``intel`` →
     ``Intel``), put back is its right side."""
-
-    def uncapitalised(text: str) -> str:
-        return text[:1].lower() + text[1:]
-
     found = []
     for entry in entries:
         if change.right == change.wrong or not _holds(change.wrong, entry["right"]):
             continue
         back = change.wrong.replace(entry["right"], entry["wrong"], 1)
-        if back == change.right or uncapitalised(back) == uncapitalised(change.right):
+        if back == change.right or _uncapitalised(back) == _uncapitalised(change.right):
             found.append(entry)
     return found
 

@@ -57,6 +57,11 @@ class DraftRecord:
     inputs: str = ""  # sha256 of what it was composed from (plan.draft_inputs); '' when not known
 
 
+def _lock_of(path: Path) -> FileLock:
+    """The lock of the file at ``path``: ``<name>.lock`` beside it."""
+    return FileLock(path.with_name(path.name + ".lock"))
+
+
 class DraftStore:
     """Which draft draftcast wrote for which video, in which output dir: the SQLite file at
     ``path`` (WAL; its folder is made if missing). SQLite's own errors (a database locked
@@ -68,7 +73,7 @@ class DraftStore:
         # Made or brought up to date by one process at a time: two workers opening a store
         # made before a column both added it, and the second failed (duplicate column
         # name); two switching a new file to WAL at once, one was told "database is locked".
-        with FileLock(path.with_name(path.name + ".lock")), closing(self._connect()) as db, db:
+        with _lock_of(path), closing(self._connect()) as db, db:
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # set once: it stays with the file
                 db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
@@ -185,7 +190,7 @@ class JsonFile:
         """
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with FileLock(self.path.with_name(self.path.name + ".lock")):
+            with _lock_of(self.path):
                 data = self.read()
                 before = json.dumps(data, ensure_ascii=False, indent=1)
                 result = change(data)

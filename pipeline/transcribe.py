@@ -122,6 +122,7 @@ class CpuTurns:
     def __init__(self) -> None:
         self.waited = False
         self.warned = False
+        self.turn: FileLock | None = None  # made at the first turn, then taken again each batch
 
     @contextlib.contextmanager
     def __call__(self, device: str = "cpu") -> Iterator[None]:
@@ -129,7 +130,7 @@ class CpuTurns:
             yield
             return
         try:
-            turn = FileLock(cpu_lock())
+            turn = self.turn = self.turn or FileLock(cpu_lock())
             turn.acquire(timeout=0)
         except Timeout:
             if not self.waited:
