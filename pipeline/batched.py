@@ -53,6 +53,11 @@ DECODED_ROOM = 32  # positions a decoded tokens' cache grows by when full
 # token for token, as float32, a little faster (BENCHMARKS.md, issue 17).
 AUDIO_CACHE_DTYPE = "float16"
 FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+# The screen of a step's logits (VocabularyScreen): the text tokens per row whose logits are
+# computed again in float32 after the bfloat16 product picked them.
+SCREENED_CANDIDATES = 32
+BFLOAT16_ROUNDOFF = 2.0**-8  # unit roundoff of bfloat16's 8-bit significand (round to nearest)
+FLOAT32_ROUNDOFF = 2.0**-24
 
 
 def share_audio_across_beams(model: Any) -> None:
@@ -78,19 +83,26 @@ def _grouped(forward: Any) -> Any:
     return grouped_forward
 
 
-def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
+def decode_batch(model: Any, mel: Any, options: Any, screen_logits: bool = False) -> list[Any]:
     """whisper's ``decode`` for a batch of log-mel windows (n, n_mels, 3000), beams allowed.
 
     ``mel``: a tensor on the model's device (``window_mels``); ``options``: a
-    ``whisper.DecodingOptions`` with its language set. Returns one ``DecodingResult`` per
-    window, in order, each the best of its beams by whisper's own sequence ranker."""
+    ``whisper.DecodingOptions`` with its language set; ``screen_logits``: a beam search's
+    logits through a ``VocabularyScreen`` (a float32 model on a CPU that multiplies
+    bfloat16 natively). Returns one ``DecodingResult`` per window, in order, each the best
+    of its beams by whisper's own sequence ranker."""
     import torch
-    from whisper.decoding import BeamSearchDecoder, DecodingResult, DecodingTask
+    from whisper.decoding import BeamSearchDecoder, DecodingResult, DecodingTask, SuppressTokens
 
     share_audio_across_beams(model)  # for whisper's own decoding of a failed window
     n_audio = mel.shape[0]
     task = DecodingTask(model, options)
-    task.inference = task.decoder.inference = BatchInference(model, task.n_group)  # beam search reorders through it
+    screen = None
+    if screen_logits and isinstance(task.decoder, BeamSearchDecoder):
+        suppressed = [token for f in task.logit_filters if isinstance(f, SuppressTokens) for token in f.suppress_tokens]
+        screen = VocabularyScreen(model.decoder, task.tokenizer.eot, suppressed, task.decoder.beam_size + 1)
+    # beam search reorders the caches through it
+    task.inference = task.decoder.inference = BatchInference(model, task.n_group, screen)
     task.decoder.reset()
     with torch.no_grad():
         # one window at a time through the encoder: as fast on a CPU as all at once, and
@@ -124,6 +136,93 @@ def decode_batch(model: Any, mel: Any, options: Any) -> list[Any]:
             )
         )
     return results
+
+
+class VocabularyScreen:
+    """A decoding step's logits over the vocabulary, the text tokens' product with the token
+    embedding taken in bfloat16 first, then in float32 for the few that can be chosen.
+
+    A step's logits are (rows, 512) × (512, 51,865) for base: a quarter of the decoder's
+    time on 2 cores in float32, reading 106 MB of weights a step. In bfloat16 the product
+    reads half of that, and runs natively on a CPU with AMX or AVX512-BF16. Beam search
+    only ever takes a row's best ``beam_size + 1`` tokens, so the bfloat16 logits are a
+    screen: for each row the SCREENED_CANDIDATES best text tokens by it (the tokens the
+    task always suppresses left out), and every token from end-of-text on (the timestamps,
+    whose sum the timestamp rules weigh against the best text token), are computed again
+    in float32 from the float32 weights. Where the ``needed``-th best of those text logits
+    does not beat the highest float32 value the best one left could stand for
+    (``highest``), every text token that could is computed in float32 too (a row
+    "widened"). So the tokens beam search can pick, and the timestamp rules' choice, come
+    from float32 logits; only the log-softmax's normaliser sums the other 50,000 text
+    tokens' bfloat16 values. On the held-out recording of bench/speed.py the logits took
+    3.1 s against 5.0 s in float32, 11% of the rows were widened, and nine recordings
+    (English and Mandarin) came out the same, text and times, as in float32
+    (BENCHMARKS.md, issue 17).
+
+    ``decoder``: whisper's ``TextDecoder`` in float32; ``text_tokens``: the tokens before
+    end-of-text (50,257 for the multilingual tokenizers); ``suppressed``: token ids the
+    task's filters always set to minus infinity; ``needed``: the tokens a row's choice
+    reads (beam size + 1, whisper's ``BeamSearchDecoder``). The bfloat16 copy of the text
+    tokens' embedding (51 MB for base) is made once per decoder.
+    """
+
+    def __init__(self, decoder: Any, text_tokens: int, suppressed: list[int], needed: int) -> None:
+        import torch
+
+        weight = decoder.token_embedding.weight
+        if getattr(decoder, "screen_weight", None) is None or decoder.screen_weight.shape[0] != text_tokens:
+            with torch.no_grad():
+                decoder.screen_weight = weight[:text_tokens].to(torch.bfloat16)
+                decoder.screen_norm = float(weight[:text_tokens].norm(dim=1).max())
+        self.weight, self.text_tokens, self.needed = weight, text_tokens, needed
+        self.screen, self.largest_norm = decoder.screen_weight, decoder.screen_norm
+        self.suppressed = [token for token in suppressed if 0 <= token < text_tokens]
+        self.rows = self.widened = 0  # rows screened, and of them rows that needed more in float32
+
+    def logits(self, x: Any) -> Any:
+        """Float32 logits (rows, n_vocab) for ``x`` (rows, width), the decoder's output after
+        its last layer norm: as described above, the suppressed text tokens already at
+        minus infinity (their filter sets them so anyway)."""
+        import torch
+
+        text = self.text_tokens
+        logits = torch.empty(x.shape[0], self.weight.shape[0], dtype=x.dtype, device=x.device)
+        screened = logits[:, :text]
+        screened.copy_(torch.nn.functional.linear(x.to(self.screen.dtype), self.screen))
+        screened[:, self.suppressed] = float("-inf")
+        best = screened.topk(SCREENED_CANDIDATES + 1, dim=-1)  # sorted: the last is the best left
+        candidates, rest = best.indices[:, :-1], best.values[:, -1]  # (rows, candidates), (rows,)
+        exact = torch.bmm(self.weight[candidates], x[:, :, None])[..., 0]
+        screened.scatter_(1, candidates, exact)
+        logits[:, text:] = x @ self.weight[text:].T
+        needed = exact.topk(min(self.needed, exact.shape[1]), dim=-1).values[:, -1]
+        products = self.products_bound(x)
+        unsure = (needed <= self.highest(rest, products)).nonzero()[:, 0].tolist()
+        for row in unsure:  # every token that could still be among the best: float32 too
+            close = (self.highest(screened[row], products[row]) >= needed[row]).nonzero()[:, 0]
+            screened[row, close] = self.weight[close] @ x[row]
+        self.rows += x.shape[0]
+        self.widened += len(unsure)
+        return logits
+
+    def products_bound(self, x: Any) -> Any:
+        """How far the float32 sum of a text token's bfloat16 products can be from its
+        float32 logit, per row of ``x`` (rows, width): both factors rounded to bfloat16
+        (relative error 2u + u² a product), the sum in float32 (n u32 of the sum of the
+        products' magnitudes), that sum bounded by ||x|| ||w|| (Cauchy-Schwarz) with the
+        largest row norm of the text tokens' embedding. Higham, Accuracy and Stability of
+        Numerical Algorithms (2002), §2.2 and §3.1."""
+        u = BFLOAT16_ROUNDOFF
+        per_product = 2 * u + u**2 + x.shape[-1] * FLOAT32_ROUNDOFF * (1 + u) ** 2
+        return per_product * x.norm(dim=-1) * self.largest_norm
+
+    @staticmethod
+    def highest(screened: Any, products: Any) -> Any:
+        """The highest float32 logit a bfloat16 one (``screened``) can stand for: that sum's
+        rounding to bfloat16 (u/(1 - u) of it) and ``products_bound`` added. Rises with
+        ``screened``, so the best logit left in bfloat16 bounds every one left."""
+        u = BFLOAT16_ROUNDOFF
+        return screened + screened.abs() * (u / (1 - u)) + products
 
 
 def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]], list[list[float]], list[float]]:
@@ -228,8 +327,8 @@ class BatchInference:
     order of operations but for the self-attention's softmax, taken over the two caches
     side by side, and the cross-attention's keys and values rounded to float16."""
 
-    def __init__(self, model: Any, group: int) -> None:
-        self.model, self.group = model, group
+    def __init__(self, model: Any, group: int, screen: VocabularyScreen | None = None) -> None:
+        self.model, self.group, self.screen = model, group, screen
         self.audio: list[tuple[Any, Any]] = []  # per block: cross-attention keys, values
         self.initial: list[tuple[Any, Any]] = []  # per block: the initial tokens' keys, values
         # per block: the decoded tokens' keys and values, a row a beam, in buffers of room for
@@ -295,6 +394,8 @@ class BatchInference:
             x = x + _cross_attention(block.cross_attn, block.cross_attn_ln(x), *self.audio[index])
             x = x + block.mlp(block.mlp_ln(x))
         self.length += 1
+        if self.screen is not None:
+            return self.screen.logits(decoder.ln(x)[:, -1])
         return vocabulary_logits(decoder, decoder.ln(x))[:, -1]
 
     def _make_room(self, rows: int, heads: int, width: int, dtype: Any) -> None:
@@ -460,6 +561,7 @@ def decode_windows(
     options: Any,
     sample_rate: int,
     best_of: int | None = 5,
+    screen_logits: bool = False,
 ) -> list[list[dict[str, Any]]]:
     """The segments of each span (seconds of ``samples``), the spans decoded side by side.
 
@@ -468,7 +570,8 @@ def decode_windows(
     gives no segments.
 
     ``samples``: mono, int16 or float32, shape (samples,), at ``sample_rate`` (16 kHz, what
-    whisper's log-mel expects); ``spans``: (start, end) seconds, each at most 30 s.
+    whisper's log-mel expects); ``spans``: (start, end) seconds, each at most 30 s;
+    ``screen_logits``: as ``decode_batch``.
     Returns per span a list of segment dicts: start and end in seconds of the recording,
     text, avg_logprob, no_speech_prob, compression_ratio, temperature."""
     import dataclasses
@@ -480,7 +583,8 @@ def decode_windows(
     )
     mel = window_mels(model, samples, spans, sample_rate)
     found = []
-    for row, ((start, end), result) in enumerate(zip(spans, decode_batch(model, mel, options), strict=True)):
+    results = decode_batch(model, mel, options, screen_logits)
+    for row, ((start, end), result) in enumerate(zip(spans, results, strict=True)):
         for temperature in FALLBACK_TEMPERATURES:
             if not failed(result):
                 break

@@ -16,8 +16,10 @@ class EngineName(StrEnum):
 class ComputeType(StrEnum):
     """The number type of the model's weights (CTranslate2's ``compute_type`` names)."""
 
-    AUTO = "auto"  # openai-whisper: float32; faster-whisper: int8 on a CPU; float16 on a GPU
-    FLOAT32 = "float32"
+    # openai-whisper: float32 (logits screened in bfloat16 where the CPU has it: pipeline/batched.py);
+    # faster-whisper: int8 on a CPU; float16 on a GPU
+    AUTO = "auto"
+    FLOAT32 = "float32"  # openai-whisper: every product in float32
     BFLOAT16 = "bfloat16"  # openai-whisper's products in bfloat16 (pipeline/engines.py: faster on AMX, less accurate)
     INT8 = "int8"  # linear layers' weights in 8 bits (pipeline/engines.py: faster, less accurate)
 

@@ -2,7 +2,8 @@
 turns windows of audio into raw segments. Two engines run the same offline weights:
 
 - ``openai-whisper``: whisper's own beam search, driven over a batch of windows at once
-  (pipeline/batched.py), float32, or when asked its products in bfloat16
+  (pipeline/batched.py), float32 (by default its logits screened in bfloat16 where the
+  CPU has it: ``batched.VocabularyScreen``), or when asked its products in bfloat16
   (``use_bfloat16``) or its linear layers in int8 (``quantize_int8``);
 - ``faster-whisper``: CTranslate2 (int8 on a CPU, float16 on a GPU, unless asked
   otherwise) through its BatchedInferencePipeline.
@@ -266,7 +267,11 @@ class OpenAIWhisper:
         # silero and other libraries set one thread process-wide; decoding wants them all
         torch.set_num_threads(os.cpu_count() or 1)
         self.model, self.device = model, device
-        self.whisper = load_whisper_model(model.path, device, compute_type_for(self.name, device, compute_type))
+        chosen = compute_type_for(self.name, device, compute_type)
+        self.whisper = load_whisper_model(model.path, device, chosen)
+        # float32 by default: its logits screened in bfloat16 where the CPU has it (the same
+        # choices, a step's vocabulary product a third as long); asked for, plain float32
+        self.screen_logits = compute_type == ComputeType.AUTO and device == "cpu" and native_bfloat16()
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:
         """As ``Engine.detect_language``: whisper's own detection on the log-mel of the 30 s."""
@@ -288,7 +293,7 @@ class OpenAIWhisper:
         best_of: int | None,
     ) -> list[list[RawSegment]]:
         """As ``Engine.decode``: all ``windows`` at once through ``batched.decode_windows``
-        (fp16 on CUDA only)."""
+        (fp16 on CUDA only; the logits screened in bfloat16 where ``screen_logits``)."""
         import whisper
 
         from pipeline import batched
@@ -296,7 +301,9 @@ class OpenAIWhisper:
         options = whisper.DecodingOptions(
             language=language, beam_size=beam_size, fp16=self.device == "cuda", prompt=prompt
         )
-        return batched.decode_windows(self.whisper, audio, windows, options, SAMPLE_RATE, best_of)
+        return batched.decode_windows(
+            self.whisper, audio, windows, options, SAMPLE_RATE, best_of, screen_logits=self.screen_logits
+        )
 
 
 class FasterWhisper:

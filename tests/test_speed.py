@@ -216,6 +216,58 @@ def test_bfloat16_products_decode_the_same_speech_in_half_the_weights(shared_mod
     assert max(probabilities[0], key=probabilities[0].get) == "en"
 
 
+def test_logits_screened_in_bfloat16_choose_the_tokens_float32_chooses(shared_models: Path) -> None:
+    """The screen's bound holds for every token of real decoder states (most rows need no
+    more than its 32 candidates) and of random ones (flat logits, rows widened until the
+    best tokens are float32's); decoding with the screen gives whisper's tokens."""
+    import torch
+    import whisper
+
+    model = engines.load_whisper_model(models.resolve_model("base", models_dir=shared_models).path)
+    decoder, weight = model.decoder, model.decoder.token_embedding.weight
+    tokenizer = whisper.tokenizer.get_tokenizer(True, num_languages=model.num_languages, language="en")
+    samples = audio.decode(MEDIA / "jfk.flac")
+    mel = batched.window_mels(model, samples, [(0.0, len(samples) / SAMPLE_RATE)], SAMPLE_RATE)
+    text = tokenizer.encode(" And so my fellow Americans, ask not what your country can do for you")
+    with torch.no_grad():
+        tokens = torch.tensor([[*tokenizer.sot_sequence, tokenizer.timestamp_begin, *text]])
+        real = decoder.ln(batched._hidden(decoder, tokens, model.embed_audio(mel), None))[0]  # (positions, 512)
+        flat = decoder.ln(torch.randn(12, 512, generator=torch.Generator().manual_seed(0)))
+        suppressed = [220, 50256, *range(0, 50257, 997)]
+        for states, some_widened in ((real, False), (flat, True)):
+            screen = batched.VocabularyScreen(decoder, tokenizer.eot, suppressed, 6)
+            screened = screen.logits(states)
+            exact = states @ weight.T
+            exact[:, suppressed] = float("-inf")
+            best = exact.topk(6, dim=-1)
+            assert torch.equal(screened.topk(6, dim=-1).indices, best.indices)
+            torch.testing.assert_close(screened.gather(1, best.indices), best.values, atol=1e-4, rtol=0)
+            torch.testing.assert_close(screened[:, tokenizer.eot :], exact[:, tokenizer.eot :], atol=1e-4, rtol=0)
+            assert screen.rows == len(states)
+            assert screen.widened > 0 if some_widened else screen.widened < len(states) / 2
+            rounded = torch.nn.functional.linear(states.bfloat16(), decoder.screen_weight).float()
+            bound = screen.highest(rounded, screen.products_bound(states)[:, None])
+            assert (exact[:, : tokenizer.eot] <= bound).all()  # the bound holds for every text token
+            assert (rounded - exact[:, : tokenizer.eot]).abs().max() > 1e-3  # and bfloat16 alone is not float32
+        clips = [samples, audio.decode(MEDIA / "librispeech-1995-1837-0001.wav")]
+        mel = torch.cat([batched.window_mels(model, c, [(0.0, len(c) / SAMPLE_RATE)], SAMPLE_RATE) for c in clips])
+        options = whisper.DecodingOptions(language="en", fp16=False, beam_size=5, prompt="Kennedy, Nvidia, Lisa Su")
+        plain, screened = (batched.decode_batch(model, mel, options, screen_logits=s) for s in (False, True))
+    assert [r.tokens for r in screened] == [r.tokens for r in plain]
+    assert [round(r.avg_logprob, 3) for r in screened] == [round(r.avg_logprob, 3) for r in plain]
+    assert "ask not what your country can do for you" in plain[0].text
+
+
+def test_logits_are_screened_by_default_only_where_the_cpu_multiplies_bfloat16(
+    monkeypatch: pytest.MonkeyPatch, shared_models: Path
+) -> None:
+    resolved = models.resolve_model("tiny.en", models_dir=shared_models)
+    for native in (True, False):
+        monkeypatch.setattr(engines, "native_bfloat16", lambda native=native: native)
+        assert engines.OpenAIWhisper(resolved, "cpu", "auto").screen_logits is native
+        assert engines.OpenAIWhisper(resolved, "cpu", "float32").screen_logits is False  # asked for: float32 only
+
+
 def test_bfloat16_is_asked_for_and_said_to_be_slow_where_the_cpu_emulates_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, shared_models: Path
 ) -> None:
