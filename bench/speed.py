@@ -14,6 +14,8 @@ times each (every one in its own process, so peak RSS is its own):
          speaker turns on (the default), on a channel whose `vocabulary` lists NAMES (a
          blog's names fill whisper's prompt; none of them is said); (b-nospk) with
          `--no-speakers`;
+  (b-f32-nospk) `--no-speakers` with DRAFTCAST_COMPUTE_TYPE=float32: every product in float32,
+         the logits not screened in bfloat16 (pipeline/batched.py: VocabularyScreen);
   (b-int8) the same with DRAFTCAST_COMPUTE_TYPE=int8, and (b-int8-nospk) with `--no-speakers`;
   (b-bf16) the same with DRAFTCAST_COMPUTE_TYPE=bfloat16, and (b-bf16-nospk) with `--no-speakers`;
   (b-fw) the same with `--engine faster-whisper`, and (b-fw-nospk) with `--no-speakers`;
@@ -63,6 +65,7 @@ from pipeline.audio import ffmpeg_executable
 from tests.conftest import Site, _QuietHandler, _QuietServer, make_video
 
 BIN = Path(sys.executable).parent
+FLOAT32 = {"DRAFTCAST_COMPUTE_TYPE": "float32"}  # no bfloat16 screen of the logits (pipeline/batched.py)
 INT8 = {"DRAFTCAST_COMPUTE_TYPE": "int8"}  # openai-whisper's linear layers in int8 (pipeline/engines.py)
 BFLOAT16 = {"DRAFTCAST_COMPUTE_TYPE": "bfloat16"}  # openai-whisper's products in bfloat16 (pipeline/engines.py)
 REPO = Path(__file__).resolve().parent.parent
@@ -319,6 +322,9 @@ class Bench:
             "a naive: yt-dlp + whisper CLI (beam 5)": self.naive,
             "b draftcast ingest (openai-whisper)": lambda: self.draftcast([]),
             "b-nospk draftcast ingest --no-speakers": lambda: self.draftcast(["--no-speakers"]),
+            "b-f32-nospk draftcast ingest --no-speakers, DRAFTCAST_COMPUTE_TYPE=float32": lambda: self.draftcast(
+                ["--no-speakers"], env=FLOAT32
+            ),
             "b-int8 draftcast ingest, DRAFTCAST_COMPUTE_TYPE=int8": lambda: self.draftcast([], env=INT8),
             "b-int8-nospk draftcast ingest --no-speakers, DRAFTCAST_COMPUTE_TYPE=int8": lambda: self.draftcast(
                 ["--no-speakers"], env=INT8
@@ -390,6 +396,8 @@ def speed(args: argparse.Namespace, work: Path) -> None:
     for label, top, bottom, target in (  # issue 17's targets
         ("b/a (speaker turns on)", "b", "a", "≤ 0.25"),
         ("b-nospk/a", "b-nospk", "a", "≤ 0.20"),
+        ("b-f32-nospk/a (float32, no screen)", "b-f32-nospk", "a", "≤ 0.20"),
+        ("b-nospk/b-f32-nospk (the screen)", "b-nospk", "b-f32-nospk", ""),
         ("b-int8/a (speaker turns on)", "b-int8", "a", "≤ 0.25"),
         ("b-int8-nospk/a", "b-int8-nospk", "a", "≤ 0.20"),
         ("b-bf16/a (speaker turns on)", "b-bf16", "a", "≤ 0.25"),
@@ -496,7 +504,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--skip-vad", action="store_true")
     parser.add_argument(
-        "--only", help="runs to measure, by their letters: a,b,b-nospk,b-int8,b-int8-nospk,b-fw,b-fw-nospk,c,c-beam5,d"
+        "--only",
+        help="runs to measure, by their letters: a,b,b-nospk,b-f32-nospk,b-int8,b-int8-nospk,b-fw,b-fw-nospk,"
+        "c,c-beam5,d",
     )
     parser.add_argument(
         "--held-out", action="store_true", help="the held-out recording (another text, other voices), to check accuracy"
