@@ -216,6 +216,41 @@ def test_bfloat16_products_decode_the_same_speech_in_half_the_weights(shared_mod
     assert max(probabilities[0], key=probabilities[0].get) == "en"
 
 
+def test_the_beam_update_keeps_what_whispers_own_keeps() -> None:
+    """3 windows × 5 beams over 12 steps of random logits, end-of-text often among the best
+    and tied tokens: batched._beam_update and whisper's BeamSearchDecoder.update keep the
+    same beams, scores, reorders and finished sequences, in the same order."""
+    import torch
+    from whisper.decoding import BeamSearchDecoder
+
+    class Reorders:  # stands for BatchInference: the reorders an update asks for
+        def __init__(self) -> None:
+            self.asked: list[list[int]] = []
+
+        def rearrange_kv_cache(self, sources: list[int]) -> None:
+            self.asked.append(list(sources))
+
+    generator = torch.Generator().manual_seed(0)
+    vocabulary, eot, beams, windows = 60, 50, 5, 3
+    theirs, ours = BeamSearchDecoder(beams, eot, Reorders()), BeamSearchDecoder(beams, eot, Reorders())
+    for decoder in (theirs, ours):
+        decoder.finished_sequences = [{} for _ in range(windows)]
+    tokens = [torch.full((windows * beams, 3), 7) for _ in range(2)]  # the first step: every beam the same
+    sums = [torch.zeros(windows * beams) for _ in range(2)]
+    for _ in range(12):
+        logits = torch.randn(windows * beams, vocabulary, generator=generator) * 3
+        logits[:, eot] += 2.5
+        logits[:, 20:24] = logits[:, 20:21] + 4  # four tokens tied near the top
+        theirs_out = theirs.update(tokens[0], logits.clone(), sums[0])
+        ours_out = batched._beam_update(ours, tokens[1], logits.clone(), sums[1])
+        assert torch.equal(theirs_out[0], ours_out[0]) and theirs_out[1] == ours_out[1]
+        assert torch.equal(sums[0], sums[1])
+        tokens = [theirs_out[0], ours_out[0]]
+    assert theirs.inference.asked == ours.inference.asked
+    assert [list(f.items()) for f in theirs.finished_sequences] == [list(f.items()) for f in ours.finished_sequences]
+    assert sorted(len(f) for f in ours.finished_sequences) == [3, 4, 5]  # end-of-text taken, one window full
+
+
 def test_logits_screened_in_bfloat16_choose_the_tokens_float32_chooses(shared_models: Path) -> None:
     """The screen's bound holds for every token of real decoder states (most rows need no
     more than its 32 candidates) and of random ones (flat logits, rows widened until the
