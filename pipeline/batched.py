@@ -36,7 +36,9 @@ the text was the same, token for token, on every recording it was measured on.
 
 from __future__ import annotations
 
+import functools
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -242,9 +244,10 @@ def _beam_search(task: Any, features: Any, tokens: Any) -> tuple[list[list[Any]]
     active = list(range(n_audio))  # the windows still in the batch, in row order
     last_rows: list[tuple[Any, Any]] = [(None, None)] * n_audio  # tokens, sum_logprobs per window
     no_speech_probs = [float("nan")] * tokens.shape[0]
+    update = functools.partial(_beam_update, decoder)
     try:
         for step in range(task.sample_len):
-            tokens, done, at_sot = _step(task, step, tokens, features, sum_logprobs)
+            tokens, done, at_sot = _step(task, step, tokens, features, sum_logprobs, update)
             no_speech_probs = at_sot or no_speech_probs
             if done:
                 break
@@ -283,7 +286,7 @@ def _sample(task: Any, features: Any, tokens: Any) -> tuple[Any, Any, list[float
     no_speech_probs = [float("nan")] * tokens.shape[0]
     try:
         for step in range(task.sample_len):
-            tokens, done, at_sot = _step(task, step, tokens, features, sum_logprobs)
+            tokens, done, at_sot = _step(task, step, tokens, features, sum_logprobs, task.decoder.update)
             no_speech_probs = at_sot or no_speech_probs
             if done:
                 break
@@ -292,15 +295,16 @@ def _sample(task: Any, features: Any, tokens: Any) -> tuple[Any, Any, list[float
     return tokens, sum_logprobs, no_speech_probs
 
 
-def _step(task: Any, step: int, tokens: Any, features: Any, sum_logprobs: Any) -> tuple[Any, bool, list[float] | None]:
+def _step(
+    task: Any, step: int, tokens: Any, features: Any, sum_logprobs: Any, update: Callable[..., tuple[Any, bool]]
+) -> tuple[Any, bool, list[float] | None]:
     """One decoding step, as whisper's ``DecodingTask._main_loop`` takes it: the logits at
     each row's last token (``task.inference``, a ``BatchInference``), the task's logit
-    filters, then the decoder's choice (``sum_logprobs`` updated in place). Returns the
+    filters, then the decoder's choice through ``update`` (tokens, logits, sum_logprobs:
+    the decoder's ``update`` or ``_beam_update``; ``sum_logprobs`` updated in place). Returns the
     tokens, whether decoding is done (every row ended, or the context is full), and at
     the first step each row's no-speech probability (None after it, or for a tokenizer
     without the token)."""
-    from whisper.decoding import BeamSearchDecoder
-
     at_sot = None
     if step:
         logits = task.inference.logits(tokens)
@@ -310,10 +314,7 @@ def _step(task: Any, step: int, tokens: Any, features: Any, sum_logprobs: Any) -
             at_sot = first.float().softmax(dim=-1)[:, task.tokenizer.no_speech].tolist()
     for logit_filter in task.logit_filters:
         logit_filter.apply(logits, tokens)
-    if isinstance(task.decoder, BeamSearchDecoder):
-        tokens, completed = _beam_update(task.decoder, tokens, logits, sum_logprobs)
-    else:
-        tokens, completed = task.decoder.update(tokens, logits, sum_logprobs)
+    tokens, completed = update(tokens, logits, sum_logprobs)
     return tokens, completed or tokens.shape[-1] > task.n_ctx, at_sot
 
 

@@ -220,24 +220,24 @@ def transcribe(
 
     turns = turns or CpuTurns()
 
-    def decode(batch: list[Span]) -> list[list[RawSegment]]:
-        """One batch of windows through the engine, with this transcription's settings."""
-        with turns(options.device):
-            return engine.decode(
-                audio, batch, language=language, prompt=prompt, beam_size=options.beam_size, best_of=options.best_of
-            )
+    def decoding_with(window_prompt: str | None) -> DecodeSpans:
+        """One batch of windows at a time through the engine, with this transcription's
+        settings and ``window_prompt``."""
 
-    def decode_without_names(batch: list[Span]) -> list[list[RawSegment]]:
-        """As ``decode``, with the script prompt alone."""
-        with turns(options.device):
-            return engine.decode(
-                audio,
-                batch,
-                language=language,
-                prompt=script_prompt,
-                beam_size=options.beam_size,
-                best_of=options.best_of,
-            )
+        def decode(batch: list[Span]) -> list[list[RawSegment]]:
+            with turns(options.device):
+                return engine.decode(
+                    audio,
+                    batch,
+                    language=language,
+                    prompt=window_prompt,
+                    beam_size=options.beam_size,
+                    best_of=options.best_of,
+                )
+
+        return decode
+
+    decode, decode_without_names = decoding_with(prompt), decoding_with(script_prompt)
 
     fingerprint = _fingerprint(model, options, language, prompt)
     raw_segments = _decode_spans(spans, decode, fine, checkpoint, fingerprint, on_progress, options.batch_windows)
