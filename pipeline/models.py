@@ -31,6 +31,7 @@ import sys
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from pipeline.errors import ModelError
 
@@ -166,36 +167,42 @@ def language_code(language: str) -> str:
     Raises:
         ModelError: whisper knows no such language.
     """
-    LANGUAGES, TO_LANGUAGE_CODE = _whisper_languages()
+    tokenizer = whisper_tokenizer()
     key = language.strip().lower().replace("_", "-")
     for candidate in (key, key.split("-")[0]):
-        if candidate in LANGUAGES:
+        if candidate in tokenizer.LANGUAGES:
             return candidate
-        if candidate in TO_LANGUAGE_CODE:
-            return TO_LANGUAGE_CODE[candidate]
+        if candidate in tokenizer.TO_LANGUAGE_CODE:
+            return str(tokenizer.TO_LANGUAGE_CODE[candidate])
     raise ModelError(
         f"unknown language {language!r}: give a code whisper knows, such as en, zh, ja, de, fr, es "
-        f"({len(LANGUAGES)} in all), or leave it out to have it detected"
+        f"({len(tokenizer.LANGUAGES)} in all), or leave it out to have it detected"
     )
 
 
+def whisper_tokenizer() -> ModuleType:
+    """whisper's ``whisper.tokenizer`` module (its language table, ``get_encoding``): the
+    one imported with whisper where it is (its encodings cached there are shared), else
+    whisper/tokenizer.py read without running whisper's package ``__init__``, which
+    imports torch (1 to 7 s here): an ingest with nothing to do, or one on faster-whisper,
+    has no use for it."""
+    return sys.modules.get("whisper.tokenizer") or _tokenizer_without_whisper()
+
+
 @functools.lru_cache(maxsize=1)
-def _whisper_languages() -> tuple[dict[str, str], dict[str, str]]:
-    """whisper's LANGUAGES (code → name) and TO_LANGUAGE_CODE (name → code), read from
-    whisper/tokenizer.py without running whisper's package ``__init__``, which imports
-    torch (2 to 7 s here): an ingest with nothing to do must not pay for it."""
-    if "whisper" not in sys.modules and (found := importlib.util.find_spec("whisper")) and found.origin:
+def _tokenizer_without_whisper() -> ModuleType:
+    if (found := importlib.util.find_spec("whisper")) and found.origin:
         spec = importlib.util.spec_from_file_location("_whisper_tokenizer", Path(found.origin).parent / "tokenizer.py")
         if spec and spec.loader:
             try:
                 module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
-                return module.LANGUAGES, module.TO_LANGUAGE_CODE
+                return module
             except (ImportError, OSError, AttributeError):
                 pass  # another layout of whisper: import it as a package
-    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+    import whisper.tokenizer
 
-    return LANGUAGES, TO_LANGUAGE_CODE
+    return whisper.tokenizer
 
 
 def check_model(model: str) -> None:

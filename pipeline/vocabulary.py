@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pipeline import cleanup
+from pipeline import cleanup, models
 from pipeline.choices import ChineseScript
 from pipeline.config import MAX_TERM_CHARS
 from pipeline.suggest import ENTITY_FIELDS, Known
@@ -196,9 +196,7 @@ def prompt(base: str | None, terms: Sequence[str], language: str, *, multilingua
     English-only models' GPT-2 one), counted as whisper encodes a prompt (with a leading
     space). Chinese lists terms as 黄仁勋、海力士。, other languages as "Nvidia, TSMC.".
     None when there is neither."""
-    from whisper.tokenizer import get_encoding
-
-    encoding = get_encoding("multilingual" if multilingual else "gpt2")
+    encoding = models.whisper_tokenizer().get_encoding("multilingual" if multilingual else "gpt2")
     chinese = cleanup.is_chinese(language)
 
     def compose(chosen: list[str]) -> str:
