@@ -32,6 +32,7 @@ from typing import Any
 from pipeline import cleanup
 from pipeline.errors import CorrectionError
 from pipeline.store import DraftStore, JsonFile
+from pipeline.suggest import import_spacy
 from pipeline.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -250,9 +251,7 @@ def _sentence_starts(text: str) -> frozenset[int]:
 @lru_cache(maxsize=1)
 def _sentencizer() -> Any:
     """spaCy's English tokenizer with its rule-based sentencizer, made once."""
-    import spacy
-
-    nlp = spacy.blank("en")
+    nlp = import_spacy().blank("en")
     nlp.add_pipe("sentencizer")
     return nlp
 
@@ -269,6 +268,7 @@ def _common_words(wrong: str, right: str) -> bool:
 
 def _stop_words(text: str) -> bool:
     """Whether every word of ``text`` is one of spaCy's English stop words (not, the, us)."""
+    import_spacy()
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return all(word.casefold() in STOP_WORDS for word in _WORD.findall(text))

@@ -15,13 +15,17 @@ transcript: a head start for the editor, marked as suggestions in the draft.
 
 from __future__ import annotations
 
+import importlib.abc
 import logging
 import re
+import sys
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import frontmatter
@@ -209,6 +213,51 @@ def _key(name: str) -> str:
     return re.sub(r"[\s.-]+", "", name).casefold()
 
 
+class _TorchHidden(importlib.abc.MetaPathFinder):
+    """A finder that makes ``import torch`` fail, in the thread that made it only."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> None:
+        """Raises:
+        ModuleNotFoundError: ``name`` is torch or one of its modules, imported from this
+            finder's thread; other names and threads: None (the next finder's turn)."""
+        if name.partition(".")[0] == "torch" and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError("torch is hidden while spaCy is imported", name=name)
+        return None
+
+
+def import_spacy() -> ModuleType:
+    """spaCy, imported without torch unless torch is imported already. thinc, spaCy's
+    machine-learning library, imports torch whenever it is installed (thinc/compat.py,
+    thinc 8.3), for models that run on it; the pipelines draftcast loads (this NER, the
+    blank English sentencizer of corrections.py) run on numpy. That import is 0.9 of
+    spaCy's 1.3 s here, on the path of every English draft where nothing else needs torch
+    (faster-whisper without speaker turns, the editors' commands). Only this thread's
+    imports are refused torch, and only while spaCy is imported: another thread that
+    imports torch meanwhile gets it.
+
+    Raises:
+        ImportError: spaCy is not installed.
+    """
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    hidden = _TorchHidden()
+    sys.meta_path.insert(0, hidden)
+    try:
+        import spacy
+    except ImportError:
+        pass  # a spaCy that needs torch after all: imported with it below
+    finally:
+        sys.meta_path.remove(hidden)
+    import spacy
+
+    return spacy
+
+
 @lru_cache(maxsize=1)
 def _ner() -> Any:
     """spaCy's English pipeline with only its NER, loaded once per process.
@@ -216,8 +265,7 @@ def _ner() -> Any:
     Raises:
         ModelError: the model package is not installed."""
     try:
-        import spacy
-
+        spacy = import_spacy()
         return spacy.load(NER_MODEL, exclude=["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
     except (ImportError, OSError) as exc:
         raise ModelError(

@@ -6,6 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 import textwrap
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -215,6 +216,34 @@ def test_mandarin_suggestions_never_load_spacy() -> None:
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT)
     assert ran.stdout.strip() == "('黄仁勋',) False"
+
+
+def test_english_names_sentences_and_the_prompt_leave_torch_to_whoever_needs_it() -> None:
+    # faster-whisper without speaker turns never needs torch; spaCy's thinc and whisper's
+    # package __init__ would import it (0.9 and 1 s of an English draft's path).
+    code = (
+        "import sys; from pipeline import corrections, suggest, vocabulary; "
+        f"found = suggest.suggest('', '', {ENGLISH!r}, 'en', suggest.Known()); "
+        "starts = sorted(corrections._sentence_starts('One. Two.')); "
+        "prompt = vocabulary.prompt(None, ['Nvidia', 'TSMC'], 'en'); "
+        "print(bool(found.people), starts, prompt, 'torch' in sys.modules, 'whisper' in sys.modules, "
+        "any(isinstance(f, suggest._TorchHidden) for f in sys.meta_path)); "
+        "import torch; print(torch.ones(2).sum().item())"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT)
+    assert ran.stdout.split("\n")[:2] == ["True [0, 5] Nvidia, TSMC. False False False", "2.0"]
+
+
+def test_torch_is_hidden_from_the_thread_importing_spacy_only() -> None:
+    hidden = suggest._TorchHidden()
+    with pytest.raises(ModuleNotFoundError):
+        hidden.find_spec("torch.nn")
+    assert hidden.find_spec("numpy") is None and hidden.find_spec("torchaudio") is None
+    elsewhere: list[object] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(hidden.find_spec("torch")))
+    thread.start()
+    thread.join()
+    assert elsewhere == [None]
 
 
 def test_the_ner_model_loads_once_and_a_missing_one_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
