@@ -549,8 +549,9 @@ def default_device(linux_gpu_signs: Sequence[Path] = LINUX_GPU_SIGNS) -> str:
 
     On Linux, where none of ``linux_gpu_signs`` exists no CUDA device can be seen, and the
     answer is "cpu" without importing torch (0.9 s and about 200 MiB): an ingest's plan no
-    longer waits for it on the main thread, and faster-whisper's imports it only if spaCy's
-    NER does, at the writing step (BENCHMARKS.md, issue 17, tenth session).
+    longer waits for it on the main thread, and faster-whisper without speaker turns never
+    imports it (nor do whisper's tokenizer, ``models.whisper_tokenizer``, or spaCy,
+    ``suggest.import_spacy``; BENCHMARKS.md, issue 17, tenth and twelfth sessions).
     """
     if sys.platform == "linux" and not any(sign.exists() for sign in linux_gpu_signs):
         return "cpu"
