@@ -27,7 +27,7 @@ import numpy as np
 from pipeline.audio import SAMPLE_RATE, floats, release
 from pipeline.choices import ComputeType, EngineName, listed
 from pipeline.errors import ConfigError, ModelError
-from pipeline.models import ResolvedModel
+from pipeline.models import ResolvedModel, import_whisper
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ def load_whisper_model(checkpoint: Path, device: str = "cpu", compute_type: str 
         ModelError: the file is missing, not a whisper checkpoint, or of another shape.
     """
     import torch
-    import whisper
 
+    whisper = import_whisper()
     try:
         saved = torch.load(checkpoint, map_location=device, weights_only=True)
         model = whisper.model.Whisper(whisper.model.ModelDimensions(**saved["dims"]))

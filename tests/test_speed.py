@@ -462,3 +462,29 @@ def test_the_cpu_lock_is_the_users_own_and_its_absence_is_no_failure(
                 ran += 1
     assert ran == 2
     assert caplog.text.count("will not take turns on this machine's CPU") == 1 and "gone" in caplog.text
+
+
+def test_whisper_is_imported_without_numba_and_its_word_timing_gives_the_same_path() -> None:
+    """numba (60 MiB, 0.2 s) comes with whisper's word timing, which draftcast never uses:
+    ``import_whisper`` leaves it out, the stand-in is gone after, numba itself still
+    imports, and whisper's DTW gives the path numba's compiled one gives."""
+    dtw = "import numpy as np; x = np.random.default_rng(7).random((12, 19)).astype(np.float32); "
+    ours = (
+        "import sys; from pipeline import models; whisper = models.import_whisper(); "
+        "print('numba' in sys.modules, 'whisper.decoding' in sys.modules); "
+        + dtw
+        + "print(whisper.timing.dtw_cpu(x).tolist()); "
+        "import numba; print(hasattr(numba, 'njit'))"
+    )
+    plain = "import whisper; " + dtw + "print(whisper.timing.dtw_cpu(x).tolist())"
+    project = Path(__file__).parent.parent
+    with_stand_in, with_numba = (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=project, check=True
+        ).stdout.split("\n")
+        for code in (ours, plain)
+    )
+    assert with_stand_in[0] == "False True" and with_stand_in[2] == "True"
+    assert with_stand_in[1] == with_numba[0] and with_numba[0].endswith(
+        ", 11], [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 10, 11, 12, 13, 13, 14, 15, 16, 17, 18]]"
+    )
