@@ -220,9 +220,12 @@ class _TorchHidden(importlib.abc.MetaPathFinder):
         self.thread = threading.get_ident()
 
     def find_spec(self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> None:
-        """Raises:
-        ModuleNotFoundError: ``name`` is torch or one of its modules, imported from this
-            finder's thread; other names and threads: None (the next finder's turn)."""
+        """None (the next finder's turn) for every name but torch's in this finder's thread.
+
+        Raises:
+            ModuleNotFoundError: ``name`` is torch or one of its modules, imported from this
+                finder's thread.
+        """
         if name.partition(".")[0] == "torch" and threading.get_ident() == self.thread:
             raise ModuleNotFoundError("torch is hidden while spaCy is imported", name=name)
         return None
