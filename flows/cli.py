@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import sys
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -132,8 +133,35 @@ def _start_prefect(settings: Settings, *, hide_ui_links: bool = False, cli_says_
     _prepare_prefect(settings)
     from prefect.logging.configuration import setup_logging
 
-    setup_logging()
+    _with_every_handler_whole(setup_logging)
     _filter_console(hide_ui_links, cli_says_errors)
+
+
+def _with_every_handler_whole(configure: Callable[[], object], *, patience: float = 1.0) -> None:
+    """Run ``configure`` (a non-incremental ``logging.config.dictConfig``, such as Prefect's
+    ``setup_logging``) while no other thread is midway through making a logging handler.
+
+    dictConfig closes every handler in logging's list, taking each one's lock; a handler is
+    listed before its lock exists (``logging.Handler.__init__`` calls ``_addHandlerRef``, then
+    ``createLock``). The head start's threads make handlers while Prefect's logging is set up
+    (torch's import makes two, yt-dlp's request handler one), so one caught between the two
+    steps failed the ingest with "AttributeError: 'StreamHandler' object has no attribute
+    'lock'" (CPython 3.11's logging; seen once in 8 concurrent ingests). logging's module lock,
+    held across the check and ``configure``, keeps new handlers out of the list; a listed one
+    without its lock is finishing ``createLock``, which needs no module lock: wait for it.
+
+    Args:
+        configure: called once, with logging's module lock held (dictConfig takes it again).
+        patience: seconds to wait for handlers midway; after that ``configure`` runs anyway.
+    """
+    give_up = time.monotonic() + patience
+    while True:
+        with logging._lock:  # type: ignore[attr-defined]  # logging's module lock (stdlib)
+            handlers = (ref() for ref in logging._handlerList)  # type: ignore[attr-defined]
+            if time.monotonic() > give_up or all(hasattr(h, "lock") for h in handlers if h is not None):
+                configure()
+                return
+        time.sleep(0.001)
 
 
 def _hold_pipeline_logs() -> logging.handlers.MemoryHandler:

@@ -392,6 +392,53 @@ def test_the_console_drops_prefects_note_at_exit_and_gives_a_retry_its_cause() -
     assert console.filter(record("prefect.flow_runs", "Finished in state Completed()"))
 
 
+_HANDLER_MIDWAY = """
+import logging, logging.config, sys, threading
+from flows.cli import _with_every_handler_whole
+
+listed, finish = threading.Event(), threading.Event()
+
+
+class Midway(logging.StreamHandler):
+    def createLock(self):  # listed in logging's list by now, its lock not made yet
+        listed.set()
+        finish.wait()
+        super().createLock()
+
+
+made = []
+maker = threading.Thread(target=lambda: made.append(Midway()))
+maker.start()
+listed.wait()
+threading.Timer(0.2, finish.set).start()
+config = {"version": 1, "handlers": {"console": {"class": "logging.StreamHandler"}}, "root": {"handlers": ["console"]}}
+if sys.argv[1] == "plain":
+    logging.config.dictConfig(config)
+else:
+    _with_every_handler_whole(lambda: logging.config.dictConfig(config))
+maker.join()
+print("configured", type(made[0].lock).__name__)
+"""
+
+
+@pytest.mark.parametrize("how", ["plain", "whole"])
+def test_logging_is_configured_while_another_thread_makes_a_handler(how: str) -> None:
+    # CI once: torch's import in the head start made a StreamHandler while Prefect's
+    # setup_logging closed every listed handler; the plain dictConfig shows the race is real.
+    run = subprocess.run(
+        [sys.executable, "-c", _HANDLER_MIDWAY, how],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if how == "plain":
+        assert run.returncode == 1 and "has no attribute 'lock'" in run.stderr
+    else:
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == "configured RLock"
+
+
 def test_a_usage_error_names_the_choices_as_they_are_typed(capsys: pytest.CaptureFixture[str]) -> None:
     from flows.cli import build_parser
 
