@@ -216,6 +216,43 @@ def test_bfloat16_products_decode_the_same_speech_in_half_the_weights(shared_mod
     assert max(probabilities[0], key=probabilities[0].get) == "en"
 
 
+def test_the_default_runs_the_encoders_products_in_bfloat16_where_the_cpu_has_it(
+    monkeypatch: pytest.MonkeyPatch, shared_models: Path
+) -> None:
+    """"auto" on a CPU that multiplies bfloat16: the encoder's linear layers in bfloat16 (a
+    cache entry of its own), the decoder's and the token embedding float32; the same words
+    from whisper base on Kennedy. Elsewhere, or float32 asked for by name: all float32."""
+    import torch
+    import whisper
+
+    resolved = models.resolve_model("base", models_dir=shared_models)
+    loaded: dict[tuple[bool, str], torch.nn.Module] = {}
+    for native in (True, False):
+        monkeypatch.setattr(engines, "native_bfloat16", lambda native=native: native)
+        for asked in ("auto", "float32"):
+            loaded[native, asked] = engines.OpenAIWhisper(resolved, "cpu", asked).whisper
+
+    def dtypes(part: torch.nn.Module) -> set[torch.dtype]:
+        return {m.weight.dtype for m in part.modules() if isinstance(m, whisper.model.Linear)}
+
+    encoder_in_bfloat16 = loaded[True, "auto"]
+    assert dtypes(encoder_in_bfloat16.encoder) == {torch.bfloat16}
+    assert dtypes(encoder_in_bfloat16.decoder) == {torch.float32}
+    assert encoder_in_bfloat16.decoder.token_embedding.weight.dtype == torch.float32
+    assert encoder_in_bfloat16.encoder.ln_post.weight.dtype == torch.float32  # layer norms stay float32
+    float32 = loaded[True, "float32"]
+    assert all(loaded[key] is float32 for key in [(False, "auto"), (False, "float32")])
+    assert {p.dtype for p in float32.parameters()} == {torch.float32}
+
+    samples = audio.decode(MEDIA / "jfk.flac")
+    mel = batched.window_mels(float32, samples, [(0.0, len(samples) / SAMPLE_RATE)], SAMPLE_RATE)
+    options = whisper.DecodingOptions(language="en", fp16=False, beam_size=5)
+    exact, rounded = (batched.decode_batch(model, mel, options)[0] for model in (float32, encoder_in_bfloat16))
+    assert rounded.text == exact.text and "ask not what your country can do for you" in exact.text
+    assert rounded.audio_features.dtype == torch.float32  # the residual stream stays float32
+    assert abs(rounded.avg_logprob - exact.avg_logprob) < 0.05
+
+
 def test_the_beam_update_keeps_what_whispers_own_keeps() -> None:
     """3 windows × 5 beams over 12 steps of random logits, end-of-text often among the best
     and tied tokens: batched._beam_update and whisper's BeamSearchDecoder.update keep the
