@@ -108,6 +108,22 @@ def native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def bfloat16_by_default(engine: str, device: str, compute_type: str) -> bool:
+    """Whether ``engine`` asked for ``compute_type`` on ``device`` runs its encoder's
+    products and its logits' screen in bfloat16 (``OpenAIWhisper``): openai-whisper's
+    "auto" on a CPU that multiplies bfloat16 (``native_bfloat16``).
+
+    Raises:
+        ConfigError: ``engine`` names no engine.
+    """
+    return (
+        engine_name(engine) is EngineName.OPENAI_WHISPER
+        and compute_type == ComputeType.AUTO
+        and device == "cpu"
+        and native_bfloat16()
+    )
+
+
 @lru_cache(maxsize=2)
 def load_whisper_model(
     checkpoint: Path, device: str = "cpu", compute_type: str = ComputeType.FLOAT32, *, bfloat16_encoder: bool = False
@@ -286,7 +302,7 @@ class OpenAIWhisper:
         # and the decoder float32, its logits screened in bfloat16 (the same tokens chosen on
         # every recording measured, the logits in 0.6 of the time). float32 asked for by
         # name: every product in float32.
-        self.screen_logits = compute_type == ComputeType.AUTO and device == "cpu" and native_bfloat16()
+        self.screen_logits = bfloat16_by_default(self.name, device, compute_type)
         self.whisper = load_whisper_model(model.path, device, chosen, bfloat16_encoder=self.screen_logits)
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:

@@ -219,7 +219,7 @@ def test_bfloat16_products_decode_the_same_speech_in_half_the_weights(shared_mod
 def test_the_default_runs_the_encoders_products_in_bfloat16_where_the_cpu_has_it(
     monkeypatch: pytest.MonkeyPatch, shared_models: Path
 ) -> None:
-    """"auto" on a CPU that multiplies bfloat16: the encoder's linear layers in bfloat16 (a
+    """The "auto" compute type on a CPU that multiplies bfloat16: the encoder's linear layers in bfloat16 (a
     cache entry of its own), the decoder's and the token embedding float32; the same words
     from whisper base on Kennedy. Elsewhere, or float32 asked for by name: all float32."""
     import torch
@@ -374,7 +374,9 @@ def test_bfloat16_is_asked_for_and_said_to_be_slow_where_the_cpu_emulates_it(
     engines.load_whisper_model.cache_clear()
 
 
-def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(shared_models: Path) -> None:
+def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(
+    shared_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import torch
     import whisper
 
@@ -404,13 +406,15 @@ def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(shar
     assert transcript.compute_type == "int8" and transcript.provenance == "openai-whisper tiny.en int8, language en"
     assert "ask not what your country" in transcript.text
 
-    own = transcribe.DecodingOptions(language="en")
+    own = transcribe.DecodingOptions(language="en", device="cpu")
+    as_float32 = transcribe.DecodingOptions(language="en", device="cpu", compute_type="float32")
     as_int8 = transcribe.DecodingOptions(language="en", compute_type="int8")
     work = Path("work")
-    mine = engines.compute_type_for("openai-whisper", "cpu")  # bfloat16 or float32, as this CPU goes
-    assert transcribe.transcript_path(work, "base", own) == transcribe.transcript_path(
-        work, "base", transcribe.DecodingOptions(language="en", compute_type=mine)
-    )
+    for native, float32_apart in ((True, "transcript.float32-base.en.json"), (False, "transcript.base.en.json")):
+        # where "auto" runs the encoder in bfloat16, float32 by name keeps its own transcript
+        monkeypatch.setattr(engines, "native_bfloat16", lambda native=native: native)
+        assert transcribe.transcript_path(work, "base", own).name == "transcript.base.en.json"
+        assert transcribe.transcript_path(work, "base", as_float32).name == float32_apart
     assert transcribe.transcript_path(work, "base", as_int8).name == "transcript.int8-base.en.json"
     faster = transcribe.DecodingOptions(language="en", engine="faster-whisper", compute_type="int8")
     assert transcribe.transcript_path(work, "base", faster).name == "transcript.faster-whisper-base.en.json"
