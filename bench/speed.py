@@ -209,7 +209,7 @@ from pipeline.audio import decode
 audio = decode(Path(sys.argv[1]))
 model = models.resolve_model("base", models_dir=Path(sys.argv[2]))
 options = transcribe.DecodingOptions(vad=sys.argv[3] == "on")
-engines.load_engine("openai-whisper", model)  # loaded as transcribe's engine loads it
+engines.load_whisper_model(model.path)
 start = time.perf_counter()
 result = transcribe.transcribe(audio, model, options)
 print("SECONDS", time.perf_counter() - start); print("TEXT", result.text)

@@ -2,10 +2,9 @@
 turns windows of audio into raw segments. Two engines run the same offline weights:
 
 - ``openai-whisper``: whisper's own beam search, driven over a batch of windows at once
-  (pipeline/batched.py), float32 (by default, where the CPU has bfloat16, its encoder's
-  products in bfloat16 and its logits screened in bfloat16: ``batched.VocabularyScreen``),
-  or when asked its products in bfloat16 (``use_bfloat16``) or its linear layers in int8
-  (``quantize_int8``);
+  (pipeline/batched.py), float32 (by default its logits screened in bfloat16 where the
+  CPU has it: ``batched.VocabularyScreen``), or when asked its products in bfloat16
+  (``use_bfloat16``) or its linear layers in int8 (``quantize_int8``);
 - ``faster-whisper``: CTranslate2 (int8 on a CPU, float16 on a GPU, unless asked
   otherwise) through its BatchedInferencePipeline.
 
@@ -108,32 +107,13 @@ def native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def bfloat16_by_default(engine: str, device: str, compute_type: str) -> bool:
-    """Whether ``engine`` asked for ``compute_type`` on ``device`` runs its encoder's
-    products and its logits' screen in bfloat16 (``OpenAIWhisper``): openai-whisper's
-    "auto" on a CPU that multiplies bfloat16 (``native_bfloat16``).
-
-    Raises:
-        ConfigError: ``engine`` names no engine.
-    """
-    return (
-        engine_name(engine) is EngineName.OPENAI_WHISPER
-        and compute_type == ComputeType.AUTO
-        and device == "cpu"
-        and native_bfloat16()
-    )
-
-
 @lru_cache(maxsize=2)
-def load_whisper_model(
-    checkpoint: Path, device: str = "cpu", compute_type: str = ComputeType.FLOAT32, *, bfloat16_encoder: bool = False
-) -> Any:
+def load_whisper_model(checkpoint: Path, device: str = "cpu", compute_type: str = ComputeType.FLOAT32) -> Any:
     """An openai-whisper model from a checkpoint path, cached for the life of the process:
     a ``whisper.model.Whisper`` on ``device``, with the checkpoint's alignment heads when it
     has them (draftcast's converted checkpoints do); on a CPU its linear layers int8 when
     ``compute_type`` is "int8" (``quantize_int8``), bfloat16 when it is "bfloat16"
-    (``use_bfloat16``), and only the encoder's when ``bfloat16_encoder`` (float32 otherwise;
-    what the "auto" compute type loads where the CPU multiplies bfloat16: ``OpenAIWhisper``).
+    (``use_bfloat16``).
 
     Raises:
         ModelError: the file is missing, not a whisper checkpoint, or of another shape.
@@ -161,12 +141,10 @@ def load_whisper_model(
             log.warning("this CPU has no bfloat16 instructions (avx512_bf16, amx_bf16): bfloat16 is emulated, "
                         "slower than float32; compute_type = \"float32\" is faster here")  # fmt: skip
         use_bfloat16(model)
-    elif bfloat16_encoder and device == "cpu":
-        use_bfloat16(model, encoder_only=True)
     return model
 
 
-def use_bfloat16(model: Any, *, encoder_only: bool = False) -> None:
+def use_bfloat16(model: Any) -> None:
     """Make a ``whisper.model.Whisper`` on the CPU multiply in bfloat16, in place: the
     weights of every linear layer and the token embedding are stored in bfloat16 (half
     their memory: base's 290 MB of weights become about 150 MB), each layer's input is
@@ -181,23 +159,16 @@ def use_bfloat16(model: Any, *, encoder_only: bool = False) -> None:
     WER moved -0.1 points on the held-out recording and +2.5 on bench/speed.py's own, where
     one window skipped a 38-word sentence that float32 kept (flagged in the draft): an
     option, off by default. Where bfloat16 is emulated it is slower than float32.
-
-    ``encoder_only``: the encoder's linear layers alone (the default where the CPU has
-    bfloat16): its pass over a window takes 0.23 s against 0.34 s, the decoder's choices
-    stay float32's; the WER moved -0.07 and -0.30 points on bench/speed.py's two English
-    recordings and one character of 102 s of Mandarin (BENCHMARKS.md, "Thirteenth session").
     """
     import torch
     import whisper
 
     from pipeline import batched
 
-    for module in (model.encoder if encoder_only else model).modules():
+    for module in model.modules():
         if isinstance(module, whisper.model.Linear):
             module.to(torch.bfloat16)
             module.forward = _product_in_bfloat16.__get__(module)
-    if encoder_only:
-        return
     decoder = model.decoder
     embedding = decoder.token_embedding
     embedding.to(torch.bfloat16)  # looked up, then added to float32 positions: float32 again
@@ -297,13 +268,11 @@ class OpenAIWhisper:
         torch.set_num_threads(os.cpu_count() or 1)
         self.model, self.device = model, device
         chosen = compute_type_for(self.name, device, compute_type)
-        # By default, where the CPU multiplies bfloat16: the encoder's products in bfloat16 (a
-        # window's pass in 0.7 of the time, the WER as float32's on every recording measured)
-        # and the decoder float32, its logits screened in bfloat16 (the same tokens chosen on
-        # every recording measured, the logits in 0.6 of the time). float32 asked for by
-        # name: every product in float32.
-        self.screen_logits = bfloat16_by_default(self.name, device, compute_type)
-        self.whisper = load_whisper_model(model.path, device, chosen, bfloat16_encoder=self.screen_logits)
+        self.whisper = load_whisper_model(model.path, device, chosen)
+        # float32 by default, its logits screened in bfloat16 where the CPU multiplies it (the
+        # same tokens chosen on every recording measured, the logits in 0.6 of the time);
+        # float32 asked for by name: every product in float32
+        self.screen_logits = compute_type == ComputeType.AUTO and device == "cpu" and native_bfloat16()
 
     def detect_language(self, audio: np.ndarray, start: float) -> str:
         """As ``Engine.detect_language``: whisper's own detection on the log-mel of the 30 s."""

@@ -26,7 +26,7 @@ from filelock import FileLock, Timeout
 from pipeline import cleanup, speech, vocabulary
 from pipeline.audio import SAMPLE_RATE, decode, is_silent, trim_heap
 from pipeline.choices import ChineseScript, ComputeType, EngineName
-from pipeline.engines import Engine, RawSegment, bfloat16_by_default, compute_type_for, load_engine
+from pipeline.engines import Engine, RawSegment, compute_type_for, load_engine
 from pipeline.errors import AudioError, ModelError, NoSpeechError, SpeakersUnavailable
 from pipeline.models import ResolvedModel, is_english_only, resolve_model
 from pipeline.speakers import assign, diarize, unassign
@@ -212,13 +212,10 @@ def transcribe(
     language = language or engine.detect_language(audio, spans[0][0])
     prompt = _prompt(language, options, model)
     script_prompt = _script_prompt(language, options)
-    number_type = str(options.number_type)
-    if bfloat16_by_default(options.engine, options.device, options.compute_type):
-        number_type += ", encoder in bfloat16"
     log.info(
         "transcribing %.0f s of speech in %d window%s with %s %s %s (%s), language %s",
         sum(end - start for start, end in spans), len(spans), "" if len(spans) == 1 else "s", engine.name, model.name,
-        number_type, model.origin, language,
+        options.number_type, model.origin, language,
     )  # fmt: skip
 
     turns = turns or CpuTurns()
@@ -616,18 +613,13 @@ def transcript_path(work_dir: Path, model_label: str, options: DecodingOptions) 
 
 def _unusual_compute_type(options: DecodingOptions) -> str:
     """The compute type ``options`` ask for when it is not their engine's own on their
-    device ("int8" for openai-whisper on a CPU), else "" (``engines.compute_type_for``);
-    "float32" asked for by name where "auto" runs parts in bfloat16
-    (``engines.bfloat16_by_default``): the two give other text.
+    device ("int8" for openai-whisper on a CPU), else "" (``engines.compute_type_for``).
 
     Raises:
         ConfigError: ``options.compute_type`` names no compute type.
     """
     own = compute_type_for(options.engine, options.device)
-    auto_differs = bfloat16_by_default(options.engine, options.device, ComputeType.AUTO)
-    if options.number_type != own or (auto_differs and options.compute_type != ComputeType.AUTO):
-        return str(options.number_type)
-    return ""
+    return "" if options.number_type == own else str(options.number_type)
 
 
 def transcript_ready(path: Path, *, speakers: bool) -> bool:

@@ -257,7 +257,9 @@ def test_the_head_start_and_the_flow_use_the_channels_model_and_language(
     tiny = models.resolve_model("tiny.en", models_dir=settings.models_dir)
     loaded = engines.load_whisper_model.cache_info()
     decoding = head_start.plan.decoding  # loaded as the engine loads it
-    engines.load_engine(decoding.engine, tiny, decoding.device, decoding.compute_type)
+    engines.load_whisper_model(
+        tiny.path, decoding.device, engines.compute_type_for(decoding.engine, decoding.device, decoding.compute_type)
+    )
     assert loaded.currsize == 1 and engines.load_whisper_model.cache_info().hits == loaded.hits + 1  # tiny.en, loaded
 
     code, out, err = _run(capfd, url)

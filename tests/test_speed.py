@@ -216,43 +216,6 @@ def test_bfloat16_products_decode_the_same_speech_in_half_the_weights(shared_mod
     assert max(probabilities[0], key=probabilities[0].get) == "en"
 
 
-def test_the_default_runs_the_encoders_products_in_bfloat16_where_the_cpu_has_it(
-    monkeypatch: pytest.MonkeyPatch, shared_models: Path
-) -> None:
-    """The "auto" compute type on a CPU that multiplies bfloat16: the encoder's linear layers in bfloat16 (a
-    cache entry of its own), the decoder's and the token embedding float32; the same words
-    from whisper base on Kennedy. Elsewhere, or float32 asked for by name: all float32."""
-    import torch
-    import whisper
-
-    resolved = models.resolve_model("base", models_dir=shared_models)
-    loaded: dict[tuple[bool, str], torch.nn.Module] = {}
-    for native in (True, False):
-        monkeypatch.setattr(engines, "native_bfloat16", lambda native=native: native)
-        for asked in ("auto", "float32"):
-            loaded[native, asked] = engines.OpenAIWhisper(resolved, "cpu", asked).whisper
-
-    def dtypes(part: torch.nn.Module) -> set[torch.dtype]:
-        return {m.weight.dtype for m in part.modules() if isinstance(m, whisper.model.Linear)}
-
-    encoder_in_bfloat16 = loaded[True, "auto"]
-    assert dtypes(encoder_in_bfloat16.encoder) == {torch.bfloat16}
-    assert dtypes(encoder_in_bfloat16.decoder) == {torch.float32}
-    assert encoder_in_bfloat16.decoder.token_embedding.weight.dtype == torch.float32
-    assert encoder_in_bfloat16.encoder.ln_post.weight.dtype == torch.float32  # layer norms stay float32
-    float32 = loaded[True, "float32"]
-    assert all(loaded[key] is float32 for key in [(False, "auto"), (False, "float32")])
-    assert {p.dtype for p in float32.parameters()} == {torch.float32}
-
-    samples = audio.decode(MEDIA / "jfk.flac")
-    mel = batched.window_mels(float32, samples, [(0.0, len(samples) / SAMPLE_RATE)], SAMPLE_RATE)
-    options = whisper.DecodingOptions(language="en", fp16=False, beam_size=5)
-    exact, rounded = (batched.decode_batch(model, mel, options)[0] for model in (float32, encoder_in_bfloat16))
-    assert rounded.text == exact.text and "ask not what your country can do for you" in exact.text
-    assert rounded.audio_features.dtype == torch.float32  # the residual stream stays float32
-    assert abs(rounded.avg_logprob - exact.avg_logprob) < 0.05
-
-
 def test_the_beam_update_keeps_what_whispers_own_keeps() -> None:
     """3 windows × 5 beams over 12 steps of random logits, end-of-text often among the best
     and tied tokens: batched._beam_update and whisper's BeamSearchDecoder.update keep the
@@ -374,9 +337,7 @@ def test_bfloat16_is_asked_for_and_said_to_be_slow_where_the_cpu_emulates_it(
     engines.load_whisper_model.cache_clear()
 
 
-def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(
-    shared_models: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(shared_models: Path) -> None:
     import torch
     import whisper
 
@@ -406,15 +367,13 @@ def test_int8_weights_decode_the_same_speech_with_a_transcript_of_their_own(
     assert transcript.compute_type == "int8" and transcript.provenance == "openai-whisper tiny.en int8, language en"
     assert "ask not what your country" in transcript.text
 
-    own = transcribe.DecodingOptions(language="en", device="cpu")
-    as_float32 = transcribe.DecodingOptions(language="en", device="cpu", compute_type="float32")
+    own = transcribe.DecodingOptions(language="en")
     as_int8 = transcribe.DecodingOptions(language="en", compute_type="int8")
     work = Path("work")
-    for native, float32_apart in ((True, "transcript.float32-base.en.json"), (False, "transcript.base.en.json")):
-        # where "auto" runs the encoder in bfloat16, float32 by name keeps its own transcript
-        monkeypatch.setattr(engines, "native_bfloat16", lambda native=native: native)
-        assert transcribe.transcript_path(work, "base", own).name == "transcript.base.en.json"
-        assert transcribe.transcript_path(work, "base", as_float32).name == float32_apart
+    mine = engines.compute_type_for("openai-whisper", "cpu")  # bfloat16 or float32, as this CPU goes
+    assert transcribe.transcript_path(work, "base", own) == transcribe.transcript_path(
+        work, "base", transcribe.DecodingOptions(language="en", compute_type=mine)
+    )
     assert transcribe.transcript_path(work, "base", as_int8).name == "transcript.int8-base.en.json"
     faster = transcribe.DecodingOptions(language="en", engine="faster-whisper", compute_type="int8")
     assert transcribe.transcript_path(work, "base", faster).name == "transcript.faster-whisper-base.en.json"
